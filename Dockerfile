@@ -1,0 +1,22 @@
+# The app image: web (gunicorn), worker and beat all run from it.
+FROM python:3.12-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    VAR_DIR=/app/var
+
+WORKDIR /app
+RUN useradd --create-home --uid 1000 app
+
+COPY requirements/lock.txt requirements/lock.txt
+RUN pip install --no-cache-dir --require-hashes -r requirements/lock.txt
+
+COPY . .
+# collectstatic needs no database; a throwaway key is enough at build time.
+RUN SECRET_KEY=build-only-not-secret DEBUG=0 python manage.py collectstatic --noinput \
+    && mkdir -p /app/var && chown -R app:app /app/var
+
+USER app
+EXPOSE 8000
+CMD ["gunicorn", "pypistats_site.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "2", "--access-logfile", "-"]

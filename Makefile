@@ -1,0 +1,84 @@
+# pypistats-site: `make run` to start everything, `make test` to run the suite.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Django 6.1 needs Python >= 3.12: take the newest one found on PATH or in pyenv.
+PYTHON ?= $(shell for p in python3.13 python3.12 $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12); do \
+	$$p -c 'import sys; assert sys.version_info >= (3, 12)' >/dev/null 2>&1 && { echo $$p; break; }; done)
+VENV := .venv
+BIN := $(VENV)/bin
+MANAGE := $(BIN)/python manage.py
+HOST ?= 127.0.0.1
+PORT ?= 8000
+DEMO_PORT ?= 8765
+
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: help install run demo test test-fast lint fmt typecheck migrations-check check lock vendor \
+	bench-refresh bench-api bench-pages clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	@test -n "$(PYTHON)" || { echo "Python >= 3.12 not found (Django 6.1 needs it). Set PYTHON=/path/to/python3.12." >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: $(BIN)/python requirements/lock.txt
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/lock.txt
+	touch $@
+
+install: $(VENV)/.installed ## Create .venv and install the locked dependencies
+
+migrate: install
+	$(MANAGE) migrate --noinput
+
+run: migrate ## Start web (http://$(HOST):$(PORT)), a Celery worker and beat; Ctrl-C stops all three
+	@echo "Starting web on http://$(HOST):$(PORT) with a Celery worker and beat (Ctrl-C stops all)."
+	HOST=$(HOST) DEBUG=$${DEBUG:-1} $(BIN)/honcho -f Procfile.dev start -p $(PORT)
+
+demo: migrate ## Like `make run`, against the bundled demo upstream with a few packages tracked
+	DEMO_PORT=$(DEMO_PORT) HOST=$(HOST) PORT=$(PORT) $(BIN)/python bin/demo.py
+
+test: install ## Run the whole test suite (SQLite by default; PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-fast: install ## The suite without browser and live-worker tests
+	$(BIN)/pytest -m "not e2e and not worker" $(PYTEST_ARGS)
+
+lint: install ## ruff check and ruff format --check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: install ## Format and autofix
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+typecheck: install ## mypy with django-stubs
+	$(BIN)/mypy .
+
+migrations-check: install ## Fail when models changed without a migration
+	$(MANAGE) makemigrations --check --dry-run
+
+check: lint typecheck migrations-check ## All static checks
+
+lock: $(BIN)/python ## Re-resolve requirements/lock.txt from pyproject.toml
+	$(BIN)/python -m pip install --quiet pip-tools==7.6.2
+	$(BIN)/pip-compile --quiet --all-extras --generate-hashes --strip-extras --no-emit-index-url \
+		--no-emit-find-links -o requirements/lock.txt pyproject.toml
+
+vendor: ## Refresh static/vendor (Chart.js, its date adapter, annotations) from the npm registry
+	bin/vendor-assets
+
+bench-refresh: install ## Benchmark the refresh pipeline against the demo upstream (PostgreSQL)
+	$(BIN)/python bench/refresh_pipeline.py
+
+bench-api: install ## Benchmark the JSON API with wrk (PostgreSQL + Redis)
+	$(BIN)/python bench/api_wrk.py
+
+bench-pages: install ## Benchmark page server time
+	$(BIN)/python bench/page_times.py
+
+clean: ## Remove the venv and local state (var/)
+	rm -rf $(VENV) var

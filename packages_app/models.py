@@ -1,0 +1,182 @@
+"""Tracked packages and their daily download series.
+
+Storage is the point of this app: every day ever fetched is kept (upstream drops
+days after 180), so the series table is designed to stay small per point:
+  - the category string is stored once, in Category, and referenced by a smallint;
+  - the natural key (package, category, date) is the primary key itself, so there
+    is no surrogate id column and no second unique index;
+  - on PostgreSQL that primary key INCLUDEs downloads (migration 0002), so the
+    reads pages and the API make ("one package, one metric, a date range") are
+    index-only scans.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Metric(models.IntegerChoices):
+    """The four upstream time-series endpoints."""
+
+    OVERALL = 1, "overall"
+    PYTHON_MAJOR = 2, "python_major"
+    PYTHON_MINOR = 3, "python_minor"
+    SYSTEM = 4, "system"
+
+    @classmethod
+    def from_slug(cls, slug: str) -> Metric:
+        for member in cls:
+            if member.label == slug:
+                return member
+        raise ValueError(slug)
+
+
+class UpstreamState(models.TextChoices):
+    NEW = "new", "Waiting for first refresh"
+    OK = "ok", "OK"
+    NOT_FOUND = "not_found", "Not on PyPI Stats"
+    FAILING = "failing", "Failing"
+
+
+class PackageQuerySet(models.QuerySet["Package"]):
+    def tracked(self) -> PackageQuerySet:
+        return self.filter(tracked=True)
+
+    def active(self) -> PackageQuerySet:
+        """Tracked and not paused: the packages the sweeps refresh."""
+        return self.filter(tracked=True, paused=False)
+
+
+class Package(models.Model):
+    # A 4-byte key: it is repeated in every stored point.
+    id = models.AutoField(primary_key=True)
+    name = models.CharField(max_length=128, unique=True, help_text="PEP 503 canonical name")
+    tracked = models.BooleanField(default=True)
+    paused = models.BooleanField(default=False, help_text="Tracked, but not refreshed for now")
+    upstream_state = models.CharField(
+        max_length=16, choices=UpstreamState.choices, default=UpstreamState.NEW
+    )
+    first_date = models.DateField(null=True, blank=True, help_text="Earliest date held")
+    latest_date = models.DateField(null=True, blank=True, help_text="Latest date held")
+    last_refreshed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # Bumped by every refresh that commits a change; cached API answers and
+    # pages are keyed by it, so a reader never mixes before and after.
+    data_version = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects: ClassVar[PackageQuerySet] = PackageQuerySet.as_manager()  # type: ignore[assignment]
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["tracked", "paused", "next_attempt_at"], name="pkg_due")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def has_data(self) -> bool:
+        return self.latest_date is not None
+
+    def is_stale(self, today: dt.date | None = None) -> bool:
+        """True when the newest day held is more than two days behind 'yesterday'."""
+        today = today or timezone.now().date()
+        return self.latest_date is None or (today - self.latest_date).days > 3
+
+
+class Category(models.Model):
+    """A (metric, category) pair as upstream spells it: `with_mirrors`, `3.10`, `Linux`, `null`…"""
+
+    id = models.SmallAutoField(primary_key=True)
+    metric = models.PositiveSmallIntegerField(choices=Metric.choices)
+    name = models.CharField(max_length=16)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["metric", "name"], name="category_metric_name_uniq")
+        ]
+        verbose_name_plural = "categories"
+
+    def __str__(self) -> str:
+        return f"{Metric(self.metric).label}:{self.name}"
+
+
+class DownloadPoint(models.Model):
+    """One day's downloads of one package in one category: the natural key is the primary key."""
+
+    pk = models.CompositePrimaryKey("package", "category", "date")
+    # Column order matters for row width on PostgreSQL: the 8-byte value first.
+    downloads = models.BigIntegerField()
+    # No separate FK indexes: the primary key (package, category, date) already
+    # leads with package, and categories are never deleted while points use them.
+    package = models.ForeignKey(
+        Package, on_delete=models.CASCADE, related_name="points", db_index=False
+    )
+    date = models.DateField()
+    category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(downloads__gte=0), name="point_downloads_nonneg")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.package_id}/{self.category_id}/{self.date}={self.downloads}"
+
+
+class RecentDownloads(models.Model):
+    """Upstream's `recent` rows. A missing period is NULL, which the API answers as upstream does."""
+
+    package = models.OneToOneField(
+        Package, on_delete=models.CASCADE, primary_key=True, related_name="recent"
+    )
+    last_day = models.BigIntegerField(null=True, blank=True)
+    last_week = models.BigIntegerField(null=True, blank=True)
+    last_month = models.BigIntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "recent downloads"
+
+    def __str__(self) -> str:
+        return f"{self.package_id}: {self.last_day}/{self.last_week}/{self.last_month}"
+
+
+class RefreshRun(models.Model):
+    """One refresh of one package: what it cost and what it changed."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        OK = "ok", "OK"
+        NOT_FOUND = "not_found", "Not on PyPI Stats"
+        FAILED = "failed", "Failed"
+
+    package = models.ForeignKey(Package, on_delete=models.CASCADE, related_name="refresh_runs")
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    calls = models.PositiveIntegerField(default=0)
+    inserted = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["package", "-started_at"], name="refreshrun_pkg_started")]
+
+    def __str__(self) -> str:
+        return f"{self.package_id} @ {self.started_at:%Y-%m-%d %H:%M} {self.status}"

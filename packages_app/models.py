@@ -130,7 +130,9 @@ class DownloadPoint(models.Model):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=models.Q(downloads__gte=0), name="point_downloads_nonneg")
+            models.CheckConstraint(
+                condition=models.Q(downloads__gte=0), name="point_downloads_nonneg"
+            )
         ]
 
     def __str__(self) -> str:

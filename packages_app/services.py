@@ -23,7 +23,11 @@ def package_track(*, name: str, user: Any = None) -> tuple[Package, bool]:
     now = timezone.now()
     package, created = Package.objects.select_for_update().get_or_create(
         name=canonical,
-        defaults={"tracked": True, "next_attempt_at": now, "added_by": user if _is_user(user) else None},
+        defaults={
+            "tracked": True,
+            "next_attempt_at": now,
+            "added_by": user if _is_user(user) else None,
+        },
     )
     if not created and (not package.tracked or package.paused):
         package.tracked = True

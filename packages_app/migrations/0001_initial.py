@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,91 +15,204 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Package',
+            name="Package",
             fields=[
-                ('id', models.AutoField(primary_key=True, serialize=False)),
-                ('name', models.CharField(help_text='PEP 503 canonical name', max_length=128, unique=True)),
-                ('tracked', models.BooleanField(default=True)),
-                ('paused', models.BooleanField(default=False, help_text='Tracked, but not refreshed for now')),
-                ('upstream_state', models.CharField(choices=[('new', 'Waiting for first refresh'), ('ok', 'OK'), ('not_found', 'Not on PyPI Stats'), ('failing', 'Failing')], default='new', max_length=16)),
-                ('first_date', models.DateField(blank=True, help_text='Earliest date held', null=True)),
-                ('latest_date', models.DateField(blank=True, help_text='Latest date held', null=True)),
-                ('last_refreshed_at', models.DateTimeField(blank=True, null=True)),
-                ('last_error', models.TextField(blank=True)),
-                ('last_error_at', models.DateTimeField(blank=True, null=True)),
-                ('consecutive_failures', models.PositiveIntegerField(default=0)),
-                ('next_attempt_at', models.DateTimeField(blank=True, null=True)),
-                ('data_version', models.PositiveIntegerField(default=0)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('added_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.AutoField(primary_key=True, serialize=False)),
+                (
+                    "name",
+                    models.CharField(
+                        help_text="PEP 503 canonical name", max_length=128, unique=True
+                    ),
+                ),
+                ("tracked", models.BooleanField(default=True)),
+                (
+                    "paused",
+                    models.BooleanField(
+                        default=False, help_text="Tracked, but not refreshed for now"
+                    ),
+                ),
+                (
+                    "upstream_state",
+                    models.CharField(
+                        choices=[
+                            ("new", "Waiting for first refresh"),
+                            ("ok", "OK"),
+                            ("not_found", "Not on PyPI Stats"),
+                            ("failing", "Failing"),
+                        ],
+                        default="new",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "first_date",
+                    models.DateField(blank=True, help_text="Earliest date held", null=True),
+                ),
+                (
+                    "latest_date",
+                    models.DateField(blank=True, help_text="Latest date held", null=True),
+                ),
+                ("last_refreshed_at", models.DateTimeField(blank=True, null=True)),
+                ("last_error", models.TextField(blank=True)),
+                ("last_error_at", models.DateTimeField(blank=True, null=True)),
+                ("consecutive_failures", models.PositiveIntegerField(default=0)),
+                ("next_attempt_at", models.DateTimeField(blank=True, null=True)),
+                ("data_version", models.PositiveIntegerField(default=0)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "added_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Category',
+            name="Category",
             fields=[
-                ('id', models.SmallAutoField(primary_key=True, serialize=False)),
-                ('metric', models.PositiveSmallIntegerField(choices=[(1, 'overall'), (2, 'python_major'), (3, 'python_minor'), (4, 'system')])),
-                ('name', models.CharField(max_length=16)),
+                ("id", models.SmallAutoField(primary_key=True, serialize=False)),
+                (
+                    "metric",
+                    models.PositiveSmallIntegerField(
+                        choices=[
+                            (1, "overall"),
+                            (2, "python_major"),
+                            (3, "python_minor"),
+                            (4, "system"),
+                        ]
+                    ),
+                ),
+                ("name", models.CharField(max_length=16)),
             ],
             options={
-                'verbose_name_plural': 'categories',
-                'constraints': [models.UniqueConstraint(fields=('metric', 'name'), name='category_metric_name_uniq')],
+                "verbose_name_plural": "categories",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("metric", "name"), name="category_metric_name_uniq"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='RecentDownloads',
+            name="RecentDownloads",
             fields=[
-                ('package', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='recent', serialize=False, to='packages_app.package')),
-                ('last_day', models.BigIntegerField(blank=True, null=True)),
-                ('last_week', models.BigIntegerField(blank=True, null=True)),
-                ('last_month', models.BigIntegerField(blank=True, null=True)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "package",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="recent",
+                        serialize=False,
+                        to="packages_app.package",
+                    ),
+                ),
+                ("last_day", models.BigIntegerField(blank=True, null=True)),
+                ("last_week", models.BigIntegerField(blank=True, null=True)),
+                ("last_month", models.BigIntegerField(blank=True, null=True)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'verbose_name_plural': 'recent downloads',
+                "verbose_name_plural": "recent downloads",
             },
         ),
         migrations.CreateModel(
-            name='DownloadPoint',
+            name="DownloadPoint",
             fields=[
-                ('pk', models.CompositePrimaryKey('package', 'category', 'date', blank=True, editable=False, primary_key=True, serialize=False)),
-                ('downloads', models.BigIntegerField()),
-                ('date', models.DateField()),
-                ('category', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='packages_app.category')),
-                ('package', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='points', to='packages_app.package')),
+                (
+                    "pk",
+                    models.CompositePrimaryKey(
+                        "package",
+                        "category",
+                        "date",
+                        blank=True,
+                        editable=False,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                ("downloads", models.BigIntegerField()),
+                ("date", models.DateField()),
+                (
+                    "category",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="packages_app.category",
+                    ),
+                ),
+                (
+                    "package",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="points",
+                        to="packages_app.package",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='RefreshRun',
+            name="RefreshRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('started_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('status', models.CharField(choices=[('running', 'Running'), ('ok', 'OK'), ('not_found', 'Not on PyPI Stats'), ('failed', 'Failed')], default='running', max_length=16)),
-                ('calls', models.PositiveIntegerField(default=0)),
-                ('inserted', models.PositiveIntegerField(default=0)),
-                ('updated', models.PositiveIntegerField(default=0)),
-                ('unchanged', models.PositiveIntegerField(default=0)),
-                ('error', models.TextField(blank=True)),
-                ('package', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='refresh_runs', to='packages_app.package')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("started_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("running", "Running"),
+                            ("ok", "OK"),
+                            ("not_found", "Not on PyPI Stats"),
+                            ("failed", "Failed"),
+                        ],
+                        default="running",
+                        max_length=16,
+                    ),
+                ),
+                ("calls", models.PositiveIntegerField(default=0)),
+                ("inserted", models.PositiveIntegerField(default=0)),
+                ("updated", models.PositiveIntegerField(default=0)),
+                ("unchanged", models.PositiveIntegerField(default=0)),
+                ("error", models.TextField(blank=True)),
+                (
+                    "package",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="refresh_runs",
+                        to="packages_app.package",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-started_at'],
+                "ordering": ["-started_at"],
             },
         ),
         migrations.AddIndex(
-            model_name='package',
-            index=models.Index(fields=['tracked', 'paused', 'next_attempt_at'], name='pkg_due'),
+            model_name="package",
+            index=models.Index(fields=["tracked", "paused", "next_attempt_at"], name="pkg_due"),
         ),
         migrations.AddConstraint(
-            model_name='downloadpoint',
-            constraint=models.CheckConstraint(condition=models.Q(('downloads__gte', 0)), name='point_downloads_nonneg'),
+            model_name="downloadpoint",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("downloads__gte", 0)), name="point_downloads_nonneg"
+            ),
         ),
         migrations.AddIndex(
-            model_name='refreshrun',
-            index=models.Index(fields=['package', '-started_at'], name='refreshrun_pkg_started'),
+            model_name="refreshrun",
+            index=models.Index(fields=["package", "-started_at"], name="refreshrun_pkg_started"),
         ),
     ]

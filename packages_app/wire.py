@@ -1,0 +1,40 @@
+"""The PyPI Stats API wire format, shared by our compatible API and the demo upstream.
+
+Upstream (Flask jsonify, production config) writes compact JSON with keys sorted at
+every level, `ensure_ascii`, and one trailing newline, as `application/json` with no
+charset. Rows are ordered by category, then date, under an en_US-like collation,
+which `category.casefold()` reproduces for every category value that exists.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import orjson
+
+CONTENT_TYPE = "application/json"
+# Upstream's error bodies are tiny text/html documents, never JSON.
+ERROR_CONTENT_TYPE = "text/html; charset=utf-8"
+RATE_LIMITED_BODY = b'<a href="/api/#etiquette">429 RATE LIMIT EXCEEDED</a>'
+
+
+def dumps(obj: Any) -> bytes:
+    """Serialise exactly as upstream does: compact, sorted keys, ASCII-only, trailing newline."""
+    body = orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
+    if not body.isascii():
+        # orjson writes UTF-8; upstream escapes (ensure_ascii). Rare, so take the slow path.
+        body = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+    return body + b"\n"
+
+
+def row_sort_key(category: str, date: str) -> tuple[str, str]:
+    """Upstream's ORDER BY category, date under an en_US collation."""
+    return (category.casefold(), date)
+
+
+def error_body(status: int) -> bytes:
+    """Upstream's text body for an error status: `404`, `400`, …"""
+    if status == 429:
+        return RATE_LIMITED_BODY
+    return str(status).encode()

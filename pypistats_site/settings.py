@@ -7,6 +7,7 @@ README. Test-only overrides live in tests/conftest.py, not here.
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -249,7 +250,9 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # --- Security -----------------------------------------------------------------------------
 # HTTPS is on by default whenever DEBUG is off; set HTTPS=0 only behind
 # something that is not a browser (a loopback benchmark, say).
-HTTPS = env.bool("HTTPS", default=not DEBUG)
+# Under pytest (which sets PYTEST_VERSION) the default is off: the test client and the
+# session-wide live server speak plain HTTP, and settings load before any conftest runs.
+HTTPS = env.bool("HTTPS", default=not DEBUG and "PYTEST_VERSION" not in os.environ)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import uuid
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -131,7 +131,7 @@ class Visibility(models.TextChoices):
 
 
 class WatchlistQuerySet(models.QuerySet["Watchlist"]):
-    def visible_to(self, user: object) -> WatchlistQuerySet:
+    def visible_to(self, user: Any) -> WatchlistQuerySet:
         """Lists a signed-in user may open by uid: their own and their teams'.
 
         Public lists are not in here: they are reached only through their token URL.
@@ -142,7 +142,7 @@ class WatchlistQuerySet(models.QuerySet["Watchlist"]):
             Q(owner_user=user) | Q(owner_team__in=Team.objects.filter(memberships__user=user))
         )
 
-    def managed_by(self, user: object) -> WatchlistQuerySet:
+    def managed_by(self, user: Any) -> WatchlistQuerySet:
         """Lists a user may rename, delete and share: their own, and their teams' if they own the team."""
         if not getattr(user, "is_authenticated", False):
             return self.none()
@@ -151,7 +151,7 @@ class WatchlistQuerySet(models.QuerySet["Watchlist"]):
         )
         return self.filter(Q(owner_user=user) | Q(owner_team__in=owned_teams))
 
-    def owned_by_user(self, user: object) -> WatchlistQuerySet:
+    def owned_by_user(self, user: Any) -> WatchlistQuerySet:
         return self.filter(owner_user=user)
 
     def owned_by_team(self, team: Team) -> WatchlistQuerySet:

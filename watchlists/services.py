@@ -21,7 +21,16 @@ from packages_app.names import InvalidPackageName, canonicalize
 from packages_app.services import package_track
 
 from . import selectors
-from .models import Invitation, Membership, Team, Visibility, Watchlist, WatchlistEntry, new_token
+from .models import (
+    INVITATION_LIFETIME,
+    Invitation,
+    Membership,
+    Team,
+    Visibility,
+    Watchlist,
+    WatchlistEntry,
+    new_token,
+)
 
 
 class RuleError(Exception):
@@ -123,7 +132,10 @@ def team_hand_over(*, current: Membership, successor: Membership) -> None:
 
 @transaction.atomic
 def invitation_create(*, team: Team, user: Any) -> Invitation:
-    return Invitation.objects.create(team=team, created_by=user)
+    now = timezone.now()
+    return Invitation.objects.create(
+        team=team, created_by=user, created_at=now, expires_at=now + INVITATION_LIFETIME
+    )
 
 
 @transaction.atomic

@@ -25,7 +25,7 @@ _REQ_RE = re.compile(
     re.VERBOSE | re.DOTALL,
 )
 # What may follow the name: a version specifier, a parenthesised one, or `@ url`.
-_REST_RE = re.compile(r"^(?:$|[<>=!~]|\(|@)")
+_REST_RE = re.compile(r"^(?:$|===|==|!=|~=|>=|<=|<|>|\(|@)")
 # pip options trailing a requirement on the same line (--hash=…, --global-option…).
 _TRAILING_OPTION_RE = re.compile(r"\s+--?[A-Za-z].*$")
 # A comment starts at '#' at the start of a line or after whitespace (pip's rule).

@@ -243,7 +243,12 @@ def watchlist_add(request: HtmxHttpRequest, uid: str) -> HttpResponse:
     acc = access.get_watchlist_for_editor(request, uid)
     form = AddPackageForm(request.POST)
     if not form.is_valid():
-        return _done(request, acc, message="Type a package name.", level=messages.ERROR)
+        return _done(
+            request,
+            acc,
+            message="Type a package name (128 characters at most).",
+            level=messages.ERROR,
+        )
     result = services.watchlist_add_packages(
         watchlist=acc.watchlist, names=[form.cleaned_data["name"]], user=request.user
     )

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
@@ -189,7 +190,7 @@ def watchlist_create(
         Team.objects.select_for_update().filter(pk=team.pk).first()
         count = Watchlist.objects.filter(owner_team=team).count()
     else:
-        type(user).objects.select_for_update().filter(pk=user.pk).first()
+        get_user_model().objects.select_for_update().filter(pk=user.pk).first()
         count = Watchlist.objects.filter(owner_user=user).count()
     if count >= max_lists_per_owner():
         owner = f"The team {team.name}" if team is not None else "You"

@@ -32,7 +32,17 @@ def test_requirement_name(spec: str, name: str) -> None:
 
 @pytest.mark.parametrize(
     "spec",
-    ["", "https://example.org/pkg.whl", "./local/path", "-e .", "requests foo", "-bad", "pkg-", "é", "a" * 129],
+    [
+        "",
+        "https://example.org/pkg.whl",
+        "./local/path",
+        "-e .",
+        "requests foo",
+        "-bad",
+        "pkg-",
+        "é",
+        "a" * 129,
+    ],
 )
 def test_requirement_name_rejects(spec: str) -> None:
     with pytest.raises(ValueError):

@@ -81,7 +81,9 @@ def test_sort_by_any_column_and_bad_sort_is_ignored(world: World) -> None:
     for name, values in [("aaa", [5] * 14), ("bbb", [50] * 14), ("ccc", [1] * 7 + [2] * 7)]:
         package, _ = Package.objects.get_or_create(name=name)
         add_series(package, SUNDAY, values)
-    services.watchlist_add_packages(watchlist=world.private_list, names=["aaa", "bbb", "ccc"], user=world.alice)
+    services.watchlist_add_packages(
+        watchlist=world.private_list, names=["aaa", "bbb", "ccc"], user=world.alice
+    )
     client = world.client_for("alice")
     url = reverse("watchlist_detail", args=[world.private_list.uid])
 
@@ -123,7 +125,7 @@ def test_add_and_remove_with_htmx_return_the_table(world: World) -> None:
     package = Package.objects.get(name="brand-new-pkg")
     assert package.added_by == world.bob and package.next_attempt_at is not None
     # The new row polls for its data; rows with data do not.
-    assert 'hx-get="/watchlists/%s/rows/brand-new-pkg/"' % world.team_list.uid in body
+    assert f'hx-get="/watchlists/{world.team_list.uid}/rows/brand-new-pkg/"' in body
     assert body.count('hx-trigger="every 5s"') == 1
     remove = client.post(
         reverse("watchlist_remove", args=[world.team_list.uid]),
@@ -148,7 +150,9 @@ def test_invalid_name_is_reported_not_500(world: World) -> None:
 
 def test_suggestion_pick_wins_over_typed_text(world: World) -> None:
     client = world.client_for("alice")
-    client.post(reverse("watchlist_add", args=[world.private_list.uid]), {"name": "fla", "pick": "requests"})
+    client.post(
+        reverse("watchlist_add", args=[world.private_list.uid]), {"name": "fla", "pick": "requests"}
+    )
     assert not Package.objects.filter(name="fla").exists()
 
 
@@ -166,13 +170,20 @@ def test_progress_row_polls_until_data_then_stops(world: World) -> None:
     add_series(package, SUNDAY, [7] * 14)
     done = client.get(url).content.decode()
     assert "every 5s" not in done and "<polyline" in done
-    assert client.get(reverse("watchlist_row", args=[world.team_list.uid, "requests-x"])).status_code == 404
+    assert (
+        client.get(reverse("watchlist_row", args=[world.team_list.uid, "requests-x"])).status_code
+        == 404
+    )
 
 
 def test_failing_package_shows_next_retry(world: World) -> None:
     services.watchlist_add_packages(watchlist=world.team_list, names=["flaky"], user=world.alice)
     Package.objects.filter(name="flaky").update(upstream_state=UpstreamState.FAILING)
-    body = world.client_for("alice").get(reverse("watchlist_detail", args=[world.team_list.uid])).content
+    body = (
+        world.client_for("alice")
+        .get(reverse("watchlist_detail", args=[world.team_list.uid]))
+        .content
+    )
     assert b"Upstream failing" in body and b"next try" in body
 
 
@@ -190,7 +201,9 @@ def test_bulk_paste_reports_bad_lines(world: World) -> None:
 
 def test_bulk_paste_without_js_uses_messages(world: World) -> None:
     response = world.client_for("alice").post(
-        reverse("watchlist_bulk", args=[world.team_list.uid]), {"text": "flask\n?bad\n"}, follow=True
+        reverse("watchlist_bulk", args=[world.team_list.uid]),
+        {"text": "flask\n?bad\n"},
+        follow=True,
     )
     assert b"Added: flask." in response.content and b"Line 2" in response.content
 
@@ -198,10 +211,14 @@ def test_bulk_paste_without_js_uses_messages(world: World) -> None:
 def test_note_is_saved_and_limited(world: World) -> None:
     client = world.client_for("bob")
     url = reverse("watchlist_note", args=[world.team_list.uid])
-    client.post(url, {"name": "requests", "note": "  our HTTP client  "}, headers={"HX-Request": "true"})
+    client.post(
+        url, {"name": "requests", "note": "  our HTTP client  "}, headers={"HX-Request": "true"}
+    )
     entry = WatchlistEntry.objects.get(watchlist=world.team_list, package__name="requests")
     assert entry.note == "our HTTP client"
-    too_long = client.post(url, {"name": "requests", "note": "x" * 501}, headers={"HX-Request": "true"})
+    too_long = client.post(
+        url, {"name": "requests", "note": "x" * 501}, headers={"HX-Request": "true"}
+    )
     assert too_long.status_code == 400 and b"500 characters" in too_long.content
     missing = client.post(url, {"name": "numpy", "note": "x"}, headers={"HX-Request": "true"})
     assert missing.status_code == 400
@@ -211,7 +228,11 @@ def test_suggestions(world: World) -> None:
     for name in ["requests-oauthlib", "types-requests", "httpx"]:
         Package.objects.create(name=name)
     Package.objects.create(name="requests-old", tracked=False)
-    assert selectors.suggest_packages("Requests") == ["requests", "requests-oauthlib", "types-requests"]
+    assert selectors.suggest_packages("Requests") == [
+        "requests",
+        "requests-oauthlib",
+        "types-requests",
+    ]
     assert selectors.suggest_packages("requests_o") == ["requests-oauthlib"]
     assert selectors.suggest_packages("") == []
     response = world.client_for("alice").get(
@@ -232,7 +253,7 @@ def _list_with(world: World, count: int) -> str:
     return reverse("watchlist_detail", args=[wl.uid])
 
 
-def test_query_count_is_constant(world: World, settings) -> None:  # type: ignore[no-untyped-def]
+def test_query_count_is_constant(world: World, settings) -> None:
     settings.WATCHLIST_MAX_PER_OWNER = 100
     small, big = _list_with(world, 20), _list_with(world, 200)
     client = world.client_for("alice")

@@ -1,6 +1,11 @@
 // Watchlist page behaviour that htmx attributes cannot express without eval (CSP).
 (function () {
   "use strict";
+  // htmx "settles" class/style/width/height from old to new elements with the same id.
+  // Browsers and autofill extensions leave style="" on inputs, and copying that is an
+  // inline style the CSP (style-src 'self') blocks and reports. Nothing here uses
+  // inline styles, so do not settle them.
+  if (window.htmx) window.htmx.config.attributesToSettle = ["class", "width", "height"];
   // Clear an add/paste form after htmx swapped in a successful answer.
   document.addEventListener("htmx:afterRequest", function (event) {
     var form = event.detail.elt;

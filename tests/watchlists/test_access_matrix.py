@@ -167,7 +167,7 @@ def test_public_link_is_read_only_for_everyone(world: World, role: str) -> None:
     assert "requests" in body
     assert "watchlist_add" not in body and "Remove" not in body and "Add a package" not in body
     assert response["Referrer-Policy"] == "no-referrer"
-    assert "alice" not in body and "Alice&#x27;s team" not in body  # who keeps it is not shared
+    assert "Team watchlist of" not in body and "Alice&#x27;s team" not in body  # keeper not shared
     before = snapshot()
     assert client.post(url, {"name": "numpy"}).status_code == 405
     assert snapshot() == before

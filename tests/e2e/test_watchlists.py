@@ -93,7 +93,10 @@ def test_team_watchlist_end_to_end(app_server: Any, browser: Any) -> None:
     # Ann signs up and creates a team.
     ann_ctx = browser.new_context()
     ann = ann_ctx.new_page()
-    ann.on("console", lambda m: errors.append(f"{ann.url} {m.location} {m.text}") if m.type == "error" else None)
+    ann.on(
+        "console",
+        lambda m: errors.append(f"{ann.url} {m.location} {m.text}") if m.type == "error" else None,
+    )
     ann.goto(f"{live_server.url}/accounts/signup/")
     sign_up(ann, "ann")
     ann.wait_for_url("**/dashboard/")
@@ -166,6 +169,9 @@ def test_team_watchlist_end_to_end(app_server: Any, browser: Any) -> None:
     # Ben sees the team list too.
     ben.goto(list_url)
     ben.wait_for_selector("#row-requests")
+    ben.goto(f"{live_server.url}/dashboard/")
+    ben.wait_for_selector("text=Crew deps")
+    shot(ben, "7-dashboard")
 
     # Ann shares it publicly; a signed-out visitor reads it, without edit controls.
     ann.click("text=Settings and sharing")
@@ -180,5 +186,4 @@ def test_team_watchlist_end_to_end(app_server: Any, browser: Any) -> None:
     assert visitor.locator("svg.sparkline polyline").count() >= 2
     shot(visitor, "6-public")
     csp = [e for e in errors if "Content Security Policy" in e]
-    print("CSP", csp)
-    assert not csp
+    assert not csp, csp

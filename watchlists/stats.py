@@ -92,9 +92,13 @@ class RowFigures:
     spark: str
 
 
+def empty_figures() -> RowFigures:
+    return RowFigures(None, None, None, None, None, None, "")
+
+
 def row_figures(series: Series, latest: dt.date | None, as_of: dt.date | None) -> RowFigures:
     if latest is None or as_of is None:
-        return RowFigures(None, None, None, None, None, None, "")
+        return empty_figures()
     weeks = complete_weeks(as_of)
     this_week = full_week_sum(series, weeks.this_start)
     prev_week = full_week_sum(series, weeks.prev_start)

@@ -16,10 +16,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import reswap, retarget
 
 from packages_app.names import canonicalize_or_none
 
-from . import access, requirements_parser, selectors, services
+from . import access, requirements_parser, selectors, services, stats
 from .access import WatchlistAccess
 from .forms import (
     AddPackageForm,
@@ -188,14 +189,29 @@ def watchlist_public(request: HtmxHttpRequest, token: str) -> HttpResponse:
 @login_required
 @require_GET
 def watchlist_row(request: HtmxHttpRequest, uid: str, name: str) -> HttpResponse:
-    """One row, for a package waiting for its first data (the row polls this)."""
+    """A row waiting for its package's first data polls this.
+
+    While it waits, only that row comes back (cheap: two queries). Once the upstream has
+    answered (data, or "not on PyPI Stats"), the whole table is swapped in instead, so the
+    totals include the new package and the polling stops (the new row has no trigger).
+    """
     acc = access.get_watchlist_for_viewer(request, uid)
-    context = _context(request, acc)
-    row = next((r for r in context["table"].rows if r.package.name == name), None)
-    if row is None:
+    entry = (
+        WatchlistEntry.objects.select_related("package")
+        .filter(watchlist=acc.watchlist, package__name=name)
+        .first()
+    )
+    if entry is None:
         return HttpResponse(status=404)
-    context["row"] = row
-    return render(request, DETAIL + "#row", context)
+    row = selectors.Row(entry=entry, package=entry.package, figures=stats.empty_figures())
+    if row.waiting:
+        return render(
+            request,
+            DETAIL + "#row",
+            {"row": row, "watchlist": acc.watchlist, "access": acc, "public": False},
+        )
+    response = _render_table(request, acc)
+    return reswap(retarget(response, "#watchlist-table"), "outerHTML")
 
 
 def _done(request: HtmxHttpRequest, acc: WatchlistAccess, **feedback: Any) -> HttpResponse:

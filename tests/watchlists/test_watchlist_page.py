@@ -162,14 +162,22 @@ def test_progress_row_polls_until_data_then_stops(world: World) -> None:
     url = reverse("watchlist_row", args=[world.team_list.uid, "newpkg"])
     waiting = client.get(url).content.decode()
     assert 'hx-trigger="every 5s"' in waiting and "Fetching" in waiting
+    with CaptureQueriesContext(connection) as queries:
+        client.get(url)
+    assert len(queries) <= 5  # session, user, list, membership, entry: not the whole table
     package = Package.objects.get(name="newpkg")
     package.upstream_state = UpstreamState.NOT_FOUND
     package.save()
-    gone = client.get(url).content.decode()
-    assert "Not on PyPI Stats" in gone and "every 5s" not in gone
+    gone = client.get(url, {"sort": "name"}, headers={"HX-Request": "true"})
+    # The upstream answered: the whole table comes back (totals included), without polling.
+    assert gone["HX-Retarget"] == "#watchlist-table" and gone["HX-Reswap"] == "outerHTML"
+    body = gone.content.decode()
+    assert body.lstrip().startswith('<section id="watchlist-table"')
+    assert "Not on PyPI Stats" in body and "every 5s" not in body
+    assert 'value="name"' in body  # the sort the page had is kept
     add_series(package, SUNDAY, [7] * 14)
     done = client.get(url).content.decode()
-    assert "every 5s" not in done and "<polyline" in done
+    assert "every 5s" not in done and "<polyline" in done and "Total (2)" in done
     assert (
         client.get(reverse("watchlist_row", args=[world.team_list.uid, "requests-x"])).status_code
         == 404

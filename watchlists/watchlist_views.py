@@ -214,10 +214,21 @@ def watchlist_row(request: HtmxHttpRequest, uid: str, name: str) -> HttpResponse
     return reswap(retarget(response, "#watchlist-table"), "outerHTML")
 
 
+def _failed(feedback: dict[str, Any]) -> bool:
+    """Nothing was done and something was refused: the answer is a 400."""
+    result: services.AddResult | None = feedback.get("result")
+    if result is not None:
+        return not result.added and not result.already
+    return feedback.get("level") == messages.ERROR
+
+
 def _done(request: HtmxHttpRequest, acc: WatchlistAccess, **feedback: Any) -> HttpResponse:
-    """After an action: the refreshed table for HTMX, else messages and a redirect."""
+    """After an action: the refreshed table for HTMX (400 when it was refused, which
+    watchlists.js still swaps in to show why), else messages and a redirect."""
     if request.htmx:
-        return _render_table(request, acc, feedback=feedback)
+        return _render_table(
+            request, acc, status=400 if _failed(feedback) else 200, feedback=feedback
+        )
     for level, text in _feedback_messages(feedback):
         messages.add_message(request, level, text)
     url = reverse("watchlist_detail", args=[acc.watchlist.uid])

@@ -154,6 +154,12 @@ def test_team_watchlist_end_to_end(app_server: Any, browser: Any) -> None:
     assert ann.locator("[hx-trigger='every 5s']").count() == 0
     assert ann.evaluate("window.__marker") == "no reload"
 
+    # A refused name says why and stays in the box to be fixed.
+    ann.fill("#add-name", "no such/name")
+    ann.click("#add-name ~ button:has-text('Add')")
+    ann.wait_for_selector("text=not a valid package name")
+    assert ann.input_value("#add-name") == "no such/name"
+
     # Add one by name with a suggestion, then remove one: still no reload.
     ann.fill("#add-name", "fla")
     ann.wait_for_selector("#suggestions >> text=Add flask")

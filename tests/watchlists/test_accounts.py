@@ -86,6 +86,7 @@ def test_lockout_after_repeated_failures(world: World, settings) -> None:
     response = client.post(reverse("login"), {"username": "alice", "password": "wrong"})
     assert response.status_code == 429
     assert b"Too many failed log-in attempts" in response.content
+    assert b"Try again in 15 minutes" in response.content
     # Locked even with the right password, from this address...
     response = client.post(reverse("login"), {"username": "alice", "password": PASSWORD})
     assert response.status_code == 429 and "_auth_user_id" not in client.session
@@ -183,3 +184,25 @@ def test_nav_links_for_signed_in_users(world: World) -> None:
     body = world.client_for("bob").get(reverse("dashboard")).content.decode()
     for name in ("dashboard", "watchlist_list", "team_list", "profile"):
         assert f'href="{reverse(name)}"' in body
+
+
+def test_password_change_ends_other_sessions(world: World) -> None:
+    laptop, phone = Client(), Client()
+    laptop.post(reverse("login"), {"username": "bob", "password": PASSWORD})
+    phone.post(reverse("login"), {"username": "bob", "password": PASSWORD})
+    new = "a brand new passphrase 9"
+    laptop.post(
+        reverse("password_change"),
+        {"old_password": PASSWORD, "new_password1": new, "new_password2": new},
+    )
+    assert laptop.get(reverse("dashboard")).status_code == 200  # kept (session hash updated)
+    assert phone.get(reverse("dashboard")).status_code == 302  # the other session is over
+
+
+def test_disabled_account_is_signed_out_at_once(world: World) -> None:
+    client = Client()
+    client.post(reverse("login"), {"username": "bob", "password": PASSWORD})
+    assert client.get(reverse("dashboard")).status_code == 200
+    get_user_model().objects.filter(pk=world.bob.pk).update(is_active=False)
+    assert client.get(reverse("dashboard")).status_code == 302
+    assert client.get(reverse("watchlist_detail", args=[world.team_list.uid])).status_code == 302

@@ -145,7 +145,9 @@ def test_invalid_name_is_reported_not_500(world: World) -> None:
     response = client.post(url, {"name": "requests"}, headers={"HX-Request": "true"})
     assert response.status_code == 200 and b"Already in the list: requests." in response.content
     response = client.post(url, {"name": ""}, headers={"HX-Request": "true"})
-    assert response.status_code == 400 and b"Type a package name" in response.content  # and nothing was added
+    assert (
+        response.status_code == 400 and b"Type a package name" in response.content
+    )  # and nothing was added
     response = client.post(url, {"name": "x" * 500}, follow=True)
     assert response.status_code == 200 and b"128 characters at most" in response.content
     assert not Package.objects.filter(name__startswith="x" * 100).exists()

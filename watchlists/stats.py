@@ -15,6 +15,7 @@ Semantics (docs/decisions.md, "Watchlists: figures"):
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 SPARK_DAYS = 90
@@ -44,16 +45,21 @@ def complete_weeks(as_of: dt.date) -> Weeks:
     return Weeks(this_start, this_end, prev_end - dt.timedelta(days=6), prev_end)
 
 
+@functools.lru_cache(maxsize=256)
+def window(end: dt.date, days: int) -> tuple[dt.date, ...]:
+    """The `days` dates ending at `end`, oldest first (shared by every row of a page)."""
+    return tuple(end - dt.timedelta(days=days - 1 - i) for i in range(days))
+
+
 def period_sum(series: Series, end: dt.date, days: int) -> int | None:
     """Sum of the `days` dates ending at `end`; None when not one of them is held."""
-    values = [series.get(end - dt.timedelta(days=i)) for i in range(days)]
-    held = [v for v in values if v is not None]
+    held = [v for v in map(series.get, window(end, days)) if v is not None]
     return sum(held) if held else None
 
 
 def full_week_sum(series: Series, start: dt.date) -> int | None:
-    values = [series.get(start + dt.timedelta(days=i)) for i in range(7)]
-    if any(v is None for v in values):
+    values = list(map(series.get, window(start + dt.timedelta(days=6), 7)))
+    if None in values:
         return None
     return sum(v for v in values if v is not None)
 
@@ -69,10 +75,10 @@ def sparkline_points(series: Series, end: dt.date, days: int = SPARK_DAYS) -> st
 
     Empty when nothing is held in the window, so the template can say "no data".
     """
-    start = end - dt.timedelta(days=days - 1)
-    values = [series.get(start + dt.timedelta(days=i), 0) for i in range(days)]
-    if not any(series.get(start + dt.timedelta(days=i)) is not None for i in range(days)):
+    raw = list(map(series.get, window(end, days)))
+    if all(v is None for v in raw):
         return ""
+    values = [v or 0 for v in raw]
     top = max(values) or 1
     step = SPARK_WIDTH / (days - 1)
     usable = SPARK_HEIGHT - 2  # a 1-unit margin so the stroke is not clipped

@@ -126,7 +126,18 @@ def _context(
         "add_form": AddPackageForm(),
         "bulk_form": BulkAddForm(),
         "max_packages": services.max_packages(),
+        "urls": _row_urls(watchlist),
         **extra,
+    }
+
+
+def _row_urls(watchlist: Watchlist) -> dict[str, str]:
+    """The per-row action URLs, reversed once per page rather than once per row."""
+    row = reverse("watchlist_row", args=[watchlist.uid, "x"])
+    return {
+        "row": row[: -len("x/")],
+        "note": reverse("watchlist_note", args=[watchlist.uid]),
+        "remove": reverse("watchlist_remove", args=[watchlist.uid]),
     }
 
 
@@ -208,7 +219,13 @@ def watchlist_row(request: HtmxHttpRequest, uid: str, name: str) -> HttpResponse
         return render(
             request,
             DETAIL + "#row",
-            {"row": row, "watchlist": acc.watchlist, "access": acc, "public": False},
+            {
+                "row": row,
+                "watchlist": acc.watchlist,
+                "access": acc,
+                "public": False,
+                "urls": _row_urls(acc.watchlist),
+            },
         )
     response = _render_table(request, acc)
     return reswap(retarget(response, "#watchlist-table"), "outerHTML")

@@ -50,13 +50,15 @@ def team_create(request: HtmxHttpRequest) -> HttpResponse:
 def team_detail(request: HtmxHttpRequest, uid: str) -> HttpResponse:
     team, membership = access.get_team_for_member(request, uid)
     invitations = list(selectors.team_pending_invitations(team)) if membership.is_owner else []
+    members = selectors.team_members(team)
     return render(
         request,
         "watchlists/team_detail.html",
         {
             "team": team,
             "membership": membership,
-            "members": selectors.team_members(team),
+            "members": members,
+            "sole_owner": membership.is_owner and sum(1 for m in members if m.is_owner) == 1,
             "invitations": invitations,
             "watchlists": team.watchlists.order_by("name"),
             "rename_form": TeamForm(initial={"name": team.name}),

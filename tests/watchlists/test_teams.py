@@ -34,6 +34,12 @@ def alice_membership(world: World) -> Membership:
 
 
 def test_last_owner_cannot_leave(world: World) -> None:
+    page = world.client_for("alice").get(reverse("team_detail", args=[world.team.uid]))
+    assert b"only owner" in page.content and b"Leave the team" not in page.content
+    assert (
+        b"Leave the team"
+        in world.client_for("bob").get(reverse("team_detail", args=[world.team.uid])).content
+    )
     response = world.client_for("alice").post(
         reverse("team_leave", args=[world.team.uid]), follow=True
     )

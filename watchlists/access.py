@@ -89,10 +89,6 @@ class WatchlistAccess:
     can_edit: bool  # add, remove and annotate packages
     can_manage: bool  # rename, delete, change visibility, share
 
-    @property
-    def read_only(self) -> bool:
-        return not self.can_edit
-
 
 def get_watchlist_for_viewer(request: HttpRequest, uid: Any) -> WatchlistAccess:
     """A list the signed-in user may see: their own, or their team's. 404 otherwise.

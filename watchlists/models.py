@@ -151,12 +151,6 @@ class WatchlistQuerySet(models.QuerySet["Watchlist"]):
         )
         return self.filter(Q(owner_user=user) | Q(owner_team__in=owned_teams))
 
-    def owned_by_user(self, user: Any) -> WatchlistQuerySet:
-        return self.filter(owner_user=user)
-
-    def owned_by_team(self, team: Team) -> WatchlistQuerySet:
-        return self.filter(owner_team=team)
-
 
 class Watchlist(models.Model):
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)

@@ -44,10 +44,6 @@ def team_pending_invitations(team: Team) -> QuerySet[Invitation]:
     return team.invitations.usable().select_related("created_by").order_by("-created_at")
 
 
-def owner_count(team: Team) -> int:
-    return team.memberships.filter(role=Membership.Role.OWNER).count()
-
-
 # --- limits --------------------------------------------------------------------------------
 
 

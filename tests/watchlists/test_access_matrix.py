@@ -121,6 +121,30 @@ CASES += [
     ("team-hand-over", "post", team("team_hand_over"), {"successor": "0"}, TEAM_LIST_MANAGE),
     ("team-leave", "post", team("team_leave"), {}, TEAM_LIST_EDIT),
 ]
+# Pages and actions scoped to the caller themselves (no object in the URL).
+SIGNED_IN_GET = {"alice": 200, "bob": 200, "charlie": 200, "anonymous": "login"}
+SIGNED_IN_POST = {"alice": "ok", "bob": "ok", "charlie": "ok", "anonymous": "login"}
+CASES += [
+    ("dashboard", "get", lambda w: reverse("dashboard"), {}, SIGNED_IN_GET),
+    ("watchlist-list", "get", lambda w: reverse("watchlist_list"), {}, SIGNED_IN_GET),
+    ("team-list", "get", lambda w: reverse("team_list"), {}, SIGNED_IN_GET),
+    ("profile", "get", lambda w: reverse("profile"), {}, SIGNED_IN_GET),
+    ("team-create", "post", lambda w: reverse("team_create"), {"name": "T"}, SIGNED_IN_POST),
+    (
+        "watchlist-create",
+        "post",
+        lambda w: reverse("watchlist_create"),
+        {"name": "L", "owner": "me", "visibility": "private"},
+        SIGNED_IN_POST,
+    ),
+    (
+        "invitation-accept",
+        "post",
+        lambda w: reverse("invitation", args=[w.invitation.token]),
+        {},
+        SIGNED_IN_POST,
+    ),
+]
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -155,6 +179,20 @@ def test_matrix(
         assert snapshot() == before, "a denied request changed the database"
     if method == "get":
         assert snapshot() == before, "a GET changed the database"
+
+
+POST_ONLY = [c for c in CASES if c[1] == "post" and c[0] != "invitation-accept"]
+
+
+@pytest.mark.parametrize(
+    ("case", "method", "url", "data", "expected"), POST_ONLY, ids=[c[0] for c in POST_ONLY]
+)
+def test_get_on_an_action_is_refused(
+    world: World, case: str, method: str, url: Any, data: dict[str, Any], expected: dict[str, Any]
+) -> None:
+    before = snapshot()
+    assert world.client_for("alice").get(url(world), data).status_code == 405
+    assert snapshot() == before
 
 
 @pytest.mark.parametrize("role", ROLES)

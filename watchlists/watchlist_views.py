@@ -438,6 +438,9 @@ def watchlist_unshare(request: HtmxHttpRequest, uid: str) -> HttpResponse:
 @require_POST
 def watchlist_delete(request: HtmxHttpRequest, uid: str) -> HttpResponse:
     acc = access.get_watchlist_for_manager(request, uid)
+    if request.POST.get("confirm") != "yes":
+        messages.error(request, "Tick the box to confirm the deletion.")
+        return redirect("watchlist_settings", uid=acc.watchlist.uid)
     name = acc.watchlist.name
     services.watchlist_delete(watchlist=acc.watchlist)
     messages.success(request, f"Watchlist {name} deleted.")

@@ -192,6 +192,7 @@ def test_team_watchlist_end_to_end(app_server: Any, browser: Any) -> None:
     ann.click("text=Settings and sharing")
     ann.click("text=Create a public link")
     public_url = ann.input_value("#public-url")
+    shot(ann, "8-settings")
     visitor = browser.new_context().new_page()
     visitor.goto(public_url)
     visitor.wait_for_selector("#row-requests")

@@ -95,7 +95,13 @@ for list_name, read, edit, manage in [
         ),
         (f"{list_name}-share", "post", wl(list_name, "watchlist_share"), {}, manage),
         (f"{list_name}-unshare", "post", wl(list_name, "watchlist_unshare"), {}, manage),
-        (f"{list_name}-delete", "post", wl(list_name, "watchlist_delete"), {}, manage),
+        (
+            f"{list_name}-delete",
+            "post",
+            wl(list_name, "watchlist_delete"),
+            {"confirm": "yes"},
+            manage,
+        ),
     ]
 CASES += [
     (

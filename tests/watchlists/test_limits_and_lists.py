@@ -74,7 +74,11 @@ def test_rename_and_visibility(world: World) -> None:
 
 def test_delete(world: World) -> None:
     client = world.client_for("alice")
-    assert client.post(reverse("watchlist_delete", args=[world.team_list.uid])).status_code == 302
+    url = reverse("watchlist_delete", args=[world.team_list.uid])
+    response = client.post(url, follow=True)
+    assert b"Tick the box to confirm" in response.content
+    assert Watchlist.objects.filter(pk=world.team_list.pk).exists()
+    assert client.post(url, {"confirm": "yes"}).status_code == 302
     assert not Watchlist.objects.filter(pk=world.team_list.pk).exists()
     assert Package.objects.filter(name="requests", tracked=True).exists()  # packages stay tracked
 

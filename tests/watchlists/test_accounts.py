@@ -1,0 +1,208 @@
+"""Accounts: sign-up, log-in lockout, session rotation and end, password reset, profile."""
+
+from __future__ import annotations
+
+import re
+
+from django.contrib.auth import get_user_model
+from django.core import mail
+from django.test import Client
+from django.urls import reverse
+
+from .conftest import PASSWORD, World
+
+
+def test_signup_logs_in_and_honours_a_safe_next(db) -> None:
+    client = Client()
+    data = {
+        "username": "erin",
+        "email": "erin@example.org",
+        "password1": PASSWORD,
+        "password2": PASSWORD,
+    }
+    response = client.post(reverse("signup") + "?next=/teams/", {**data, "next": "/teams/"})
+    assert response.status_code == 302 and response["Location"] == "/teams/"
+    assert client.get(reverse("dashboard")).status_code == 200
+    # An off-site next is ignored (no open redirect).
+    other = Client()
+    data = {
+        "username": "frank",
+        "email": "frank@example.org",
+        "password1": PASSWORD,
+        "password2": PASSWORD,
+    }
+    response = other.post(reverse("signup"), {**data, "next": "https://evil.example/"})
+    assert response["Location"] == reverse("dashboard")
+
+
+def test_signup_rejects_weak_password_and_duplicate_email(world: World) -> None:
+    response = Client().post(
+        reverse("signup"),
+        {
+            "username": "gina",
+            "email": "ALICE@example.org",
+            "password1": "password",
+            "password2": "password",
+        },
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "already exists" in body and "too common" in body
+    assert not get_user_model().objects.filter(username="gina").exists()
+
+
+def test_login_rotates_the_session_and_lands_on_the_dashboard(world: World) -> None:
+    client = Client()
+    client.get(reverse("login"))
+    client.session.save()
+    before = client.session.session_key
+    response = client.post(reverse("login"), {"username": "alice", "password": PASSWORD})
+    assert response.status_code == 302 and response["Location"] == reverse("dashboard")
+    assert client.session.session_key != before  # no session fixation
+
+
+def test_logout_ends_the_session_server_side(world: World) -> None:
+    from django.contrib.sessions.models import Session
+
+    client = Client()
+    client.post(reverse("login"), {"username": "alice", "password": PASSWORD})
+    key = client.session.session_key or ""
+    assert Session.objects.filter(session_key=key).exists()
+    client.post(reverse("logout"))
+    assert not Session.objects.filter(session_key=key).exists()
+    # A stolen copy of the old cookie is worthless.
+    thief = Client()
+    thief.cookies["sessionid"] = key
+    response = thief.get(reverse("dashboard"))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+def test_lockout_after_repeated_failures(world: World, settings) -> None:
+    settings.AXES_ENABLED = True
+    client = Client(REMOTE_ADDR="203.0.113.9")
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        response = client.post(reverse("login"), {"username": "alice", "password": "wrong"})
+        assert response.status_code == 200
+    response = client.post(reverse("login"), {"username": "alice", "password": "wrong"})
+    assert response.status_code == 429
+    assert b"Too many failed log-in attempts" in response.content
+    assert b"Try again in 15 minutes" in response.content
+    # Locked even with the right password, from this address...
+    response = client.post(reverse("login"), {"username": "alice", "password": PASSWORD})
+    assert response.status_code == 429 and "_auth_user_id" not in client.session
+    # ...but (username, IP) pairs are locked, so alice can still log in from elsewhere.
+    elsewhere = Client(REMOTE_ADDR="198.51.100.7")
+    response = elsewhere.post(reverse("login"), {"username": "alice", "password": PASSWORD})
+    assert response.status_code == 302
+
+
+def test_password_reset_by_email(world: World) -> None:
+    client = Client()
+    client.post(reverse("password_reset"), {"email": "alice@example.org"})
+    assert len(mail.outbox) == 1
+    link = re.search(r"https?://[^/]+(/accounts/reset/\S+)", str(mail.outbox[0].body))
+    assert link
+    response = client.get(link.group(1), follow=True)
+    assert response.status_code == 200
+    new = "another long passphrase 42"
+    response = client.post(
+        response.redirect_chain[-1][0], {"new_password1": new, "new_password2": new}
+    )
+    assert response.status_code == 302
+    assert Client().login(username="alice", password=new)
+    # Unknown addresses get the same answer and no email.
+    client.post(reverse("password_reset"), {"email": "nobody@example.org"})
+    assert len(mail.outbox) == 1
+
+
+def test_password_change(world: World) -> None:
+    client = world.client_for("bob")
+    new = "a brand new passphrase 7"
+    response = client.post(
+        reverse("password_change"),
+        {"old_password": PASSWORD, "new_password1": new, "new_password2": new},
+    )
+    assert response.status_code == 302
+    assert Client().login(username="bob", password=new)
+
+
+def test_profile_and_email_change_needs_the_password(world: World) -> None:
+    client = world.client_for("bob")
+    page = client.get(reverse("profile")).content.decode()
+    assert (
+        "bob@example.org" in page
+        and "Alice&#x27;s team" in page
+        and reverse("password_change") in page
+    )
+    response = client.post(
+        reverse("email_change"), {"email": "bob2@example.org", "password": "nope"}
+    )
+    assert response.status_code == 400 and b"not your current password" in response.content
+    response = client.post(
+        reverse("email_change"), {"email": "alice@example.org", "password": PASSWORD}
+    )
+    assert response.status_code == 400 and b"already exists" in response.content
+    response = client.post(
+        reverse("email_change"), {"email": "bob2@example.org", "password": PASSWORD}
+    )
+    assert response.status_code == 302
+    world.bob.refresh_from_db()
+    assert world.bob.email == "bob2@example.org"
+    assert Client().get(reverse("profile")).status_code == 302
+    assert client.get(reverse("email_change")).status_code == 405
+
+
+def test_production_cookie_settings() -> None:
+    """The HTTPS block of settings, read with HTTPS on (tests run with it off)."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import django,os;os.environ['DJANGO_SETTINGS_MODULE']='pypistats_site.settings';"
+        "from django.conf import settings as s;"
+        "print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SESSION_COOKIE_NAME, s.CSRF_COOKIE_NAME,"
+        " s.SESSION_COOKIE_HTTPONLY, s.SESSION_COOKIE_SAMESITE, s.CSRF_COOKIE_HTTPONLY)"
+    )
+    env = {**os.environ, "HTTPS": "1", "DEBUG": "0"}
+    env.pop("DATABASE_URL", None)
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == [
+        "True",
+        "True",
+        "__Host-sessionid",
+        "__Host-csrftoken",
+        "True",
+        "Lax",
+        "True",
+    ]
+
+
+def test_nav_links_for_signed_in_users(world: World) -> None:
+    body = world.client_for("bob").get(reverse("dashboard")).content.decode()
+    for name in ("dashboard", "watchlist_list", "team_list", "profile"):
+        assert f'href="{reverse(name)}"' in body
+
+
+def test_password_change_ends_other_sessions(world: World) -> None:
+    laptop, phone = Client(), Client()
+    laptop.post(reverse("login"), {"username": "bob", "password": PASSWORD})
+    phone.post(reverse("login"), {"username": "bob", "password": PASSWORD})
+    new = "a brand new passphrase 9"
+    laptop.post(
+        reverse("password_change"),
+        {"old_password": PASSWORD, "new_password1": new, "new_password2": new},
+    )
+    assert laptop.get(reverse("dashboard")).status_code == 200  # kept (session hash updated)
+    assert phone.get(reverse("dashboard")).status_code == 302  # the other session is over
+
+
+def test_disabled_account_is_signed_out_at_once(world: World) -> None:
+    client = Client()
+    client.post(reverse("login"), {"username": "bob", "password": PASSWORD})
+    assert client.get(reverse("dashboard")).status_code == 200
+    get_user_model().objects.filter(pk=world.bob.pk).update(is_active=False)
+    assert client.get(reverse("dashboard")).status_code == 302
+    assert client.get(reverse("watchlist_detail", args=[world.team_list.uid])).status_code == 302

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
 from django.core.cache import cache
@@ -20,10 +21,8 @@ def site_data_as_of() -> dt.date | None:
     if cached is not None:
         return cached or None
     value = Package.objects.tracked().aggregate(latest=Max("latest_date"))["latest"]
-    try:
+    with contextlib.suppress(Exception):
         cache.set(key, value or "", 60)
-    except Exception:
-        pass
     return value
 
 

@@ -286,3 +286,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
+
+# --- Teams and watchlists (watchlists app) --------------------------------------------------
+# Limits that keep one account from flooding the upstream budget (docs/decisions.md).
+WATCHLIST_MAX_PACKAGES = env.int("WATCHLIST_MAX_PACKAGES", default=200)
+WATCHLIST_MAX_PER_OWNER = env.int("WATCHLIST_MAX_PER_OWNER", default=50)
+TRACK_LIMIT_PER_USER_PER_DAY = env.int("TRACK_LIMIT_PER_USER_PER_DAY", default=20)
+# After logging in, land on the dashboard of one's watchlists.
+LOGIN_REDIRECT_URL = "dashboard"

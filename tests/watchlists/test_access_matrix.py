@@ -1,0 +1,157 @@
+"""Who may do what: every team and watchlist view and action, for each kind of caller.
+
+Expected outcomes: a status code, "login" (redirect to the login page, nothing done)
+or "ok" (a redirect after the action did its work). A denied POST must leave the
+database exactly as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.urls import reverse
+
+from watchlists.models import Invitation, Membership, Team, Watchlist, WatchlistEntry
+
+from .conftest import World
+
+ROLES = ["alice", "bob", "charlie", "anonymous"]
+
+
+def snapshot() -> tuple[Any, ...]:
+    return (
+        sorted(Watchlist.objects.values_list("pk", "name", "visibility", "public_token")),
+        sorted(WatchlistEntry.objects.values_list("watchlist_id", "package_id", "note")),
+        sorted(Membership.objects.values_list("team_id", "user_id", "role")),
+        sorted(Invitation.objects.values_list("pk", "revoked_at", "accepted_at")),
+        sorted(Team.objects.values_list("pk", "name")),
+    )
+
+
+def wl(name: str, route: str) -> Callable[[World], str]:
+    return lambda w: reverse(route, args=[getattr(w, name).uid])
+
+
+def team(route: str, *extra: Callable[[World], Any]) -> Callable[[World], str]:
+    return lambda w: reverse(route, args=[w.team.uid, *(f(w) for f in extra)])
+
+
+BOB_M = lambda w: w.bob_membership.pk  # noqa: E731
+INV = lambda w: w.invitation.pk  # noqa: E731
+
+# (id, method, url, data, {role: expected})
+TEAM_LIST_READ = {"alice": 200, "bob": 200, "charlie": 404, "anonymous": "login"}
+TEAM_LIST_EDIT = {"alice": "ok", "bob": "ok", "charlie": 404, "anonymous": "login"}
+TEAM_LIST_MANAGE = {"alice": "ok", "bob": 403, "charlie": 404, "anonymous": "login"}
+PRIVATE_READ = {"alice": 200, "bob": 404, "charlie": 404, "anonymous": "login"}
+PRIVATE_EDIT = {"alice": "ok", "bob": 404, "charlie": 404, "anonymous": "login"}
+
+CASES: list[tuple[str, str, Callable[[World], str], dict[str, Any], dict[str, Any]]] = []
+for list_name, read, edit, manage in [
+    ("team_list", TEAM_LIST_READ, TEAM_LIST_EDIT, TEAM_LIST_MANAGE),
+    ("private_list", PRIVATE_READ, PRIVATE_EDIT, PRIVATE_EDIT),
+]:
+    settings_get = dict(manage, alice=200)
+    CASES += [
+        (f"{list_name}-detail", "get", wl(list_name, "watchlist_detail"), {}, read),
+        (f"{list_name}-detail-sorted", "get", wl(list_name, "watchlist_detail"), {"sort": "-day"}, read),
+        (f"{list_name}-settings", "get", wl(list_name, "watchlist_settings"), {}, settings_get),
+        (f"{list_name}-add", "post", wl(list_name, "watchlist_add"), {"name": "numpy"}, edit),
+        (f"{list_name}-bulk", "post", wl(list_name, "watchlist_bulk"), {"text": "numpy>=1\n"}, edit),
+        (f"{list_name}-remove", "post", wl(list_name, "watchlist_remove"), {"name": "requests"}, edit),
+        (f"{list_name}-note", "post", wl(list_name, "watchlist_note"), {"name": "requests", "note": "hi"}, edit),
+        (f"{list_name}-update", "post", wl(list_name, "watchlist_update"), {"name": "New", "visibility": "public"}, manage),
+        (f"{list_name}-share", "post", wl(list_name, "watchlist_share"), {}, manage),
+        (f"{list_name}-unshare", "post", wl(list_name, "watchlist_unshare"), {}, manage),
+        (f"{list_name}-delete", "post", wl(list_name, "watchlist_delete"), {}, manage),
+    ]
+CASES += [
+    (
+        "row",
+        "get",
+        lambda w: reverse("watchlist_row", args=[w.team_list.uid, "requests"]),
+        {},
+        TEAM_LIST_READ,
+    ),
+    (
+        "suggest",
+        "get",
+        lambda w: reverse("watchlist_suggest") + f"?list={w.team_list.uid}&name=req",
+        {},
+        TEAM_LIST_READ,
+    ),
+    ("team-detail", "get", team("team_detail"), {}, TEAM_LIST_READ),
+    ("team-rename", "post", team("team_rename"), {"name": "X"}, TEAM_LIST_MANAGE),
+    ("team-invite", "post", team("invitation_create"), {}, TEAM_LIST_MANAGE),
+    ("team-revoke", "post", team("invitation_revoke", INV), {}, TEAM_LIST_MANAGE),
+    ("team-remove-bob", "post", team("member_remove", BOB_M), {}, TEAM_LIST_MANAGE),
+    ("team-role-bob", "post", team("member_role", BOB_M), {"role": "owner"}, TEAM_LIST_MANAGE),
+    ("team-hand-over", "post", team("team_hand_over"), {"successor": "0"}, TEAM_LIST_MANAGE),
+    ("team-leave", "post", team("team_leave"), {}, TEAM_LIST_EDIT),
+]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("case", "method", "url", "data", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_matrix(world: World, role: str, case: str, method: str, url: Any, data: dict[str, Any], expected: dict[str, Any]) -> None:
+    client = world.client_for(role)
+    target = url(world)
+    if case == "team-hand-over":
+        data = {"successor": str(world.bob_membership.pk)}
+    before = snapshot()
+    response = getattr(client, method)(target, data)
+    want = expected[role]
+    if want == "login":
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("login"))
+    elif want == "ok":
+        assert response.status_code == 302, response.content[:500]
+        assert not response["Location"].startswith(reverse("login"))
+    else:
+        assert response.status_code == want
+    if method == "post" and want != "ok":
+        assert snapshot() == before, "a denied request changed the database"
+    if method == "get":
+        assert snapshot() == before, "a GET changed the database"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_public_link_is_read_only_for_everyone(world: World, role: str) -> None:
+    client = world.client_for(role)
+    url = reverse("watchlist_public", args=[world.team_list.public_token])
+    response = client.get(url)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "requests" in body
+    assert "watchlist_add" not in body and "Remove" not in body and "Add a package" not in body
+    assert response["Referrer-Policy"] == "no-referrer"
+    before = snapshot()
+    assert client.post(url, {"name": "numpy"}).status_code == 405
+    assert snapshot() == before
+
+
+def test_public_link_sorts_with_htmx(world: World) -> None:
+    url = reverse("watchlist_public", args=[world.team_list.public_token])
+    response = world.client_for("anonymous").get(url, {"sort": "name"}, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert b'id="watchlist-table"' in response.content
+    assert b"<html" not in response.content
+    assert "HX-Request" in response["Vary"]
+
+
+def test_private_list_has_no_public_link(world: World) -> None:
+    assert world.private_list.public_token is None
+
+
+def test_invitation_page_matrix(world: World) -> None:
+    url = reverse("invitation", args=[world.invitation.token])
+    anonymous = world.client_for("anonymous").get(url)
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith(reverse("login"))
+    for role in ("alice", "bob", "charlie"):
+        assert world.client_for(role).get(url).status_code == 200
+    # GET never accepts.
+    assert not Membership.objects.filter(team=world.team, user=world.charlie).exists()
+    assert world.client_for("charlie").post(url).status_code == 302
+    assert Membership.objects.filter(team=world.team, user=world.charlie, role="member").exists()

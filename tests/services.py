@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+from collections.abc import Callable
 
 from django.conf import settings
 
@@ -46,7 +47,7 @@ def chromium_available() -> str | None:
     return None
 
 
-CHECKS = {
+CHECKS: dict[str, Callable[[], str | None]] = {
     "redis": redis_available,
     "postgres": postgres_available,
     "worker": worker_available,

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import pytest
+from django.db import OperationalError, connection
+from django.test import Client
+from django.utils import timezone
+
+from packages_app.models import Package, RefreshRun
+from pypistats_site.celery import app
+
+
+@pytest.mark.django_db
+def test_it_reports_healthy(client: Client) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["database"]["ok"] and body["cache"]["ok"] and body["broker"]["ok"]
+    assert body["last_successful_refresh"] is None
+    assert response["Cache-Control"].startswith("max-age=0")
+
+
+@pytest.mark.django_db
+def test_it_reports_the_last_successful_refresh(client: Client) -> None:
+    package = Package.objects.create(name="demo-pkg")
+    finished = timezone.now()
+    RefreshRun.objects.create(package=package, status=RefreshRun.Status.OK, finished_at=finished)
+    RefreshRun.objects.create(
+        package=package, status=RefreshRun.Status.FAILED, finished_at=finished
+    )
+    body = client.get("/healthz").json()
+    assert body["last_successful_refresh"]["finished_at"] == finished.isoformat()
+
+
+@pytest.mark.django_db
+def test_a_broker_that_does_not_answer_is_unhealthy(client: Client) -> None:
+    saved = {
+        "broker_url": app.conf.broker_url,
+        "broker_transport_options": app.conf.broker_transport_options,
+    }
+    # The discard port: nothing listens there.
+    app.conf.update(broker_url="redis://127.0.0.1:9/0", broker_transport_options={})
+    try:
+        response = client.get("/healthz")
+    finally:
+        app.conf.update(saved)
+    assert response.status_code == 503
+    assert response.json()["broker"]["ok"] is False
+    assert response.json()["status"] == "unhealthy"
+
+
+@pytest.mark.django_db
+def test_a_cache_that_does_not_answer_is_unhealthy(client: Client, settings) -> None:
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:9/0",
+            "OPTIONS": {"socket_connect_timeout": 0.5},
+        }
+    }
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["cache"] == {"ok": False, "error": "ConnectionError"}
+
+
+@pytest.mark.django_db
+def test_a_database_that_does_not_answer_is_unhealthy(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken_cursor(*args: object, **kwargs: object) -> None:
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(connection, "cursor", broken_cursor)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["database"] == {"ok": False, "error": "OperationalError"}
+    assert body["last_successful_refresh"] is None
+
+
+def test_it_only_answers_get(client: Client) -> None:
+    assert client.post("/healthz").status_code == 405

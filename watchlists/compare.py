@@ -176,14 +176,16 @@ class CompareOptions:
 
 
 def _split_names(query: QueryLike) -> list[str]:
-    raw: list[str] = []
+    """`packages` split on commas; `add` (typed in the add box) on commas and spaces."""
     getlist = getattr(query, "getlist", None)
-    values = getlist("packages") if callable(getlist) else [query.get("packages")]
-    values = [*values, *(getlist("add") if callable(getlist) else [query.get("add")])]
-    for value in values:
-        if value:
-            raw.extend(part for part in re.split(r"[,\s]+", str(value)) if part)
-    return raw
+
+    def values(key: str) -> list[str]:
+        found = getlist(key) if callable(getlist) else [query.get(key)]
+        return [str(v) for v in found if v]
+
+    raw = [part.strip() for value in values("packages") for part in value.split(",")]
+    raw += [part for value in values("add") for part in re.split(r"[,\s]+", value)]
+    return [part for part in raw if part]
 
 
 def parse_compare(query: QueryLike) -> tuple[CompareOptions, dict[str, str]]:

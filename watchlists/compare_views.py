@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -307,16 +308,19 @@ def compare_save(request: HtmxHttpRequest) -> HttpResponse:
         if team is None:
             messages.error(request, "You are not a member of that team.")
             return redirect(back)
+    # The service locks the user's row through type(user): give it the model instance,
+    # not the lazy request.user wrapper.
+    user = get_user_model().objects.get(pk=request.user.pk or 0)
     try:
         with transaction.atomic():
             watchlist = services.watchlist_create(
                 name=name,
-                user=request.user,
+                user=user,
                 team=team,
                 visibility=Visibility.TEAM if team else Visibility.PRIVATE,
             )
             result = services.watchlist_add_packages(
-                watchlist=watchlist, names=list(options.packages), user=request.user
+                watchlist=watchlist, names=list(options.packages), user=user
             )
     except services.RuleError as exc:
         messages.error(request, str(exc))

@@ -28,13 +28,14 @@ def put_series(
     if callable(values):
         assert days is not None
         dated = [
-            (latest - dt.timedelta(days=days - 1 - i), values(latest - dt.timedelta(days=days - 1 - i)))
+            (
+                latest - dt.timedelta(days=days - 1 - i),
+                values(latest - dt.timedelta(days=days - 1 - i)),
+            )
             for i in range(days)
         ]
     else:
-        dated = [
-            (latest - dt.timedelta(days=len(values) - 1 - i), v) for i, v in enumerate(values)
-        ]
+        dated = [(latest - dt.timedelta(days=len(values) - 1 - i), v) for i, v in enumerate(values)]
     package, _ = Package.objects.get_or_create(name=name, defaults={"tracked": tracked})
     cat, _ = Category.objects.get_or_create(metric=metric, name=category)
     DownloadPoint.objects.bulk_create(

@@ -124,6 +124,9 @@ def _context(
         "options": options,
         "errors": [f"{name}: {message}" for name, message in errors.items()],
         "payload": payload,
+        # On the canvas as a data attribute, not json_script: htmx (allowScriptTags
+        # false) drops every <script> of a swapped partial, JSON ones included.
+        "payload_json": json.dumps(payload, separators=(",", ":")) if payload else "",
         "rows": compare.table_rows(payload) if payload else [],
         "entries": entries,
         "waiting": [e for e in entries if not e["charted"]],

@@ -1,5 +1,6 @@
 /* Compare page: one Chart.js line chart over the JSON embedded with json_script
- * (#compare-data inside the #compare-body partial), plus the copy-link button.
+ * (the data-payload attribute of the canvas in the #compare-body partial: htmx drops
+ * every <script> of a swapped partial, JSON ones included), plus the copy-link button.
  *
  * htmx swaps #compare-body when an option changes; this file (re)draws the chart
  * after each swap, after a history restore (canvases come back blank), on bfcache
@@ -18,10 +19,9 @@
     return value || fallback;
   }
 
-  function readPayload() {
-    var node = document.getElementById("compare-data");
-    if (!node) return null;
-    try { return JSON.parse(node.textContent); } catch (e) { return null; }
+  function readPayload(canvas) {
+    if (!canvas || !canvas.dataset.payload) return null;
+    try { return JSON.parse(canvas.dataset.payload); } catch (e) { return null; }
   }
 
   function formatValue(payload, value) {
@@ -43,12 +43,20 @@
   }
 
   function destroy() {
-    if (chart) { chart.destroy(); chart = null; }
+    if (!chart) return;
+    var canvas = chart.canvas;
+    chart.destroy();
+    chart = null;
+    // Chart.js leaves a style attribute on the canvas; htmx's history snapshot would
+    // carry it, and restoring it (innerHTML) is an inline style the CSP blocks.
+    if (canvas) canvas.removeAttribute("style");
   }
 
+  // The canvas has no id on purpose: htmx copies the attributes of same-id elements
+  // across a swap, and Chart.js's inline canvas style would then break the CSP.
   function draw() {
     var canvas = document.querySelector("canvas[data-compare-chart]");
-    var payload = readPayload();
+    var payload = readPayload(canvas);
     if (!canvas || !payload || typeof window.Chart === "undefined") { destroy(); return; }
     if (chart && chart.canvas === canvas) return;
     destroy();
@@ -111,6 +119,10 @@
             beginAtZero: !log,
             ticks: {
               color: muted,
+              // A log axis over a narrow span gets a tick per 1..9 step: keep it readable.
+              autoSkip: true,
+              autoSkipPadding: 10,
+              maxTicksLimit: 8,
               callback: function (value) {
                 if (payload.unit === "percent") return Number(value).toLocaleString(undefined, { maximumSignificantDigits: 3 }) + "%";
                 return Number(value).toLocaleString(undefined, { notation: "compact" });

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 import itertools
 import json
 import re
@@ -23,13 +24,9 @@ pytestmark = pytest.mark.django_db
 
 
 def payload_of(response: Any) -> dict[str, Any]:
-    match = re.search(
-        r'<script id="compare-data" type="application/json">(.*?)</script>',
-        response.content.decode(),
-        re.S,
-    )
+    match = re.search(r'data-payload="([^"]*)"', response.content.decode())
     assert match, "no chart payload on the page"
-    return json.loads(match.group(1))
+    return json.loads(html.unescape(match.group(1)))
 
 
 def get_canonical(client: Client, url: str, **headers: Any) -> Any:

@@ -18,7 +18,9 @@ import csv
 import dataclasses
 import datetime as dt
 import hashlib
+import html
 import io
+import itertools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -27,6 +29,7 @@ from urllib.parse import urlencode
 
 from django.core.cache import cache
 from django.db.models import Q
+from django.utils.safestring import SafeString, mark_safe
 
 from packages_app import series
 from packages_app.chart_options import (
@@ -166,10 +169,6 @@ class CompareOptions:
         pairs = self.pairs(**overrides)
         return "?" + urlencode(pairs, safe=",") if pairs else ""
 
-    def hidden_fields(self, *exclude: str) -> list[tuple[str, str]]:
-        """The current state as form fields, for GET forms that change one of them."""
-        return [(k, v) for k, v in self.pairs() if k not in exclude]
-
     @property
     def cache_key(self) -> str:
         return urlencode(self.pairs(packages=())) or "-"
@@ -294,7 +293,8 @@ def compare_points(
 
 
 def _period_values(
-    points: dict[dt.date, int],
+    filled: list[int],
+    fill_start: dt.date,
     package: Package,
     window_start: dt.date,
     window_end: dt.date,
@@ -303,27 +303,32 @@ def _period_values(
 ) -> list[float | None]:
     """One value per period; None where the package holds no data for the whole period.
 
+    `filled` is the package's series zero-filled from `fill_start` (the window start,
+    or six days before it for a 7-day average) to the window end: built once per
+    package, then summed by slices (a two-year daily comparison is 8,000 values).
     A period (cut to the window) that reaches outside [first_date, latest_date] is None:
     before first_date nothing is known, and a package refreshed a day late would
-    otherwise look like it collapsed.
+    otherwise look like it collapsed. The 7-day average is trailing, as
+    series.trailing_average: None until seven held days are behind the day.
     """
     first, latest = package.first_date, package.latest_date
     assert first is not None and latest is not None
-    if smooth:
-        averages = series.trailing_average(
-            points, window_start, window_end, held_from=first, window=SMOOTH_DAYS
-        )
-        return [
-            None if avg is None or p.start > latest or p.start < first else round(avg, 1)
-            for p, avg in zip(periods, averages, strict=True)
-        ]
+    # Prefix sums: any run of days is then one subtraction.
+    prefix = [0, *itertools.accumulate(filled)]
     values: list[float | None] = []
     for p in periods:
         start, end = max(p.start, window_start), min(p.end, window_end)
-        if start < first or end > latest:
+        offset = (start - fill_start).days
+        if smooth:
+            if start > latest or start - dt.timedelta(days=SMOOTH_DAYS - 1) < first:
+                values.append(None)
+            else:
+                total = prefix[offset + 1] - prefix[offset + 1 - SMOOTH_DAYS]
+                values.append(round(total / SMOOTH_DAYS, 1))
+        elif start < first or end > latest:
             values.append(None)
         else:
-            values.append(float(sum(points.get(day, 0) for day in series.days(start, end))))
+            values.append(float(prefix[offset + (end - start).days + 1] - prefix[offset]))
     return values
 
 
@@ -407,10 +412,15 @@ def compare_payload(options: CompareOptions, packages: dict[str, Package]) -> di
         package_ids=ids, metric=options.metric, category=options.category, spans=spans
     )
     periods = series.periods(window.start, window.end, agg)
-    absolute: dict[str, list[float | None]] = {
-        p.name: _period_values(points[p.pk], p, window.start, window.end, periods, smooth)
-        for p in with_data
-    }
+    fill_dates = list(series.days(fetch_start, window.end))
+    filled = {pk: [points[pk].get(day, 0) for day in fill_dates] for pk in ids}
+
+    def values_of(package: Package) -> list[float | None]:
+        return _period_values(
+            filled[package.pk], fetch_start, package, window.start, window.end, periods, smooth
+        )
+
+    absolute: dict[str, list[float | None]] = {p.name: values_of(p) for p in with_data}
 
     stats: list[dict[str, Any]] = []
     range_totals: dict[str, int] = {}
@@ -449,9 +459,7 @@ def compare_payload(options: CompareOptions, packages: dict[str, Package]) -> di
             row["share_pct"] = round(100.0 * row["total"] / grand, 4) if grand else None
     else:
         if all_pypi is not None:
-            all_values = _period_values(
-                points[all_pypi.pk], all_pypi, window.start, window.end, periods, smooth
-            )
+            all_values = values_of(all_pypi)
             all_pypi_info.update(
                 held=True,
                 first_date=all_pypi.first_date.isoformat() if all_pypi.first_date else None,
@@ -511,14 +519,35 @@ def compare_payload(options: CompareOptions, packages: dict[str, Package]) -> di
     return payload
 
 
-def table_rows(payload: dict[str, Any]) -> list[tuple[str, str, bool, list[int | float | None]]]:
-    """(period start, period end, partial, value per package) for the no-JS data table."""
+def _cell(value: int | float | None, unit: str) -> str:
+    if value is None:
+        return "—"
+    if unit == "percent":
+        return f"{value:.4f}%"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+
+
+def table_rows(payload: dict[str, Any]) -> list[tuple[str, bool, list[str]]]:
+    """(period start, partial, formatted value per package) for the no-JS data table."""
     periods = payload["periods"]
     datasets = payload["datasets"]
+    unit = payload["unit"]
     return [
-        (label, periods["ends"][i], periods["partial"][i], [ds["data"][i] for ds in datasets])
+        (label, periods["partial"][i], [_cell(ds["data"][i], unit) for ds in datasets])
         for i, label in enumerate(periods["labels"])
     ]
+
+
+def table_body_html(payload: dict[str, Any]) -> SafeString:
+    """The data table's <tbody> rows, built here rather than in the template: a two-year
+    daily comparison is 7,300 cells, which the template engine renders far slower.
+    Labels are escaped; cells come from _cell (digits, separators, "%" or "—" only)."""
+    partial = ' <span class="muted">(partial)</span>'
+    rows = []
+    for label, is_partial, cells in table_rows(payload):
+        tds = "".join(f'<td class="num">{cell}</td>' for cell in cells)
+        rows.append(f"<tr><td>{html.escape(label)}{partial if is_partial else ''}</td>{tds}</tr>")
+    return mark_safe("".join(rows))  # noqa: S308 (every piece escaped above)
 
 
 def describe_period(options: CompareOptions, payload: dict[str, Any] | None) -> str:

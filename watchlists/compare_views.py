@@ -127,7 +127,7 @@ def _context(
         # On the canvas as a data attribute, not json_script: htmx (allowScriptTags
         # false) drops every <script> of a swapped partial, JSON ones included.
         "payload_json": json.dumps(payload, separators=(",", ":")) if payload else "",
-        "rows": compare.table_rows(payload) if payload else [],
+        "table_body": compare.table_body_html(payload) if payload else "",
         "entries": entries,
         "waiting": [e for e in entries if not e["charted"]],
         "controls": _controls(options),
@@ -136,6 +136,8 @@ def _context(
             for c in compare.category_choices(options.metric)
         ],
         "canonical_url": canonical,
+        # The current state as (name, value) pairs: hidden fields of the GET/POST forms.
+        "state": options.pairs(),
         "share_url": request.build_absolute_uri(canonical),
         "querystring": options.querystring(),
         "page_title": description,
@@ -252,7 +254,13 @@ def compare_status(request: HtmxHttpRequest, name: str) -> HttpResponse:
     package = package_selectors.package_for_page(canonical)
     status = _status(package)
     entry = {"name": canonical, "package": package, "status": status}
-    context = {"entry": entry, "options": options, "querystring": options.querystring()}
+    context = {
+        "entry": entry,
+        "options": options,
+        "state": options.pairs(),
+        "querystring": options.querystring(),
+        "track_limit": _track_limit(),
+    }
     body = render(request, TEMPLATE + "#status", context)
     if not status["done"]:
         return body

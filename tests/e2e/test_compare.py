@@ -27,7 +27,9 @@ ARGS = [
     "--disable-sync",
 ]
 # Read from the Chart.js instance itself; -1 while a swap has no chart drawn yet.
-CHART = "(Chart.getChart(document.querySelector('canvas[data-compare-chart]')) || {data: null}).data"
+CHART = (
+    "(Chart.getChart(document.querySelector('canvas[data-compare-chart]')) || {data: null}).data"
+)
 DATASETS = f"() => {CHART} ? {CHART}.datasets.length : -1"
 LABELS = f"() => {CHART} ? {CHART}.labels.length : -1"
 
@@ -85,7 +87,14 @@ def test_shared_link_options_history_and_copy(live_server: Any, browser: Any, da
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
+    page.on(
+        "response",
+        lambda r: (
+            errors.append(f"{r.status} {r.url}")
+            if r.status >= 400 and not r.url.endswith("/favicon.ico")
+            else None
+        ),
+    )
 
     shared = f"{live_server.url}/compare/?packages=Django,Flask&range=90"
     page.goto(shared)
@@ -168,8 +177,12 @@ def test_screenshots(
     wait_drawn(page, 1)
     assert page.evaluate(DATASETS) == 3
     page.screenshot(path=str(ARTIFACTS / f"compare-{device}-{scheme}.png"), full_page=True)
-    page.goto(f"{live_server.url}/compare/?packages=django,flask&range=180&scale=log&mode=share_pypi")
+    page.goto(
+        f"{live_server.url}/compare/?packages=django,flask&range=180&scale=log&mode=share_pypi"
+    )
     wait_drawn(page, 1)
-    page.screenshot(path=str(ARTIFACTS / f"compare-share-pypi-{device}-{scheme}.png"), full_page=True)
+    page.screenshot(
+        path=str(ARTIFACTS / f"compare-share-pypi-{device}-{scheme}.png"), full_page=True
+    )
     context.close()
     assert os.path.getsize(ARTIFACTS / f"compare-{device}-{scheme}.png") > 10_000

@@ -50,7 +50,7 @@ MODES: tuple[str, ...] = ("absolute", "share", "share_pypi")
 MODE_LABELS: dict[str, str] = {
     "absolute": "Downloads",
     "share": "Share of these",
-    "share_pypi": "Share of all PyPI",
+    "share_pypi": "Share of PyPI",
 }
 DEFAULT_MODE = "absolute"
 DEFAULT_METRIC = Metric.OVERALL

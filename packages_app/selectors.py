@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Max
+from django.db.models import Max, Q, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 
-from .models import Package, RefreshRun
+from .models import DownloadPoint, Metric, Package, RefreshRun
+from .names import ALL_PACKAGES
+from .series import last_complete_week, percent_change
 
 
 def site_data_as_of() -> dt.date | None:
@@ -37,3 +44,142 @@ def last_successful_refresh() -> RefreshRun | None:
 
 def tracked_packages() -> list[Package]:
     return list(Package.objects.tracked().order_by("name"))
+
+
+# --- Series reads (package and compare pages, exports, badges) -----------------------
+
+# {metric: {category name as upstream spells it: {date: downloads}}}
+SeriesByMetric = dict[Metric, dict[str, dict[dt.date, int]]]
+
+
+def package_for_page(name: str) -> Package | None:
+    """The package by canonical name, with its `recent` row, in one query."""
+    return Package.objects.select_related("recent").filter(name=name).first()
+
+
+def package_series(
+    *,
+    package_id: int,
+    metrics: Iterable[Metric],
+    start: dt.date,
+    end: dt.date,
+) -> SeriesByMetric:
+    """Daily points of one package for some metrics and dates, in ONE query.
+
+    A values_list over DownloadPoint joined to its Category: on PostgreSQL the
+    points side is an index-only scan of the covering primary key
+    (package_id, category_id, date) INCLUDE (downloads). Plain data out.
+    """
+    wanted = list(metrics)
+    result: SeriesByMetric = {metric: {} for metric in wanted}
+    rows = DownloadPoint.objects.filter(
+        package_id=package_id,
+        category__metric__in=[int(metric) for metric in wanted],
+        date__gte=start,
+        date__lte=end,
+    ).values_list("category__metric", "category__name", "date", "downloads")
+    for metric_value, category, date, downloads in rows:
+        result[Metric(metric_value)].setdefault(category, {})[date] = downloads
+    return result
+
+
+def metric_series(
+    *, package_id: int, metric: Metric, start: dt.date, end: dt.date
+) -> dict[str, dict[dt.date, int]]:
+    """One package's series of one metric in a window: {category: {date: downloads}}."""
+    return package_series(package_id=package_id, metrics=[metric], start=start, end=end)[metric]
+
+
+def total_without_mirrors(package_id: int) -> int:
+    """Every mirror-free download held for the package (the "total" badge)."""
+    value = DownloadPoint.objects.filter(
+        package_id=package_id,
+        category__metric=Metric.OVERALL,
+        category__name="without_mirrors",
+    ).aggregate(total=Sum("downloads"))["total"]
+    return int(value or 0)
+
+
+def packages_started_by_user_today(user: Any) -> int:
+    """How many packages `user` started tracking since midnight UTC (the daily limit)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return 0
+    midnight = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    return Package.objects.filter(added_by=user, created_at__gte=midnight).count()
+
+
+def tracked_packages_with_recent() -> list[Package]:
+    """Tracked packages with their `recent` row (last week's downloads), one query."""
+    return list(Package.objects.tracked().select_related("recent").order_by("name"))
+
+
+@dataclass(frozen=True)
+class Mover:
+    name: str
+    last_week: int
+    previous_week: int
+    change: int
+    change_pct: float | None
+
+
+@dataclass(frozen=True)
+class Movers:
+    week_start: dt.date  # Monday of the last complete ISO week
+    week_end: dt.date
+    by_change: list[Mover]  # largest absolute change first (gains and losses)
+    by_pct: list[Mover]  # largest relative change first; needs a base week
+
+
+def weekly_movers(*, as_of: dt.date | None = None, limit: int = 10) -> Movers | None:
+    """The week's biggest movers, over COMPLETE ISO weeks only, in one query.
+
+    The last complete week is the latest Monday..Sunday that ends on or before both
+    yesterday (upstream's newest possible day) and the newest date held. It is
+    compared with the week before, from the stored without_mirrors points; a package
+    counts only when it holds both whole weeks (first_date/latest_date cover them),
+    so a package whose refresh is late is not shown as collapsing. `__all__` is left
+    out: it is PyPI itself, not a mover.
+    """
+    today = timezone.now().date()
+    anchor = today - dt.timedelta(days=1)
+    if as_of is not None:
+        anchor = min(anchor, as_of)
+    week_start, week_end = last_complete_week(anchor)
+    prev_start = week_start - dt.timedelta(days=7)
+    prev_end = week_start - dt.timedelta(days=1)
+    rows = (
+        DownloadPoint.objects.filter(
+            package__tracked=True,
+            package__first_date__lte=prev_start,
+            package__latest_date__gte=week_end,
+            category__metric=Metric.OVERALL,
+            category__name="without_mirrors",
+            date__gte=prev_start,
+            date__lte=week_end,
+        )
+        .exclude(package__name=ALL_PACKAGES)
+        .values("package__name")
+        .annotate(
+            last=Coalesce(Sum("downloads", filter=Q(date__gte=week_start)), 0),
+            previous=Coalesce(Sum("downloads", filter=Q(date__lte=prev_end)), 0),
+        )
+        .values_list("package__name", "last", "previous")
+    )
+    movers = [
+        Mover(
+            name=name,
+            last_week=int(last),
+            previous_week=int(previous),
+            change=int(last) - int(previous),
+            change_pct=percent_change(previous, last),
+        )
+        for name, last, previous in rows
+    ]
+    if not movers:
+        return Movers(week_start, week_end, [], [])
+    by_change = sorted(movers, key=lambda m: (-abs(m.change), m.name))[:limit]
+    by_pct = sorted(
+        (m for m in movers if m.change_pct is not None),
+        key=lambda m: (-abs(m.change_pct or 0.0), m.name),
+    )[:limit]
+    return Movers(week_start, week_end, by_change, by_pct)

@@ -176,6 +176,13 @@ UPSTREAM_PAUSE_AFTER_429 = env.float("UPSTREAM_PAUSE_AFTER_429", default=60.0)
 # Shown on every page that displays data fetched from the bundled demo upstream.
 DEMO_UPSTREAM = env.bool("DEMO_UPSTREAM", default=False)
 
+# --- Package pages, search and badges (packages_app/views.py) ----------------------------
+# How many new packages one signed-in user may start tracking per day (UTC), from
+# the package page; the watchlists flow applies the same limit.
+TRACK_LIMIT_PER_USER_PER_DAY = env.int("TRACK_LIMIT_PER_USER_PER_DAY", default=20)
+# Badges and their endpoint JSON: how long browsers and shields.io may reuse them.
+BADGE_MAX_AGE = env.int("BADGE_MAX_AGE", default=3600)
+
 # --- Auth ---------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",

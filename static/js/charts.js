@@ -1,0 +1,179 @@
+/* Package charts: Chart.js 4 over the JSON the page embeds with json_script.
+ *
+ * The server sends the numbers (#chart-data inside the #charts partial); this file
+ * only draws them. It (re)draws on page load, after an htmx swap of the charts
+ * partial, after htmx restores a page from its history cache (canvases come back
+ * blank), and when the OS switches between light and dark. Before htmx snapshots
+ * the page for history, charts are destroyed so the snapshot holds clean canvases.
+ * Colours come from CSS variables (--series-1..8: the Okabe-Ito palette, which stays
+ * distinguishable with the common colour-vision deficiencies; lighter in dark mode).
+ */
+(function () {
+  "use strict";
+  var charts = new Map();
+
+  function cssVar(name, fallback) {
+    var value = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+    return value || fallback;
+  }
+
+  function palette() {
+    var colours = [];
+    for (var i = 1; i <= 8; i++) colours.push(cssVar("--series-" + i, "#0072B2"));
+    return colours;
+  }
+
+  function withAlpha(hex, alpha) {
+    var m = /^#?([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(hex);
+    if (!m) return hex;
+    return "rgba(" + parseInt(m[1], 16) + "," + parseInt(m[2], 16) + "," + parseInt(m[3], 16) + "," + alpha + ")";
+  }
+
+  function formatNumber(value) {
+    if (value === null || value === undefined) return "no data";
+    return Number(value).toLocaleString(undefined, { maximumFractionDigits: 1 });
+  }
+
+  function readPayload() {
+    var node = document.getElementById("chart-data");
+    if (!node) return null;
+    try { return JSON.parse(node.textContent); } catch (e) { return null; }
+  }
+
+  function periodTitle(payload, index) {
+    var agg = payload.options.agg;
+    var periods = payload.periods;
+    var start = periods.labels[index];
+    var text = agg === "week" ? "Week of " + start + " to " + periods.ends[index]
+      : agg === "month" ? start.slice(0, 7)
+      : payload.options.smooth ? start + " (7-day average)" : start;
+    return periods.partial[index] ? text + " (partial)" : text;
+  }
+
+  function build(canvas, payload) {
+    var spec = null;
+    for (var i = 0; i < payload.charts.length; i++) {
+      if (payload.charts[i].id === canvas.dataset.chart) spec = payload.charts[i];
+    }
+    if (!spec || typeof window.Chart === "undefined") return;
+    var colours = palette();
+    var fg = cssVar("--fg", "#1c1f24");
+    var muted = cssVar("--muted", "#5d6470");
+    var grid = cssVar("--border", "#dfe3ea");
+    var log = payload.options.scale === "log" && !spec.share;
+    var partial = payload.periods.partial;
+    var datasets = spec.datasets.map(function (ds, index) {
+      var colour = colours[index % colours.length];
+      return {
+        label: ds.label,
+        data: ds.data,
+        borderColor: colour,
+        backgroundColor: spec.share ? withAlpha(colour, 0.55) : colour,
+        fill: spec.share ? (index === 0 ? "origin" : "-1") : false,
+        borderWidth: spec.share ? 1 : 2,
+        pointRadius: function (ctx) { return partial[ctx.dataIndex] ? 3 : 0; },
+        pointHoverRadius: 4,
+        tension: 0,
+        spanGaps: false,
+        segment: {
+          // The unfinished last period is drawn dashed: its sum is not comparable yet.
+          borderDash: function (ctx) { return partial[ctx.p1DataIndex] ? [5, 4] : undefined; }
+        }
+      };
+    });
+    var unit = payload.options.agg === "month" ? "month" : payload.options.agg === "week" ? "week" : undefined;
+    var existing = charts.get(canvas);
+    if (existing) existing.destroy();
+    var chart = new window.Chart(canvas, {
+      type: "line",
+      data: { labels: payload.periods.labels, datasets: datasets },
+      options: {
+        animation: false,
+        responsive: true,
+        maintainAspectRatio: false,
+        interaction: { mode: "index", intersect: false },
+        color: fg,
+        plugins: {
+          legend: { position: "bottom", labels: { color: fg, boxWidth: 12, boxHeight: 12, usePointStyle: false } },
+          tooltip: {
+            callbacks: {
+              title: function (items) { return items.length ? periodTitle(payload, items[0].dataIndex) : ""; },
+              label: function (item) {
+                var v = item.raw;
+                if (spec.share) return " " + item.dataset.label + ": " + (v === null ? "no data" : Number(v).toLocaleString(undefined, { maximumFractionDigits: 2 }) + "%");
+                return " " + item.dataset.label + ": " + formatNumber(v);
+              }
+            }
+          }
+        },
+        scales: {
+          x: {
+            type: "time",
+            time: { unit: unit, tooltipFormat: "yyyy-MM-dd" },
+            ticks: { color: muted, maxRotation: 0, autoSkip: true, autoSkipPadding: 12 },
+            grid: { color: grid }
+          },
+          y: {
+            type: log ? "logarithmic" : "linear",
+            stacked: spec.share,
+            beginAtZero: !log,
+            max: spec.share ? 100 : undefined,
+            ticks: {
+              color: muted,
+              callback: function (value) {
+                if (spec.share) return value + "%";
+                return Number(value).toLocaleString(undefined, { notation: "compact" });
+              }
+            },
+            grid: { color: grid }
+          }
+        }
+      }
+    });
+    charts.set(canvas, chart);
+  }
+
+  function destroyAll() {
+    charts.forEach(function (chart) { chart.destroy(); });
+    charts.clear();
+  }
+
+  function drawAll(force) {
+    // Forget charts whose canvas left the page (swapped out by htmx).
+    charts.forEach(function (chart, canvas) {
+      if (!document.body.contains(canvas)) { chart.destroy(); charts.delete(canvas); }
+    });
+    var canvases = document.querySelectorAll("canvas[data-chart]");
+    if (!canvases.length) return;
+    var payload = readPayload();
+    if (!payload) return;
+    var drawn = 0;
+    canvases.forEach(function (canvas) {
+      if (force || !charts.has(canvas)) { build(canvas, payload); drawn++; }
+    });
+    if (drawn) {
+      // A counter the browser tests read to know the charts were (re)drawn.
+      document.documentElement.dataset.chartsDrawn = String(Number(document.documentElement.dataset.chartsDrawn || 0) + 1);
+    }
+  }
+
+  function closeTables(root) {
+    // With JavaScript the charts show the data; the tables stay one click away.
+    (root || document).querySelectorAll("details.data-table[open]").forEach(function (d) { d.removeAttribute("open"); });
+  }
+
+  function start() { closeTables(document); drawAll(false); }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+
+  // Only canvases that are new (a swapped-in partial) are drawn; others are left alone.
+  document.addEventListener("htmx:afterSettle", function () { drawAll(false); });
+  document.addEventListener("htmx:historyRestore", function () { destroyAll(); closeTables(document); drawAll(true); });
+  document.addEventListener("htmx:beforeHistorySave", destroyAll);
+  window.addEventListener("pageshow", function (event) { if (event.persisted) drawAll(true); });
+  if (window.matchMedia) {
+    var media = window.matchMedia("(prefers-color-scheme: dark)");
+    if (media.addEventListener) media.addEventListener("change", function () { drawAll(true); });
+  }
+})();

@@ -140,7 +140,7 @@ def _charts_context(package: Package, options: ChartOptions) -> dict[str, Any]:
     charts = []
     if payload is not None:
         for chart in payload["charts"]:
-            charts.append({**chart, "rows": package_charts.table_rows(payload, chart)})
+            charts.append({**chart, "table": package_charts.table_html(payload, chart)})
     query = options.querystring()
     return {
         "options": options,

@@ -67,7 +67,7 @@ def test_endpoint_json_schema() -> None:
 
 
 @pytest.mark.django_db
-def test_badges_use_recent_and_total(client) -> None:  # type: ignore[no-untyped-def]
+def test_badges_use_recent_and_total(client) -> None:
     package = make_package(
         "flask", first=D(2024, 1, 1), latest=D(2024, 3, 31), recent=(512, 34_567, 1_234_567)
     )
@@ -88,7 +88,7 @@ def test_badges_use_recent_and_total(client) -> None:  # type: ignore[no-untyped
 
 
 @pytest.mark.django_db
-def test_badge_without_recent_row_computes_from_points(client) -> None:  # type: ignore[no-untyped-def]
+def test_badge_without_recent_row_computes_from_points(client) -> None:
     package = make_package("computed", first=D(2024, 1, 1), latest=D(2024, 3, 31))
     data = daily_without_mirrors(package)
     week = sum(data[D(2024, 3, 31) - dt.timedelta(days=i)] for i in range(7))
@@ -97,7 +97,7 @@ def test_badge_without_recent_row_computes_from_points(client) -> None:  # type:
 
 
 @pytest.mark.django_db
-def test_cache_headers_etag_and_304(client) -> None:  # type: ignore[no-untyped-def]
+def test_cache_headers_etag_and_304(client) -> None:
     make_package("flask", first=D(2024, 1, 1), latest=D(2024, 1, 31), recent=(1, 2, 3))
     response = client.get("/badges/flask/week.svg")
     assert "public" in response["Cache-Control"] and "max-age=3600" in response["Cache-Control"]
@@ -107,7 +107,7 @@ def test_cache_headers_etag_and_304(client) -> None:  # type: ignore[no-untyped-
 
 
 @pytest.mark.django_db
-def test_server_side_cache_is_keyed_by_data_version(client) -> None:  # type: ignore[no-untyped-def]
+def test_server_side_cache_is_keyed_by_data_version(client) -> None:
     package = make_package("flask", first=D(2024, 1, 1), latest=D(2024, 1, 31), recent=(1, 2, 3))
     assert b">2<" in client.get("/badges/flask/week.svg").content
     with CaptureQueriesContext(connection) as ctx:
@@ -122,7 +122,7 @@ def test_server_side_cache_is_keyed_by_data_version(client) -> None:  # type: ig
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("path", ["/badges/unknown-pkg/week.svg", "/badges/unknown-pkg/total.json"])
-def test_unknown_package_is_a_404_badge(client, path) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_package_is_a_404_badge(client, path) -> None:
     response = client.get(path)
     assert response.status_code == 404
     assert b"package not found" in response.content
@@ -132,14 +132,14 @@ def test_unknown_package_is_a_404_badge(client, path) -> None:  # type: ignore[n
 
 
 @pytest.mark.django_db
-def test_unknown_period_and_invalid_name_are_404(client) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_period_and_invalid_name_are_404(client) -> None:
     make_package("flask", first=D(2024, 1, 1), latest=D(2024, 1, 31))
     assert client.get("/badges/flask/year.svg").status_code == 404
     assert client.get("/badges/-bad-/week.svg").status_code == 404
 
 
 @pytest.mark.django_db
-def test_non_canonical_spelling_serves_the_same_badge(client) -> None:  # type: ignore[no-untyped-def]
+def test_non_canonical_spelling_serves_the_same_badge(client) -> None:
     make_package("zope-interface", first=D(2024, 1, 1), latest=D(2024, 1, 31), recent=(1, 2, 3))
     assert (
         client.get("/badges/Zope.Interface/week.svg").content

@@ -17,15 +17,15 @@ D = dt.date
 
 
 @pytest.fixture
-def pkg():  # type: ignore[no-untyped-def]
+def pkg():
     return make_package("numpy", first=D(2024, 1, 1), latest=D(2024, 6, 30))
 
 
-def _rows(response) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
+def _rows(response) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(response.content.decode())))
 
 
-def test_csv_has_exactly_the_chart_data(client, pkg) -> None:  # type: ignore[no-untyped-def]
+def test_csv_has_exactly_the_chart_data(client, pkg) -> None:
     response = client.get("/packages/numpy/export.csv?range=90&agg=week")
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
@@ -49,7 +49,7 @@ def test_csv_has_exactly_the_chart_data(client, pkg) -> None:  # type: ignore[no
         assert int(row["value"]) == sum(data[start + dt.timedelta(days=i)] for i in range(7))
 
 
-def test_csv_marks_a_partial_last_period(client, pkg) -> None:  # type: ignore[no-untyped-def]
+def test_csv_marks_a_partial_last_period(client, pkg) -> None:
     rows = _rows(client.get("/packages/numpy/export.csv?start=2024-03-01&end=2024-05-15&agg=month"))
     overall = [r for r in rows if r["chart"] == "overall" and r["category"] == "with_mirrors"]
     assert [(r["period_start"], r["period_end"], r["partial"]) for r in overall] == [
@@ -59,7 +59,7 @@ def test_csv_marks_a_partial_last_period(client, pkg) -> None:  # type: ignore[n
     ]
 
 
-def test_csv_with_smoothing_has_the_averages(client, pkg) -> None:  # type: ignore[no-untyped-def]
+def test_csv_with_smoothing_has_the_averages(client, pkg) -> None:
     response = client.get("/packages/numpy/export.csv?range=30&smooth=7")
     assert "-avg7.csv" in response["Content-Disposition"]
     rows = _rows(response)
@@ -75,7 +75,7 @@ def test_csv_with_smoothing_has_the_averages(client, pkg) -> None:  # type: igno
     assert float(row["value"]) == pytest.approx(expected, abs=0.05)
 
 
-def test_json_export_matches_the_csv(client, pkg) -> None:  # type: ignore[no-untyped-def]
+def test_json_export_matches_the_csv(client, pkg) -> None:
     response = client.get("/packages/numpy/export.json?range=30")
     assert response.status_code == 200
     assert response["Content-Disposition"].endswith('.json"')
@@ -94,19 +94,19 @@ def test_json_export_matches_the_csv(client, pkg) -> None:  # type: ignore[no-un
     assert share["unit"] == "percent"
 
 
-def test_bad_options_are_a_400(client, pkg) -> None:  # type: ignore[no-untyped-def]
+def test_bad_options_are_a_400(client, pkg) -> None:
     response = client.get("/packages/numpy/export.csv?agg=fortnight")
     assert response.status_code == 400 and b"agg: must be one of" in response.content
 
 
-def test_no_data_is_a_404(client, pkg) -> None:  # type: ignore[no-untyped-def]
+def test_no_data_is_a_404(client, pkg) -> None:
     assert client.get("/packages/unknown/export.csv").status_code == 404
     assert (
         client.get("/packages/numpy/export.csv?start=2020-01-01&end=2020-02-01").status_code == 404
     )
 
 
-def test_all_of_pypi_filename(client) -> None:  # type: ignore[no-untyped-def]
+def test_all_of_pypi_filename(client) -> None:
     make_package("__all__", first=D(2024, 1, 1), latest=D(2024, 1, 31))
     response = client.get("/packages/__all__/export.csv?range=30")
     assert (

@@ -18,7 +18,7 @@ D = dt.date
 HX = {"HTTP_HX_REQUEST": "true"}
 
 
-def test_home_lists_tracked_packages_with_last_week(client) -> None:  # type: ignore[no-untyped-def]
+def test_home_lists_tracked_packages_with_last_week(client) -> None:
     make_package("requests", first=D(2024, 1, 1), latest=D(2024, 1, 31), recent=(1, 98765, 3))
     make_package("waiting-one", first=None, latest=None)
     make_package("gone", first=D(2024, 1, 1), latest=D(2024, 1, 31), tracked=False)
@@ -30,7 +30,7 @@ def test_home_lists_tracked_packages_with_last_week(client) -> None:  # type: ig
     assert 'hx-trigger="input changed delay:200ms, search"' in body
 
 
-def test_home_runs_a_constant_number_of_queries(client) -> None:  # type: ignore[no-untyped-def]
+def test_home_runs_a_constant_number_of_queries(client) -> None:
     make_package("a", first=D(2024, 1, 1), latest=D(2024, 1, 31), recent=(1, 2, 3))
     with CaptureQueriesContext(connection) as few:
         client.get("/")
@@ -53,7 +53,7 @@ def _set_week(package_name: str, monday: dt.date, per_day: int) -> None:
 
 
 @time_machine.travel(dt.datetime(2024, 3, 20, 10, tzinfo=dt.UTC), tick=False)  # a Wednesday
-def test_movers_compare_the_last_two_complete_weeks(client) -> None:  # type: ignore[no-untyped-def]
+def test_movers_compare_the_last_two_complete_weeks(client) -> None:
     for name in ("rising", "falling", "steady", "__all__"):
         make_package(name, first=D(2024, 2, 1), latest=D(2024, 3, 19))
     make_package("too-new", first=D(2024, 3, 8), latest=D(2024, 3, 19))
@@ -89,7 +89,7 @@ def test_movers_compare_the_last_two_complete_weeks(client) -> None:  # type: ig
 
 
 @time_machine.travel(dt.datetime(2024, 3, 18, 0, 30, tzinfo=dt.UTC), tick=False)  # Monday night
-def test_movers_wait_for_the_week_to_be_complete_upstream(client) -> None:  # type: ignore[no-untyped-def]
+def test_movers_wait_for_the_week_to_be_complete_upstream(client) -> None:
     make_package("pkg", first=D(2024, 2, 1), latest=D(2024, 3, 16))  # Sunday not yet held
     movers = selectors.weekly_movers(as_of=D(2024, 3, 16))
     assert movers is not None and movers.week_end == D(2024, 3, 10)
@@ -111,7 +111,7 @@ def test_movers_use_one_query() -> None:
         ("zope.interface", "zope-interface"),
     ],
 )
-def test_suggestions_partial_finds_every_spelling(client, query, expected) -> None:  # type: ignore[no-untyped-def]
+def test_suggestions_partial_finds_every_spelling(client, query, expected) -> None:
     make_package("django", first=None, latest=None)
     make_package("zope-interface", first=None, latest=None)
     response = client.get("/search/", {"q": query}, **HX)
@@ -122,7 +122,7 @@ def test_suggestions_partial_finds_every_spelling(client, query, expected) -> No
     assert "HX-Request" in response["Vary"]
 
 
-def test_header_search_redirects_on_an_exact_match(client) -> None:  # type: ignore[no-untyped-def]
+def test_header_search_redirects_on_an_exact_match(client) -> None:
     make_package("zope-interface", first=None, latest=None)
     response = client.get("/search/", {"q": "Zope.Interface"})
     assert response.status_code == 302 and response["Location"] == "/packages/zope-interface/"
@@ -130,13 +130,13 @@ def test_header_search_redirects_on_an_exact_match(client) -> None:  # type: ign
     assert client.get("/", {"q": "zope_interface"})["Location"] == "/packages/zope-interface/"
 
 
-def test_search_page_lists_matches_without_an_exact_one(client) -> None:  # type: ignore[no-untyped-def]
+def test_search_page_lists_matches_without_an_exact_one(client) -> None:
     make_package("zope-interface", first=None, latest=None)
     response = client.get("/search/", {"q": "zope"})
     assert response.status_code == 200 and b"/packages/zope-interface/" in response.content
 
 
-def test_untracked_valid_name_offers_tracking_to_signed_in_users_only(client) -> None:  # type: ignore[no-untyped-def]
+def test_untracked_valid_name_offers_tracking_to_signed_in_users_only(client) -> None:
     anonymous = client.get("/search/", {"q": "brand_new"}, **HX).content.decode()
     assert "log in</a> to track it" in anonymous and 'method="post"' not in anonymous
     user = get_user_model().objects.create_user("alice", password="x" * 12)
@@ -146,6 +146,6 @@ def test_untracked_valid_name_offers_tracking_to_signed_in_users_only(client) ->
     assert "csrfmiddlewaretoken" in signed_in
 
 
-def test_invalid_query_says_so(client) -> None:  # type: ignore[no-untyped-def]
+def test_invalid_query_says_so(client) -> None:
     body = client.get("/search/", {"q": "no way!"}, **HX).content.decode()
     assert "is not a valid package name" in body

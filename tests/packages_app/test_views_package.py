@@ -21,7 +21,7 @@ HX = {"HTTP_HX_REQUEST": "true"}
 
 
 @pytest.fixture
-def django_pkg():  # type: ignore[no-untyped-def]
+def django_pkg():
     return make_package("django", first=D(2024, 1, 1), latest=D(2024, 9, 30))
 
 
@@ -34,7 +34,7 @@ SCALES = ["linear", "log"]
 @pytest.mark.parametrize(
     ("range_", "agg", "smooth", "scale"), list(itertools.product(RANGES, AGGS, SMOOTHS, SCALES))
 )
-def test_every_control_combination_renders(client, django_pkg, range_, agg, smooth, scale) -> None:  # type: ignore[no-untyped-def]
+def test_every_control_combination_renders(client, django_pkg, range_, agg, smooth, scale) -> None:
     query = f"range={range_}&agg={agg}&smooth={smooth}&scale={scale}"
     page = client.get(f"/packages/django/?{query}")
     assert page.status_code == 200
@@ -67,14 +67,14 @@ def test_every_control_combination_renders(client, django_pkg, range_, agg, smoo
         ("start=2024-03-01&end=2024-03-31&agg=week&smooth=7&scale=log", "2024-03-01", "2024-03-31"),
     ],
 )
-def test_start_and_end(client, django_pkg, query, start, end) -> None:  # type: ignore[no-untyped-def]
+def test_start_and_end(client, django_pkg, query, start, end) -> None:
     response = client.get(f"/packages/django/?{query}")
     assert response.status_code == 200
     window = response.context["payload"]["window"]
     assert (window["start"], window["end"]) == (start, end)
 
 
-def test_a_window_outside_the_history_says_so(client, django_pkg) -> None:  # type: ignore[no-untyped-def]
+def test_a_window_outside_the_history_says_so(client, django_pkg) -> None:
     response = client.get("/packages/django/?start=2020-01-01&end=2020-02-01")
     assert response.status_code == 200
     assert b"No data is held for django in that window" in response.content
@@ -91,7 +91,7 @@ def test_a_window_outside_the_history_says_so(client, django_pkg) -> None:  # ty
         "start=2024-05-01&end=2024-04-01",
     ],
 )
-def test_bad_values_give_400_never_500(client, django_pkg, query) -> None:  # type: ignore[no-untyped-def]
+def test_bad_values_give_400_never_500(client, django_pkg, query) -> None:
     page = client.get(f"/packages/django/?{query}")
     assert page.status_code == 400
     assert b"These options are not valid" in page.content
@@ -102,13 +102,13 @@ def test_bad_values_give_400_never_500(client, django_pkg, query) -> None:  # ty
     assert "HX-Request" in partial["Vary"]
 
 
-def test_bad_values_on_a_package_without_data(client) -> None:  # type: ignore[no-untyped-def]
+def test_bad_values_on_a_package_without_data(client) -> None:
     response = client.get("/packages/nothing-here/?range=2")
     assert response.status_code == 400
     assert b"is not tracked here" in response.content
 
 
-def test_responses_vary_on_hx_request(client, django_pkg) -> None:  # type: ignore[no-untyped-def]
+def test_responses_vary_on_hx_request(client, django_pkg) -> None:
     assert "HX-Request" in client.get("/packages/django/")["Vary"]
     partial = client.get("/packages/django/?range=90", **HX)
     assert "HX-Request" in partial["Vary"]
@@ -118,7 +118,7 @@ def test_responses_vary_on_hx_request(client, django_pkg) -> None:  # type: igno
     assert messy["HX-Push-Url"] == "/packages/django/?range=90"
 
 
-def test_history_restore_miss_gets_the_whole_page(client, django_pkg) -> None:  # type: ignore[no-untyped-def]
+def test_history_restore_miss_gets_the_whole_page(client, django_pkg) -> None:
     response = client.get(
         "/packages/django/?range=90", HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true"
     )
@@ -126,14 +126,14 @@ def test_history_restore_miss_gets_the_whole_page(client, django_pkg) -> None:  
     assert b"<html" in response.content
 
 
-def test_controls_are_real_links_with_htmx_attributes(client, django_pkg) -> None:  # type: ignore[no-untyped-def]
+def test_controls_are_real_links_with_htmx_attributes(client, django_pkg) -> None:
     body = client.get("/packages/django/?agg=week").content.decode()
     assert 'href="?range=90&amp;agg=week" hx-get="?range=90&amp;agg=week"' in body
     assert 'hx-target="#charts"' in body and 'hx-push-url="true"' in body
     assert 'href="?" hx-get="?" aria-current="true">Linear' in body or "Linear" in body
 
 
-def test_non_canonical_name_redirects_permanently_keeping_the_query(client, django_pkg) -> None:  # type: ignore[no-untyped-def]
+def test_non_canonical_name_redirects_permanently_keeping_the_query(client, django_pkg) -> None:
     response = client.get("/packages/Django/?range=90&agg=week")
     assert response.status_code == 301
     assert response["Location"] == "/packages/django/?range=90&agg=week"
@@ -145,11 +145,11 @@ def test_non_canonical_name_redirects_permanently_keeping_the_query(client, djan
 
 
 @pytest.mark.parametrize("name", ["-bad", "bad-", "a b", "x" * 129, "foo%2Fbar", ".."])
-def test_invalid_name_is_404(client, name) -> None:  # type: ignore[no-untyped-def]
+def test_invalid_name_is_404(client, name) -> None:
     assert client.get(f"/packages/{name}/").status_code == 404
 
 
-def test_page_shows_stats_history_and_data_as_of(client) -> None:  # type: ignore[no-untyped-def]
+def test_page_shows_stats_history_and_data_as_of(client) -> None:
     make_package("requests", first=D(2024, 1, 1), latest=D(2024, 6, 30), recent=(11, 222, 3333))
     body = client.get("/packages/requests/").content.decode()
     assert "History since" in body and "1 Jan 2024" in body
@@ -158,7 +158,7 @@ def test_page_shows_stats_history_and_data_as_of(client) -> None:  # type: ignor
     assert "synthetic" not in body.lower()
 
 
-def test_recent_numbers_computed_when_upstream_has_no_recent_row(client, django_pkg) -> None:  # type: ignore[no-untyped-def]
+def test_recent_numbers_computed_when_upstream_has_no_recent_row(client, django_pkg) -> None:
     data = daily_without_mirrors(django_pkg)
     last_week = sum(data[D(2024, 9, 30) - dt.timedelta(days=i)] for i in range(7))
     response = client.get("/packages/django/")
@@ -170,20 +170,20 @@ def test_recent_numbers_computed_when_upstream_has_no_recent_row(client, django_
     )
 
 
-def test_synthetic_label_in_demo_mode(client, django_pkg, settings) -> None:  # type: ignore[no-untyped-def]
+def test_synthetic_label_in_demo_mode(client, django_pkg, settings) -> None:
     settings.DEMO_UPSTREAM = True
     body = client.get("/packages/django/").content.decode()
     assert "synthetic (demo)" in body and "Synthetic data" in body
 
 
-def test_all_of_pypi(client) -> None:  # type: ignore[no-untyped-def]
+def test_all_of_pypi(client) -> None:
     make_package("__all__", first=D(2024, 1, 1), latest=D(2024, 3, 31), base=100000)
     response = client.get("/packages/__all__/")
     assert response.status_code == 200
     assert b"Downloads across all of PyPI" in response.content
 
 
-def test_chart_payload_matches_the_stored_points(django_pkg) -> None:  # type: ignore[no-untyped-def]
+def test_chart_payload_matches_the_stored_points(django_pkg) -> None:
     options = parse_options({"start": "2024-03-04", "end": "2024-03-31", "agg": "week"})
     payload = chart_payload(django_pkg, options)
     assert payload is not None
@@ -200,7 +200,7 @@ def test_chart_payload_matches_the_stored_points(django_pkg) -> None:  # type: i
         assert sum(ds["data"][i] for ds in share["datasets"]) == pytest.approx(100, abs=0.05)
 
 
-def test_zero_days_inside_the_history_are_zeros(client) -> None:  # type: ignore[no-untyped-def]
+def test_zero_days_inside_the_history_are_zeros(client) -> None:
     from packages_app.models import DownloadPoint
 
     package = make_package("gappy", first=D(2024, 1, 1), latest=D(2024, 1, 31))
@@ -214,14 +214,14 @@ def test_zero_days_inside_the_history_are_zeros(client) -> None:  # type: ignore
     assert payload["periods"]["labels"][0] == "2024-01-01"
 
 
-def _count_queries(client, url: str) -> int:  # type: ignore[no-untyped-def]
+def _count_queries(client, url: str) -> int:
     with CaptureQueriesContext(connection) as ctx:
         response = client.get(url)
     assert response.status_code == 200
     return len(ctx.captured_queries)
 
 
-def test_query_count_is_constant_whatever_the_history_length(client) -> None:  # type: ignore[no-untyped-def]
+def test_query_count_is_constant_whatever_the_history_length(client) -> None:
     make_package("short", first=D(2024, 9, 1), latest=D(2024, 9, 30))
     make_package("long", first=D(2021, 10, 1), latest=D(2024, 9, 30))
     selectors.site_data_as_of()  # the footer's "data as of" is cached site-wide for a minute
@@ -235,7 +235,7 @@ def test_query_count_is_constant_whatever_the_history_length(client) -> None:  #
     assert _count_queries(client, "/packages/long/?range=all&agg=week") == 1
 
 
-def test_partial_query_count_is_constant(client) -> None:  # type: ignore[no-untyped-def]
+def test_partial_query_count_is_constant(client) -> None:
     make_package("short", first=D(2024, 9, 1), latest=D(2024, 9, 30))
     make_package("long", first=D(2021, 10, 1), latest=D(2024, 9, 30))
     selectors.site_data_as_of()
@@ -248,7 +248,7 @@ def test_partial_query_count_is_constant(client) -> None:  # type: ignore[no-unt
 
 
 @time_machine.travel(dt.datetime(2025, 11, 5, 12, tzinfo=dt.UTC), tick=False)
-def test_python_support_panel_marks_end_of_life(client) -> None:  # type: ignore[no-untyped-def]
+def test_python_support_panel_marks_end_of_life(client) -> None:
     make_package("eol-check", first=D(2025, 9, 1), latest=D(2025, 11, 4))
     response = client.get("/packages/eol-check/")
     python = response.context["python"]
@@ -264,7 +264,7 @@ def test_python_support_panel_marks_end_of_life(client) -> None:  # type: ignore
 
 
 @time_machine.travel(dt.datetime(2025, 10, 1, 12, tzinfo=dt.UTC), tick=False)
-def test_python_support_before_an_end_of_life_date(client) -> None:  # type: ignore[no-untyped-def]
+def test_python_support_before_an_end_of_life_date(client) -> None:
     make_package("eol-check", first=D(2025, 8, 1), latest=D(2025, 9, 30))
     python = client.get("/packages/eol-check/").context["python"]
     assert {v.version for v in python.versions if v.end_of_life} == {"2.7", "3.8"}

@@ -134,7 +134,12 @@
   }
 
   function destroyAll() {
-    charts.forEach(function (chart) { chart.destroy(); });
+    charts.forEach(function (chart, canvas) {
+      chart.destroy();
+      // Chart.js leaves a (now empty) style attribute; a snapshot holding it would be an
+      // inline style when htmx restores it, which the CSP refuses.
+      canvas.removeAttribute("style");
+    });
     charts.clear();
   }
 
@@ -170,7 +175,12 @@
   // Only canvases that are new (a swapped-in partial) are drawn; others are left alone.
   document.addEventListener("htmx:afterSettle", function () { drawAll(false); });
   document.addEventListener("htmx:historyRestore", function () { destroyAll(); closeTables(document); drawAll(true); });
-  document.addEventListener("htmx:beforeHistorySave", destroyAll);
+  document.addEventListener("htmx:beforeHistorySave", function () {
+    destroyAll();
+    // htmx restores its snapshot as markup: any style attribute in it (Chart.js sizing, an
+    // empty one the browser leaves on inputs) would be an inline style the CSP refuses.
+    document.body.querySelectorAll("[style]").forEach(function (el) { el.removeAttribute("style"); });
+  });
   window.addEventListener("pageshow", function (event) { if (event.persisted) drawAll(true); });
   if (window.matchMedia) {
     var media = window.matchMedia("(prefers-color-scheme: dark)");

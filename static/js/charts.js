@@ -60,6 +60,7 @@
     var fg = cssVar("--fg", "#1c1f24");
     var muted = cssVar("--muted", "#5d6470");
     var grid = cssVar("--border", "#dfe3ea");
+    var card = cssVar("--card", "#ffffff");
     var log = payload.options.scale === "log" && !spec.share;
     var partial = payload.periods.partial;
     var datasets = spec.datasets.map(function (ds, index) {
@@ -71,13 +72,18 @@
         backgroundColor: spec.share ? withAlpha(colour, 0.55) : colour,
         fill: spec.share ? (index === 0 ? "origin" : "-1") : false,
         borderWidth: spec.share ? 1 : 2,
-        pointRadius: function (ctx) { return partial[ctx.dataIndex] ? 3 : 0; },
+        // The unfinished last period is a hollow point, not joined to the line: its sum
+        // is not comparable with whole periods yet (the tooltip says "partial").
+        pointRadius: function (ctx) { return partial[ctx.dataIndex] ? 4 : 0; },
+        pointBackgroundColor: function (ctx) { return partial[ctx.dataIndex] ? card : colour; },
+        pointBorderColor: colour,
+        pointBorderWidth: 2,
         pointHoverRadius: 4,
         tension: 0,
         spanGaps: false,
         segment: {
-          // The unfinished last period is drawn dashed: its sum is not comparable yet.
-          borderDash: function (ctx) { return partial[ctx.p1DataIndex] ? [5, 4] : undefined; }
+          borderColor: function (ctx) { return partial[ctx.p1DataIndex] && !spec.share ? "transparent" : undefined; },
+          borderDash: function (ctx) { return partial[ctx.p1DataIndex] ? [4, 4] : undefined; }
         }
       };
     });

@@ -170,6 +170,10 @@ def test_screenshots(
     # Nothing is wider than the screen (no sideways scrolling on a phone).
     assert page.evaluate("() => document.documentElement.scrollWidth") <= viewport[0]
     page.screenshot(path=str(ARTIFACTS / f"package-{scheme}-{label}.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / f"package-{scheme}-{label}-top.png"))
+    page.locator(".python-support").screenshot(
+        path=str(ARTIFACTS / f"package-{scheme}-{label}-python.png")
+    )
     page.goto(f"{live_app}/")
     page.locator("#home-q").fill("demo")
     page.wait_for_selector("#home-suggestions a")

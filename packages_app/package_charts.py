@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import cache
-from django.utils.html import escape
+from django.utils.html import escape, json_script
 from django.utils.safestring import SafeString, mark_safe
 
 from . import selectors, series
@@ -135,13 +135,13 @@ def _values(
     options: ChartOptions,
     held_from: dt.date,
     periods: list[series.Period],
-) -> list[float | None]:
+) -> list[int | float | None]:
     if options.smoothing_applies:
         averages = series.trailing_average(
             points, window.start, window.end, held_from=held_from, window=SMOOTH_DAYS
         )
         return [None if v is None else round(v, 1) for v in averages]
-    return [float(v) for v in series.sums(points, window.start, window.end, options.agg, periods)]
+    return list(series.sums(points, window.start, window.end, options.agg, periods))
 
 
 def _periods(window: Window, options: ChartOptions) -> list[series.Period]:
@@ -172,11 +172,11 @@ def _chart(
     names = _ordered_categories(spec.metric, by_category)
     if spec.metric == Metric.PYTHON_MINOR and "other" in by_category:
         names = [n for n in names if n != "other"] + ["other"]
-    columns: dict[str, list[float | None]] = {}
+    columns: dict[str, list[int | float | None]] = {}
     for name in names:
         columns[name] = _values(by_category[name], window, options, held_from, periods)
     if spec.share:
-        numeric = {n: [v or 0.0 for v in values] for n, values in columns.items()}
+        numeric = {n: [v or 0 for v in values] for n, values in columns.items()}
         shared = series.shares(numeric)
         columns = {
             n: [None if v is None else round(v, 2) for v in values] for n, values in shared.items()
@@ -194,9 +194,12 @@ def _chart(
     }
 
 
-def _json_numbers(values: Sequence[float | None]) -> list[int | float | None]:
+def _json_numbers(values: Sequence[int | float | None]) -> list[int | float | None]:
     """Whole numbers as ints (smaller JSON, exact CSV), the rest as they are."""
-    return [int(v) if v is not None and float(v).is_integer() else v for v in values]
+    return [
+        int(v) if type(v) is float and v.is_integer() else v  # noqa: E721 (bool is not a float)
+        for v in values
+    ]
 
 
 def chart_payload(package: Package, options: ChartOptions) -> dict[str, Any] | None:
@@ -343,7 +346,9 @@ def _cell(value: int | float | None, share: bool) -> str:
         return "—"
     if share:
         return f"{value:.1f}%"
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+    if type(value) is int:
+        return f"{value:,}"
+    return f"{value:,.1f}"
 
 
 def table_html(payload: dict[str, Any], chart: dict[str, Any]) -> SafeString:
@@ -351,7 +356,8 @@ def table_html(payload: dict[str, Any], chart: dict[str, Any]) -> SafeString:
 
     Built here rather than in the template: a template loop with humanize filters
     over 5 tables of hundreds of rows costs hundreds of milliseconds; this costs a
-    few. Every text is escaped; numbers are formatted with thousands separators.
+    few. Dataset labels are escaped; everything else is an ISO date we generated or
+    a number formatted here.
     """
     periods = payload["periods"]
     agg = payload["options"]["agg"]
@@ -360,15 +366,42 @@ def table_html(payload: dict[str, Any], chart: dict[str, Any]) -> SafeString:
     datasets = chart["datasets"]
     head = "".join(f'<th class="num">{escape(ds["label"])}</th>' for ds in datasets)
     parts = [f"<table><thead><tr><th>{first_header}</th>{head}</tr></thead><tbody>"]
-    labels = periods["labels"]
     partial = periods["partial"]
     columns = [ds["data"] for ds in datasets]
-    for i, label in enumerate(labels):
+    for i, label in enumerate(periods["labels"]):
         mark = ' <span class="muted">(partial)</span>' if partial[i] else ""
-        cells = "".join(f'<td class="num">{_cell(column[i], share)}</td>' for column in columns)
-        parts.append(f"<tr><td>{escape(label)}{mark}</td>{cells}</tr>")
+        cells = "".join([f'<td class="num">{_cell(column[i], share)}</td>' for column in columns])
+        parts.append(f"<tr><td>{label}{mark}</td>{cells}</tr>")
     parts.append("</tbody></table>")
-    return mark_safe("".join(parts))  # noqa: S308 (every piece above is escaped or numeric)
+    return mark_safe("".join(parts))  # noqa: S308 (labels escaped; dates and numbers are ours)
+
+
+def chart_bundle(package: Package, options: ChartOptions) -> dict[str, Any] | None:
+    """The payload plus what the page renders from it: the json_script element and the tables.
+
+    Cached as a whole under data_version + options, so a warm page request does no
+    series work at all. None of it holds a CSP nonce or anything per user.
+    """
+    if options.window(package.first_date, package.latest_date) is None:
+        return None
+    key = f"pkgbundle:v1:{package.pk}:{package.data_version}:{options.cache_key}"
+    try:
+        cached = cache.get(key)
+    except Exception:
+        cached = None
+    if cached is not None:
+        return dict(cached)
+    payload = chart_payload(package, options)
+    if payload is None:
+        return None
+    bundle = {
+        "payload": payload,
+        "json_script": json_script(payload, "chart-data"),
+        "tables": {chart["id"]: table_html(payload, chart) for chart in payload["charts"]},
+    }
+    with contextlib.suppress(Exception):
+        cache.set(key, bundle, CACHE_SECONDS)
+    return bundle
 
 
 def table_rows(

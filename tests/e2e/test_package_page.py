@@ -110,7 +110,9 @@ def test_package_page_end_to_end(browser: Any, live_app: str, package: Any) -> N
     drawn_before = _drawn(page)
     page.locator("#charts .seg a", has_text="90 days").click()
     page.wait_for_url("**/packages/demo-pkg/?range=90")
-    page.wait_for_function(f"() => Number(document.documentElement.dataset.chartsDrawn) > {drawn_before}")
+    page.wait_for_function(
+        f"() => Number(document.documentElement.dataset.chartsDrawn) > {drawn_before}"
+    )
     assert page.evaluate("() => window.__marker") == 1
     assert page.evaluate(WINDOW_DAYS) == 90
     assert page.evaluate(PAINTED, 'canvas[data-chart="overall"]') > 1000
@@ -119,10 +121,14 @@ def test_package_page_end_to_end(browser: Any, live_app: str, package: Any) -> N
     # A second change, then back: the previous state (URL and charts) comes back.
     page.locator("#charts .seg a", has_text="Weekly").click()
     page.wait_for_url("**/packages/demo-pkg/?range=90&agg=week")
-    page.wait_for_function("() => JSON.parse(document.getElementById('chart-data').textContent).options.agg === 'week'")
+    page.wait_for_function(
+        "() => JSON.parse(document.getElementById('chart-data').textContent).options.agg === 'week'"
+    )
     page.go_back()
     page.wait_for_url("**/packages/demo-pkg/?range=90")
-    page.wait_for_function("() => JSON.parse(document.getElementById('chart-data').textContent).options.agg === 'day'")
+    page.wait_for_function(
+        "() => JSON.parse(document.getElementById('chart-data').textContent).options.agg === 'day'"
+    )
     page.wait_for_function(f"() => ({PAINTED})('canvas[data-chart=\"overall\"]') > 1000")
     assert page.evaluate("() => window.__marker") == 1
     assert page.evaluate(WINDOW_DAYS) == 90

@@ -202,7 +202,9 @@ def _json_numbers(values: Sequence[int | float | None]) -> list[int | float | No
     ]
 
 
-def chart_payload(package: Package, options: ChartOptions) -> dict[str, Any] | None:
+def chart_payload(
+    package: Package, options: ChartOptions, *, use_cache: bool = True
+) -> dict[str, Any] | None:
     """Everything the charts show for these options; None when no data is held in the window.
 
     Reads the points of the four metrics in ONE query (plus six days before the
@@ -212,10 +214,12 @@ def chart_payload(package: Package, options: ChartOptions) -> dict[str, Any] | N
     if window is None or package.first_date is None:
         return None
     key = f"pkgpage:v1:{package.pk}:{package.data_version}:{options.cache_key}"
-    try:
-        cached = cache.get(key)
-    except Exception:  # a cache that is down costs a query, never an error
-        cached = None
+    cached = None
+    if use_cache:
+        try:
+            cached = cache.get(key)
+        except Exception:  # a cache that is down costs a query, never an error
+            cached = None
     if cached is not None:
         return dict(cached)
     fetch_start = window.start
@@ -260,8 +264,9 @@ def chart_payload(package: Package, options: ChartOptions) -> dict[str, Any] | N
         "periods": _periods_payload(periods),
         "charts": charts,
     }
-    with contextlib.suppress(Exception):
-        cache.set(key, payload, CACHE_SECONDS)
+    if use_cache:
+        with contextlib.suppress(Exception):
+            cache.set(key, payload, CACHE_SECONDS)
     return payload
 
 
@@ -391,7 +396,9 @@ def chart_bundle(package: Package, options: ChartOptions) -> dict[str, Any] | No
         cached = None
     if cached is not None:
         return dict(cached)
-    payload = chart_payload(package, options)
+    # The bundle holds the payload: caching it a second time on its own would only
+    # cost another pickle and round trip (exports read it through chart_payload).
+    payload = chart_payload(package, options, use_cache=False)
     if payload is None:
         return None
     bundle = {

@@ -80,7 +80,7 @@ class Badge:
         total = label_w + message_w
         label = escape(self.label)
         message = escape(self.message)
-        title = escape(f"{self.label}: {self.message}")
+        title = escape(f"{self.label}: {self.message}", {'"': "&quot;"})
         color = escape(self.color, {'"': "&quot;"})
         # Text is drawn at 10x and scaled down, as shields does, for crisp hinting.
         return (

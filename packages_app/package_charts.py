@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import cache
+from django.utils.html import escape, json_script
+from django.utils.safestring import SafeString, mark_safe
 
 from . import selectors, series
 from .chart_options import ChartOptions, Window
@@ -132,21 +134,24 @@ def _values(
     window: Window,
     options: ChartOptions,
     held_from: dt.date,
-) -> tuple[list[series.Period], list[float | None]]:
+    periods: list[series.Period],
+) -> list[int | float | None]:
     if options.smoothing_applies:
         averages = series.trailing_average(
             points, window.start, window.end, held_from=held_from, window=SMOOTH_DAYS
         )
-        day_periods = [series.Period(day, day) for day in series.days(window.start, window.end)]
-        return day_periods, [None if v is None else round(v, 1) for v in averages]
-    periods, sums = series.aggregate(points, window.start, window.end, options.agg)
-    return periods, [float(v) for v in sums]
+        return [None if v is None else round(v, 1) for v in averages]
+    return list(series.sums(points, window.start, window.end, options.agg, periods))
 
 
-def _periods_payload(window: Window, options: ChartOptions) -> dict[str, list[Any]]:
-    """The x axis, shared by every chart of the page: period starts, ends, partial flags."""
-    agg = "day" if options.smoothing_applies else options.agg
-    periods = series.periods(window.start, window.end, agg)
+def _periods(window: Window, options: ChartOptions) -> list[series.Period]:
+    """The x axis, shared by every chart of the page."""
+    return series.periods(
+        window.start, window.end, "day" if options.smoothing_applies else options.agg
+    )
+
+
+def _periods_payload(periods: list[series.Period]) -> dict[str, list[Any]]:
     return {
         "labels": [p.start.isoformat() for p in periods],
         "ends": [p.end.isoformat() for p in periods],
@@ -160,20 +165,18 @@ def _chart(
     window: Window,
     options: ChartOptions,
     held_from: dt.date,
+    periods: list[series.Period],
 ) -> dict[str, Any]:
     if spec.metric == Metric.PYTHON_MINOR:
         by_category = _fold_minor_versions(by_category, window)
     names = _ordered_categories(spec.metric, by_category)
     if spec.metric == Metric.PYTHON_MINOR and "other" in by_category:
         names = [n for n in names if n != "other"] + ["other"]
-    periods = series.periods(
-        window.start, window.end, "day" if options.smoothing_applies else options.agg
-    )
-    columns: dict[str, list[float | None]] = {}
+    columns: dict[str, list[int | float | None]] = {}
     for name in names:
-        periods, columns[name] = _values(by_category[name], window, options, held_from)
+        columns[name] = _values(by_category[name], window, options, held_from, periods)
     if spec.share:
-        numeric = {n: [v or 0.0 for v in values] for n, values in columns.items()}
+        numeric = {n: [v or 0 for v in values] for n, values in columns.items()}
         shared = series.shares(numeric)
         columns = {
             n: [None if v is None else round(v, 2) for v in values] for n, values in shared.items()
@@ -191,12 +194,17 @@ def _chart(
     }
 
 
-def _json_numbers(values: Sequence[float | None]) -> list[int | float | None]:
+def _json_numbers(values: Sequence[int | float | None]) -> list[int | float | None]:
     """Whole numbers as ints (smaller JSON, exact CSV), the rest as they are."""
-    return [int(v) if v is not None and float(v).is_integer() else v for v in values]
+    return [
+        int(v) if type(v) is float and v.is_integer() else v  # noqa: E721 (bool is not a float)
+        for v in values
+    ]
 
 
-def chart_payload(package: Package, options: ChartOptions) -> dict[str, Any] | None:
+def chart_payload(
+    package: Package, options: ChartOptions, *, use_cache: bool = True
+) -> dict[str, Any] | None:
     """Everything the charts show for these options; None when no data is held in the window.
 
     Reads the points of the four metrics in ONE query (plus six days before the
@@ -206,10 +214,12 @@ def chart_payload(package: Package, options: ChartOptions) -> dict[str, Any] | N
     if window is None or package.first_date is None:
         return None
     key = f"pkgpage:v1:{package.pk}:{package.data_version}:{options.cache_key}"
-    try:
-        cached = cache.get(key)
-    except Exception:  # a cache that is down costs a query, never an error
-        cached = None
+    cached = None
+    if use_cache:
+        try:
+            cached = cache.get(key)
+        except Exception:  # a cache that is down costs a query, never an error
+            cached = None
     if cached is not None:
         return dict(cached)
     fetch_start = window.start
@@ -218,8 +228,10 @@ def chart_payload(package: Package, options: ChartOptions) -> dict[str, Any] | N
     data = selectors.package_series(
         package_id=package.pk, metrics=CHART_METRICS, start=fetch_start, end=window.end
     )
+    periods = _periods(window, options)
     charts = [
-        _chart(spec, data[spec.metric], window, options, package.first_date) for spec in CHARTS
+        _chart(spec, data[spec.metric], window, options, package.first_date, periods)
+        for spec in CHARTS
     ]
     without = data[Metric.OVERALL].get("without_mirrors", {})
     summ = series.summary(without, window.start, window.end)
@@ -249,11 +261,12 @@ def chart_payload(package: Package, options: ChartOptions) -> dict[str, Any] | N
             "previous_week": summ.previous_week,
         },
         "data_version": package.data_version,
-        "periods": _periods_payload(window, options),
+        "periods": _periods_payload(periods),
         "charts": charts,
     }
-    with contextlib.suppress(Exception):
-        cache.set(key, payload, CACHE_SECONDS)
+    if use_cache:
+        with contextlib.suppress(Exception):
+            cache.set(key, payload, CACHE_SECONDS)
     return payload
 
 
@@ -331,6 +344,71 @@ def _has_recent(package: Package) -> bool:
     except Package.recent.RelatedObjectDoesNotExist:
         return False
     return True
+
+
+def _cell(value: int | float | None, share: bool) -> str:
+    if value is None:
+        return "—"
+    if share:
+        return f"{value:.1f}%"
+    if type(value) is int:
+        return f"{value:,}"
+    return f"{value:,.1f}"
+
+
+def table_html(payload: dict[str, Any], chart: dict[str, Any]) -> SafeString:
+    """The chart's numbers as an HTML table (shown without JavaScript, one click away with it).
+
+    Built here rather than in the template: a template loop with humanize filters
+    over 5 tables of hundreds of rows costs hundreds of milliseconds; this costs a
+    few. Dataset labels are escaped; everything else is an ISO date we generated or
+    a number formatted here.
+    """
+    periods = payload["periods"]
+    agg = payload["options"]["agg"]
+    first_header = {"week": "Week of", "month": "Month"}.get(agg, "Day")
+    share = bool(chart["share"])
+    datasets = chart["datasets"]
+    head = "".join(f'<th class="num">{escape(ds["label"])}</th>' for ds in datasets)
+    parts = [f"<table><thead><tr><th>{first_header}</th>{head}</tr></thead><tbody>"]
+    partial = periods["partial"]
+    columns = [ds["data"] for ds in datasets]
+    for i, label in enumerate(periods["labels"]):
+        mark = ' <span class="muted">(partial)</span>' if partial[i] else ""
+        cells = "".join([f'<td class="num">{_cell(column[i], share)}</td>' for column in columns])
+        parts.append(f"<tr><td>{label}{mark}</td>{cells}</tr>")
+    parts.append("</tbody></table>")
+    return mark_safe("".join(parts))  # noqa: S308 (labels escaped; dates and numbers are ours)
+
+
+def chart_bundle(package: Package, options: ChartOptions) -> dict[str, Any] | None:
+    """The payload plus what the page renders from it: the json_script element and the tables.
+
+    Cached as a whole under data_version + options, so a warm page request does no
+    series work at all. None of it holds a CSP nonce or anything per user.
+    """
+    if options.window(package.first_date, package.latest_date) is None:
+        return None
+    key = f"pkgbundle:v1:{package.pk}:{package.data_version}:{options.cache_key}"
+    try:
+        cached = cache.get(key)
+    except Exception:
+        cached = None
+    if cached is not None:
+        return dict(cached)
+    # The bundle holds the payload: caching it a second time on its own would only
+    # cost another pickle and round trip (exports read it through chart_payload).
+    payload = chart_payload(package, options, use_cache=False)
+    if payload is None:
+        return None
+    bundle = {
+        "payload": payload,
+        "json_script": json_script(payload, "chart-data"),
+        "tables": {chart["id"]: table_html(payload, chart) for chart in payload["charts"]},
+    }
+    with contextlib.suppress(Exception):
+        cache.set(key, bundle, CACHE_SECONDS)
+    return bundle
 
 
 def table_rows(

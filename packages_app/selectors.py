@@ -78,8 +78,16 @@ def package_series(
         date__gte=start,
         date__lte=end,
     ).values_list("category__metric", "category__name", "date", "downloads")
+    # Rows arrive in primary-key order (category by category): look the series up
+    # once per run of rows, not once per row.
+    by_value = {int(metric): result[metric] for metric in wanted}
+    current_key: tuple[int, str] | None = None
+    points: dict[dt.date, int] = {}
     for metric_value, category, date, downloads in rows:
-        result[Metric(metric_value)].setdefault(category, {})[date] = downloads
+        if (metric_value, category) != current_key:
+            current_key = (metric_value, category)
+            points = by_value[metric_value].setdefault(category, {})
+        points[date] = downloads
     return result
 
 

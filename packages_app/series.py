@@ -101,11 +101,20 @@ def aggregate(
 ) -> tuple[list[Period], list[int]]:
     """Sums per period over the window, zero-filled; days outside the window never count."""
     result_periods = periods(start, end, agg, partial)
-    values = [
-        sum(series.get(day, 0) for day in days(max(p.start, start), min(p.end, end)))
-        for p in result_periods
-    ]
-    return result_periods, values
+    return result_periods, sums(series, start, end, agg, result_periods)
+
+
+def sums(series: Daily, start: dt.date, end: dt.date, agg: str, of: Sequence[Period]) -> list[int]:
+    """The sum of each of the periods `of` (from `periods`), counting only days in [start, end]."""
+    if agg == "day":
+        return [series.get(p.start, 0) for p in of]
+    # One pass over the points, bucketed by period start: O(days), not O(days x periods).
+    buckets: dict[dt.date, int] = {}
+    for day, value in series.items():
+        if start <= day <= end:
+            key = period_start(day, agg)
+            buckets[key] = buckets.get(key, 0) + value
+    return [buckets.get(p.start, 0) for p in of]
 
 
 def trailing_average(
@@ -124,13 +133,17 @@ def trailing_average(
     """
     held_from = held_from or min(series, default=start)
     result: list[float | None] = []
-    for day in days(start, end):
-        first = day - dt.timedelta(days=window - 1)
-        if first < held_from:
+    # A sliding sum over the days from `window - 1` before start to end.
+    first = start - dt.timedelta(days=window - 1)
+    values = zero_fill(series, first, end)
+    running = sum(values[: window - 1])
+    for i, day in enumerate(days(start, end)):
+        running += values[i + window - 1]
+        if day - dt.timedelta(days=window - 1) < held_from:
             result.append(None)
-            continue
-        total = sum(series.get(first + dt.timedelta(days=i), 0) for i in range(window))
-        result.append(total / window)
+        else:
+            result.append(running / window)
+        running -= values[i]
     return result
 
 

@@ -136,18 +136,19 @@ def _control_links(options: ChartOptions) -> dict[str, list[dict[str, Any]]]:
 
 
 def _charts_context(package: Package, options: ChartOptions) -> dict[str, Any]:
-    payload = package_charts.chart_payload(package, options)
+    bundle = package_charts.chart_bundle(package, options)
+    payload = bundle["payload"] if bundle else None
     charts = []
-    if payload is not None:
-        for chart in payload["charts"]:
-            charts.append({**chart, "rows": package_charts.table_rows(payload, chart)})
-    query = options.querystring()
+    if bundle is not None:
+        for chart in bundle["payload"]["charts"]:
+            charts.append({**chart, "table": bundle["tables"][chart["id"]]})
     return {
         "options": options,
         "payload": payload,
+        "chart_data": bundle["json_script"] if bundle else "",
         "charts": charts,
         "controls": _control_links(options),
-        "querystring": query,
+        "querystring": options.querystring(),
         "options_errors": [],
     }
 

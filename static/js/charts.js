@@ -60,6 +60,7 @@
     var fg = cssVar("--fg", "#1c1f24");
     var muted = cssVar("--muted", "#5d6470");
     var grid = cssVar("--border", "#dfe3ea");
+    var card = cssVar("--card", "#ffffff");
     var log = payload.options.scale === "log" && !spec.share;
     var partial = payload.periods.partial;
     var datasets = spec.datasets.map(function (ds, index) {
@@ -71,13 +72,18 @@
         backgroundColor: spec.share ? withAlpha(colour, 0.55) : colour,
         fill: spec.share ? (index === 0 ? "origin" : "-1") : false,
         borderWidth: spec.share ? 1 : 2,
-        pointRadius: function (ctx) { return partial[ctx.dataIndex] ? 3 : 0; },
+        // The unfinished last period is a hollow point, not joined to the line: its sum
+        // is not comparable with whole periods yet (the tooltip says "partial").
+        pointRadius: function (ctx) { return partial[ctx.dataIndex] ? 4 : 0; },
+        pointBackgroundColor: function (ctx) { return partial[ctx.dataIndex] ? card : colour; },
+        pointBorderColor: colour,
+        pointBorderWidth: 2,
         pointHoverRadius: 4,
         tension: 0,
         spanGaps: false,
         segment: {
-          // The unfinished last period is drawn dashed: its sum is not comparable yet.
-          borderDash: function (ctx) { return partial[ctx.p1DataIndex] ? [5, 4] : undefined; }
+          borderColor: function (ctx) { return partial[ctx.p1DataIndex] && !spec.share ? "transparent" : undefined; },
+          borderDash: function (ctx) { return partial[ctx.p1DataIndex] ? [4, 4] : undefined; }
         }
       };
     });
@@ -134,7 +140,12 @@
   }
 
   function destroyAll() {
-    charts.forEach(function (chart) { chart.destroy(); });
+    charts.forEach(function (chart, canvas) {
+      chart.destroy();
+      // Chart.js leaves a (now empty) style attribute; a snapshot holding it would be an
+      // inline style when htmx restores it, which the CSP refuses.
+      canvas.removeAttribute("style");
+    });
     charts.clear();
   }
 
@@ -170,7 +181,12 @@
   // Only canvases that are new (a swapped-in partial) are drawn; others are left alone.
   document.addEventListener("htmx:afterSettle", function () { drawAll(false); });
   document.addEventListener("htmx:historyRestore", function () { destroyAll(); closeTables(document); drawAll(true); });
-  document.addEventListener("htmx:beforeHistorySave", destroyAll);
+  document.addEventListener("htmx:beforeHistorySave", function () {
+    destroyAll();
+    // htmx restores its snapshot as markup: any style attribute in it (Chart.js sizing, an
+    // empty one the browser leaves on inputs) would be an inline style the CSP refuses.
+    document.body.querySelectorAll("[style]").forEach(function (el) { el.removeAttribute("style"); });
+  });
   window.addEventListener("pageshow", function (event) { if (event.persisted) drawAll(true); });
   if (window.matchMedia) {
     var media = window.matchMedia("(prefers-color-scheme: dark)");

@@ -34,6 +34,8 @@ install: $(VENV)/.installed ## Create .venv and install the locked dependencies
 
 migrate: install
 	$(MANAGE) migrate --noinput
+	@# The compare page's "share of all PyPI" needs upstream's __all__ pseudo-package.
+	$(MANAGE) track __all__
 
 run: migrate ## Start web (http://$(HOST):$(PORT)), a Celery worker and beat; Ctrl-C stops all three
 	@echo "Starting web on http://$(HOST):$(PORT) with a Celery worker and beat (Ctrl-C stops all)."

@@ -59,7 +59,7 @@ def test_app_services_wait_for_healthy_backing_services(compose: dict[str, Any],
 def test_commands(compose: dict[str, Any]) -> None:
     services = compose["services"]
     web = _command(services["web"])
-    assert web.index("manage.py migrate") < web.index("gunicorn pypistats_site.wsgi:application")
+    assert web.index("manage.py migrate") < web.index("manage.py track __all__") < web.index("gunicorn")
     assert "celery -A pypistats_site worker" in _command(services["worker"])
     assert "celery -A pypistats_site beat" in _command(services["beat"])
     assert services["beat"]["deploy"]["replicas"] == 1
@@ -72,3 +72,11 @@ def test_dockerfile_installs_the_lock_and_runs_unprivileged() -> None:
     assert "collectstatic" in dockerfile
     assert "\nUSER app\n" in dockerfile
     assert dockerfile.startswith("# ") and "FROM python:3.12" in dockerfile
+
+
+def test_every_setup_tracks_all_of_pypi() -> None:
+    """The compare page's share of all PyPI needs __all__: make run/demo and compose track it."""
+    makefile = (ROOT / "Makefile").read_text()
+    migrate = makefile[makefile.index("\nmigrate:") :].split("\n\n", 1)[0]
+    assert "migrate --noinput" in migrate and "track __all__" in migrate
+    assert "run: migrate" in makefile and "demo: migrate" in makefile

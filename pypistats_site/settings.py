@@ -279,3 +279,18 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
+
+# --- Upstream sync (issue 3): refresh scheduling and backoff ---------------------------------
+# A failing package is retried after base * 2^(failures-1) seconds, capped; a package
+# upstream does not know (404) is looked at again after this many days.
+REFRESH_FAILURE_BACKOFF_BASE = env.float("REFRESH_FAILURE_BACKOFF_BASE", default=300.0)
+REFRESH_FAILURE_BACKOFF_CAP = env.float("REFRESH_FAILURE_BACKOFF_CAP", default=86400.0)
+REFRESH_NOT_FOUND_RETRY_DAYS = env.int("REFRESH_NOT_FOUND_RETRY_DAYS", default=7)
+# How long one upstream call inside a Celery task may wait for a budget slot or a retry
+# before the task gives the worker back and retries later with a countdown.
+UPSTREAM_TASK_MAX_WAIT = env.float("UPSTREAM_TASK_MAX_WAIT", default=30.0)
+# Redis visibility timeout: a task not acknowledged within this is redelivered. Every
+# countdown stays far below it. Tests of redelivery after a killed worker shorten it.
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+if REDIS_URL:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}

@@ -144,6 +144,10 @@ class DemoUpstream:
     def serve_forever(self) -> None:
         self._server.serve_forever()
 
+    def stop_listening(self) -> None:
+        """Close the socket (after serve_forever returned in this thread)."""
+        self._server.server_close()
+
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 from django.core.cache import cache
-from django.db.models import Max
+from django.db.models import Max, Q, QuerySet
 
-from .models import Package, RefreshRun
+from .models import Package, RefreshRun, UpstreamState
 
 
 def site_data_as_of() -> dt.date | None:
@@ -38,3 +38,30 @@ def last_successful_refresh() -> RefreshRun | None:
 
 def tracked_packages() -> list[Package]:
     return list(Package.objects.tracked().order_by("name"))
+
+
+def daily_cutoff(now: dt.datetime) -> dt.datetime:
+    """Upstream's ETL for yesterday starts at 01:00 UTC: a refresh before that is stale."""
+    return now.astimezone(dt.UTC).replace(hour=1, minute=0, second=0, microsecond=0)
+
+
+def packages_due_daily(now: dt.datetime) -> QuerySet[Package]:
+    """Active packages not refreshed since upstream's latest day whose next attempt has passed."""
+    return Package.objects.active().filter(
+        Q(last_refreshed_at__isnull=True) | Q(last_refreshed_at__lt=daily_cutoff(now)),
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
+    )
+
+
+def packages_due_soon(now: dt.datetime) -> QuerySet[Package]:
+    """New packages, failing ones whose backoff passed, and deferred ones whose time came."""
+    return Package.objects.active().filter(
+        Q(upstream_state__in=[UpstreamState.NEW, UpstreamState.FAILING])
+        | Q(next_attempt_at__isnull=False),
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
+    )
+
+
+def packages_due(now: dt.datetime) -> QuerySet[Package]:
+    """Everything a sweep would refresh now (the `refresh` command with no names)."""
+    return (packages_due_daily(now) | packages_due_soon(now)).distinct()

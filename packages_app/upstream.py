@@ -370,6 +370,7 @@ class UpstreamClient:
                     logger.warning(
                         "upstream %s answered 429; pausing all calls %.0f s", host, pause
                     )
+                    retry_after = pause
                     error = UpstreamRateLimited(f"{endpoint}: 429", retry_after=pause)
                 elif status >= 500:
                     error = UpstreamFailure(f"{endpoint}: HTTP {status}")

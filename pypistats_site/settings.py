@@ -294,3 +294,7 @@ UPSTREAM_TASK_MAX_WAIT = env.float("UPSTREAM_TASK_MAX_WAIT", default=30.0)
 CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
 if REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+# A sweep claims each package it enqueues for this long (next_attempt_at), so the
+# frequent sweep and the hourly daily-sweep repeats do not enqueue it again while its
+# task waits in the queue; the refresh itself then sets the real next attempt.
+REFRESH_CLAIM_SECONDS = env.int("REFRESH_CLAIM_SECONDS", default=3600)

@@ -11,7 +11,7 @@ import pytest
 
 from packages_app import demo_data, wire
 from packages_app.demo_upstream import CORRECTION_DELTA, DemoUpstream
-from tests.packages_app.golden import CAPTURED_HOST, GOLDEN_TODAY, load_captures
+from tests.packages_app.golden import CAPTURED_HOST, GOLDEN_TODAY, Capture, load_captures
 
 CAPTURES = load_captures()
 
@@ -31,7 +31,7 @@ def raw_get(
 
 
 @pytest.mark.parametrize("capture", CAPTURES, ids=[c.path for c in CAPTURES])
-def test_golden_dataset_answers_every_capture_byte_for_byte(golden: DemoUpstream, capture) -> None:  # type: ignore[no-untyped-def]
+def test_golden_dataset_answers_every_capture_byte_for_byte(golden: DemoUpstream, capture) -> None:
     host = f"{golden.host}:{golden.port}"
     response = raw_get(golden, capture.path, {"Host": host})
     body = response.read()

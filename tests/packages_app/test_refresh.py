@@ -194,7 +194,7 @@ FAULTS = {
 @pytest.mark.parametrize("fault", FAULTS.values(), ids=FAULTS.keys())
 def test_a_fault_leaves_stored_data_identical_and_records_the_failure(
     demo: DemoUpstream, client_for: Callable[..., UpstreamClient], settings, fault: dict
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     settings.UPSTREAM_READ_TIMEOUT = 0.5
     settings.UPSTREAM_MAX_TRIES = 2
     package = track("numpy")
@@ -234,7 +234,7 @@ def test_a_fault_leaves_stored_data_identical_and_records_the_failure(
 
 def test_failures_back_off_exponentially(
     demo: DemoUpstream, client_for: Callable[..., UpstreamClient], settings
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     settings.UPSTREAM_MAX_TRIES = 1
     package = track("httpx")
     demo.set_faults(status=500)
@@ -242,6 +242,7 @@ def test_failures_back_off_exponentially(
     for _ in range(3):
         services.refresh_package(package_id=package.pk, client=client_for(demo))
         package.refresh_from_db()
+        assert package.next_attempt_at is not None and package.last_error_at is not None
         gaps.append((package.next_attempt_at - package.last_error_at).total_seconds())
     assert package.consecutive_failures == 3
     base = settings.REFRESH_FAILURE_BACKOFF_BASE
@@ -250,7 +251,7 @@ def test_failures_back_off_exponentially(
 
 def test_a_zero_replacing_a_real_value_is_kept_as_ours_and_logged(
     demo: DemoUpstream, client_for: Callable[..., UpstreamClient], caplog, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     package = track("attrs")
     client = client_for(demo)
     services.refresh_package(package_id=package.pk, client=client)

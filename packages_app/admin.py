@@ -67,8 +67,8 @@ class PackageAdmin(admin.ModelAdmin):
         "upstream_state",
         "tracked",
         "paused",
-        "latest_date",
-        "first_date",
+        "latest_held",
+        "history_since",
         "points_held",
         "last_refreshed_at",
         "short_error",
@@ -149,6 +149,14 @@ class PackageAdmin(admin.ModelAdmin):
         package, _ = services.package_track(name=obj.name, user=request.user)
         obj.pk = package.pk
         obj.refresh_from_db()
+
+    @admin.display(description="latest date held", ordering="latest_date")
+    def latest_held(self, obj: Package) -> Any:
+        return obj.latest_date
+
+    @admin.display(description="history since", ordering="first_date")
+    def history_since(self, obj: Package) -> Any:
+        return obj.first_date
 
     @admin.display(description="points held", ordering="points_count")
     def points_held(self, obj: Package) -> int:

@@ -78,3 +78,33 @@ def _fresh_category_cache() -> Iterator[None]:
     services._category_ids.clear()
     yield
     services._category_ids.clear()
+
+
+@pytest.fixture
+def upstream_settings(settings, demo: DemoUpstream):  # type: ignore[no-untyped-def]
+    """Point the app (tasks, commands, admin) at the demo upstream, with no budget waits."""
+    settings.PYPISTATS_API_URL = demo.url
+    settings.UPSTREAM_RATE_PER_SECOND = 0
+    settings.UPSTREAM_RATE_PER_MINUTE = 0
+    settings.UPSTREAM_MAX_TRIES = 1
+    return settings
+
+
+@pytest.fixture
+def eager_celery() -> Iterator[None]:
+    """Run enqueued tasks in-process (the real-worker tests are in test_worker.py)."""
+    from pypistats_site.celery import app
+
+    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, False
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = previous
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_storage(settings) -> None:  # type: ignore[no-untyped-def]
+    """Admin pages render {% static %}; without collectstatic there is no manifest to read."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }

@@ -31,7 +31,9 @@ def raw_get(
 
 
 @pytest.mark.parametrize("capture", CAPTURES, ids=[c.path for c in CAPTURES])
-def test_golden_dataset_answers_every_capture_byte_for_byte(golden: DemoUpstream, capture) -> None:
+def test_golden_dataset_answers_every_capture_byte_for_byte(
+    golden: DemoUpstream, capture: Capture
+) -> None:
     host = f"{golden.host}:{golden.port}"
     response = raw_get(golden, capture.path, {"Host": host})
     body = response.read()

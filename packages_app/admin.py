@@ -52,8 +52,8 @@ class PackageAddForm(forms.ModelForm):
 class RecentDownloadsInline(admin.StackedInline):
     model = RecentDownloads
     can_delete = False
-    readonly_fields = ["last_day", "last_week", "last_month", "updated_at"]
-    fields = readonly_fields
+    readonly_fields = ("last_day", "last_week", "last_month", "updated_at")
+    fields = ("last_day", "last_week", "last_month", "updated_at")
     extra = 0
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:

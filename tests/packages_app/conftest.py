@@ -81,7 +81,7 @@ def _fresh_category_cache() -> Iterator[None]:
 
 
 @pytest.fixture
-def upstream_settings(settings, demo: DemoUpstream):  # type: ignore[no-untyped-def]
+def upstream_settings(settings, demo: DemoUpstream):
     """Point the app (tasks, commands, admin) at the demo upstream, with no budget waits."""
     settings.PYPISTATS_API_URL = demo.url
     settings.UPSTREAM_RATE_PER_SECOND = 0
@@ -102,7 +102,7 @@ def eager_celery() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def _plain_static_storage(settings) -> None:  # type: ignore[no-untyped-def]
+def _plain_static_storage(settings) -> None:
     """Admin pages render {% static %}; without collectstatic there is no manifest to read."""
     settings.STORAGES = {
         **settings.STORAGES,

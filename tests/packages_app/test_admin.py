@@ -32,7 +32,7 @@ def with_points(name: str, days: int) -> Package:
     return package
 
 
-def changelist_queries(admin_client, count: int) -> int:  # type: ignore[no-untyped-def]
+def changelist_queries(admin_client, count: int) -> int:
     for index in range(count):
         with_points(f"pkg-{count}-{index}", 3)
     with CaptureQueriesContext(connection) as queries:
@@ -42,7 +42,7 @@ def changelist_queries(admin_client, count: int) -> int:  # type: ignore[no-unty
     return len(queries)
 
 
-def test_the_list_shows_points_held_without_n_plus_one(admin_client) -> None:  # type: ignore[no-untyped-def]
+def test_the_list_shows_points_held_without_n_plus_one(admin_client) -> None:
     assert changelist_queries(admin_client, 2) == changelist_queries(admin_client, 8)
     with_points("django", 5)
     with_points("flask", 2)
@@ -61,7 +61,7 @@ def test_the_list_shows_points_held_without_n_plus_one(admin_client) -> None:  #
     assert rows == {"django": 5, "flask": 2}
 
 
-def test_search_and_filters(admin_client) -> None:  # type: ignore[no-untyped-def]
+def test_search_and_filters(admin_client) -> None:
     services.package_track(name="requests")
     services.package_track(name="requests-oauthlib")
     Package.objects.create(name="paused-pkg", paused=True, upstream_state="failing")
@@ -79,7 +79,7 @@ def test_search_and_filters(admin_client) -> None:  # type: ignore[no-untyped-de
     ]
 
 
-def test_add_validates_and_canonicalises(admin_client) -> None:  # type: ignore[no-untyped-def]
+def test_add_validates_and_canonicalises(admin_client) -> None:
     response = admin_client.post(ADD, {"name": "Zope.Interface"})
     assert response.status_code == 302
     package = Package.objects.get()
@@ -103,7 +103,7 @@ def test_pause_resume_and_refresh_now(
     eager_celery,
     django_capture_on_commit_callbacks,
     demo: DemoUpstream,
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     package, _ = services.package_track(name="httpx")
     action = {"_selected_action": [package.pk]}
     admin_client.post(CHANGELIST, {**action, "action": "pause"})
@@ -123,7 +123,7 @@ def test_pause_resume_and_refresh_now(
     assert "All refreshes" in change.content.decode()
 
 
-def test_actions_need_post_and_staff(client, admin_client) -> None:  # type: ignore[no-untyped-def]
+def test_actions_need_post_and_staff(client, admin_client) -> None:
     package, _ = services.package_track(name="six")
     # GET never runs an action.
     admin_client.get(CHANGELIST, {"_selected_action": [package.pk], "action": "pause"})
@@ -135,7 +135,7 @@ def test_actions_need_post_and_staff(client, admin_client) -> None:  # type: ign
     assert not package.paused
 
 
-def test_refresh_history_is_read_only(admin_client) -> None:  # type: ignore[no-untyped-def]
+def test_refresh_history_is_read_only(admin_client) -> None:
     package, _ = services.package_track(name="idna")
     run = RefreshRun.objects.create(package=package, status="failed", error="HTTP 500")
     listing = admin_client.get(reverse("admin:packages_app_refreshrun_changelist"))

@@ -112,7 +112,7 @@ def test_default_budget_keeps_below_upstreams_limit(tmp_path: Path) -> None:
     assert rules_from_rates(0, 0) == []
 
 
-def test_after_a_429_every_endpoint_pauses(demo: DemoUpstream, tmp_path: Path, settings) -> None:  # type: ignore[no-untyped-def]
+def test_after_a_429_every_endpoint_pauses(demo: DemoUpstream, tmp_path: Path, settings) -> None:
     settings.UPSTREAM_PAUSE_AFTER_429 = 1.0
     demo.set_faults(status=429, endpoints=["overall"], times=1)
     store = FileStore(tmp_path, "pause")

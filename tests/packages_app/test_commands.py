@@ -49,7 +49,7 @@ def test_track_rejects_an_invalid_name_and_tracks_nothing() -> None:
         run("untrack", "never-seen")
 
 
-def test_refresh_named_packages_prints_a_summary(upstream_settings, demo: DemoUpstream) -> None:  # type: ignore[no-untyped-def]
+def test_refresh_named_packages_prints_a_summary(upstream_settings, demo: DemoUpstream) -> None:
     out, err = run("refresh", "Requests", "httpx")
     points = DownloadPoint.objects.count()
     assert points > 0
@@ -61,7 +61,7 @@ def test_refresh_named_packages_prints_a_summary(upstream_settings, demo: DemoUp
 
 def test_refresh_without_names_refreshes_everything_due(
     upstream_settings, demo: DemoUpstream
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     run("track", "flask", "nosuchpkg")
     Package.objects.create(name="paused-pkg", paused=True)
     out, _ = run("refresh", "--no-progress")
@@ -72,7 +72,7 @@ def test_refresh_without_names_refreshes_everything_due(
     assert out.strip().endswith("0 packages, 0 upstream calls, 0 points written, 0 errors")
 
 
-def test_refresh_reports_errors_and_exits_non_zero(upstream_settings, demo: DemoUpstream) -> None:  # type: ignore[no-untyped-def]
+def test_refresh_reports_errors_and_exits_non_zero(upstream_settings, demo: DemoUpstream) -> None:
     demo.set_faults(status=500)
     err = io.StringIO()
     out = io.StringIO()

@@ -30,6 +30,7 @@ def test_every_scheduled_task_is_registered() -> None:
 def test_refresh_task_options() -> None:
     task = app.tasks["packages_app.tasks.refresh_package"]
     assert task.acks_late and task.reject_on_worker_lost
+    assert task.soft_time_limit is not None and task.time_limit is not None
     assert task.soft_time_limit < task.time_limit < tasks.REFRESH_LOCK_TIMEOUT
     for retries in range(tasks.REFRESH_MAX_RETRIES + 1):
         for retry_after in (None, 60.0, 10_000.0):
@@ -68,7 +69,7 @@ def test_due_selectors() -> None:
 
 def test_sweep_fans_out_one_refresh_per_due_package(
     upstream_settings, eager_celery, django_capture_on_commit_callbacks, demo: DemoUpstream
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     due = [make(name) for name in ("django", "flask", "nosuchpkg")]
     make("paused-pkg", paused=True)
     with django_capture_on_commit_callbacks(execute=True):
@@ -82,7 +83,7 @@ def test_sweep_fans_out_one_refresh_per_due_package(
         assert tasks.sweep_due_packages(reason="test") == 0
 
 
-def test_a_sweep_claims_what_it_enqueues(settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_sweep_claims_what_it_enqueues(settings) -> None:
     """Enqueued but not yet run, a package is not enqueued again by the next sweep."""
     package = make("claimed")
     # Without executing on_commit callbacks nothing is sent; the claim is what we check.
@@ -97,27 +98,27 @@ def test_a_sweep_claims_what_it_enqueues(settings) -> None:  # type: ignore[no-u
 
 def test_the_per_package_lock_prevents_overlap(
     upstream_settings, eager_celery, demo: DemoUpstream
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     package = make("requests")
     key = tasks.refresh_lock_key(package.pk)
     assert cache.add(key, "another-task", timeout=60)
-    result = tasks.refresh_package.apply(args=[package.pk], task_id="mine").get()
+    result = tasks.refresh_package.apply(args=(package.pk,), task_id="mine").get()
     assert result["status"] == "locked"
     assert not RefreshRun.objects.filter(package=package).exists()
     assert demo.requests == []
     # A redelivery of the task that died holding the lock takes it over.
     cache.set(key, "mine", timeout=60)
-    result = tasks.refresh_package.apply(args=[package.pk], task_id="mine").get()
+    result = tasks.refresh_package.apply(args=(package.pk,), task_id="mine").get()
     assert result["status"] == "ok"
     assert cache.get(key) is None  # released
 
 
 def test_upstream_failures_are_retried_then_recorded(
     upstream_settings, eager_celery, demo: DemoUpstream
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     package = make("numpy")
     demo.set_faults(status=503, endpoints=["overall"], times=2)
-    tasks.refresh_package.apply(args=[package.pk])
+    tasks.refresh_package.apply(args=(package.pk,))
     package.refresh_from_db()
     runs = list(
         RefreshRun.objects.filter(package=package)
@@ -130,10 +131,10 @@ def test_upstream_failures_are_retried_then_recorded(
 
 def test_bad_payloads_are_not_retried_by_the_task(
     upstream_settings, eager_celery, demo: DemoUpstream
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     package = make("pandas")
     demo.set_faults(malformed=True)
-    tasks.refresh_package.apply(args=[package.pk])
+    tasks.refresh_package.apply(args=(package.pk,))
     assert RefreshRun.objects.filter(package=package).count() == 1
     package.refresh_from_db()
     assert package.upstream_state == UpstreamState.FAILING
@@ -141,8 +142,8 @@ def test_bad_payloads_are_not_retried_by_the_task(
 
 def test_paused_and_unknown_packages_are_skipped(
     upstream_settings, eager_celery, demo: DemoUpstream
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     package = make("scipy", paused=True)
-    assert tasks.refresh_package.apply(args=[package.pk]).get()["status"] == "skipped"
-    assert tasks.refresh_package.apply(args=[999_999]).get()["status"] == "skipped"
+    assert tasks.refresh_package.apply(args=(package.pk,)).get()["status"] == "skipped"
+    assert tasks.refresh_package.apply(args=(999_999,)).get()["status"] == "skipped"
     assert demo.requests == []

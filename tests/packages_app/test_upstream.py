@@ -61,7 +61,7 @@ BAD_SERIES = {
     "bad date": body([row(date="2026-13-01")]),
     "date with time": body([row(date="2026-11-23T00:00:00")]),
     "short date": body([row(date="2026-1-1")]),
-    "date not a string": body([row(date=20261123)]),
+    "date not a string": body([row(date=20261123)]),  # type: ignore[arg-type]
     "unknown overall category": body([row(category="mirrors")]),
     "null category": body([row(category=None)]),  # type: ignore[arg-type]
     "duplicate row": body([row(), row()]),
@@ -97,6 +97,7 @@ def test_recent_payloads() -> None:
         }
     )
     assert parse_recent(ok.encode(), "p").last_month == 3
+    data: object
     for data in (
         {"last_day": 1, "last_week": 2},
         {"last_day": True, "last_week": 2, "last_month": 3},
@@ -157,7 +158,7 @@ def test_names_are_validated_canonicalised_and_quoted_before_any_request(
 
 def test_retries_5xx_with_full_jitter_then_succeeds(
     budget_factory: Callable[..., RequestBudget], sleeps: SleepRecorder, settings
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     settings.UPSTREAM_BACKOFF_BASE = 2.0
     statuses = iter([503, 500, 200])
 
@@ -174,7 +175,7 @@ def test_retries_5xx_with_full_jitter_then_succeeds(
 
 def test_gives_up_after_max_tries(
     budget_factory: Callable[..., RequestBudget], sleeps: SleepRecorder, settings
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     settings.UPSTREAM_MAX_TRIES = 3
     client, seen = recording_client(lambda r: httpx.Response(502), budget_factory(), sleeps)
     with pytest.raises(UpstreamFailure, match="HTTP 502"):
@@ -200,7 +201,7 @@ def test_timeouts_and_transport_errors_are_retried(
 
 def test_429_honours_retry_after_and_pauses_every_endpoint(
     budget_factory: Callable[..., RequestBudget], sleeps: SleepRecorder, settings
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     settings.UPSTREAM_PAUSE_AFTER_429 = 30.0
     statuses = iter([429, 200])
 
@@ -220,7 +221,7 @@ def test_429_honours_retry_after_and_pauses_every_endpoint(
 
 def test_429_within_a_task_gives_the_worker_back(
     budget_factory: Callable[..., RequestBudget], sleeps: SleepRecorder, settings
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     settings.UPSTREAM_PAUSE_AFTER_429 = 60.0
     client, seen = recording_client(lambda r: httpx.Response(429), budget_factory(), sleeps)
     client.max_wait = 30.0
@@ -243,9 +244,11 @@ def test_404_redirects_and_wrong_content_types(
         (httpx.Response(403, text="403"), UpstreamBadPayload),
     ]
     for response, error in cases:
-        client, seen = recording_client(
-            lambda r, response=response: response, budget_factory(), sleeps
-        )
+
+        def answer(request: httpx.Request, response: httpx.Response = response) -> httpx.Response:
+            return response
+
+        client, seen = recording_client(answer, budget_factory(), sleeps)
         with pytest.raises(error):
             client.series("overall", "demo-pkg")
         assert len(seen) == 1  # none of these is retried (and redirects are never followed)

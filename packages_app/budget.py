@@ -33,9 +33,9 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-# Sends are spaced this much more than the rules strictly need, so that network
-# jitter never makes two sends look closer together at the upstream than we meant.
-DEFAULT_MARGIN = 0.05
+# Sends are spaced this much more than the rules strictly need, so that scheduling and network
+# delays (a busy 2-core worker) never make two sends look closer together at the upstream.
+DEFAULT_MARGIN = 0.25
 
 Rule = tuple[int, float]  # (limit, period in seconds)
 

@@ -136,7 +136,7 @@ def test_max_wait_reserves_nothing(tmp_path: Path) -> None:
         budget.reserve("overall", max_wait=1.0)
     assert caught.value.wait > 9
     # Still only one slot taken: the next unbounded reservation is ~10 s out, not ~20.
-    assert 9 < budget.reserve("overall") <= 10.1
+    assert 9 < budget.reserve("overall") <= 10 + budget.margin
 
 
 def test_earliest_slot() -> None:

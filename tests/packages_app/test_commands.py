@@ -127,3 +127,36 @@ def test_demo_upstream_command_needs_a_port() -> None:
 def test_demo_module_is_importable_for_other_tests() -> None:
     with DemoUpstream.running(today=None, dataset="synthetic") as demo:
         assert httpx.get(f"{demo.url}/packages/django/overall").status_code == 200
+
+
+def test_bin_demo_setup_tracks_refreshes_and_prints_a_login(tmp_path: Path) -> None:
+    """`make demo` up to the point where it hands over to honcho (same code path)."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}
+    }
+    env.update(
+        {
+            "VAR_DIR": str(tmp_path),
+            "DEMO_PORT": "0",
+            "UPSTREAM_RATE_PER_SECOND": "0",
+            "UPSTREAM_RATE_PER_MINUTE": "0",
+        }
+    )
+    done = subprocess.run(
+        [sys.executable, "bin/demo.py", "--setup-only"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "6 packages, 30 upstream calls" in done.stdout
+    assert "0 errors" in done.stdout
+    login = next(line for line in done.stdout.splitlines() if line.startswith("Demo login"))
+    password = login.rsplit(" / ", 1)[1]
+    assert len(password) >= 12
+    assert "Demo upstream stopped." in done.stdout
+    assert (tmp_path / "db.sqlite3").exists()

@@ -26,7 +26,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import selectors, services, upstream
-from .models import Package
+from .models import Package, RefreshRun
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +83,13 @@ def refresh_package(self: Any, package_id: int) -> dict[str, Any]:
         # Our own earlier delivery died holding the lock (worker killed): take over.
         cache.set(key, token, timeout=REFRESH_LOCK_TIMEOUT)
     try:
+        # Holding the lock proves no other refresh of this package is alive: a run
+        # still marked running was cut short (worker killed, time limit).
+        RefreshRun.objects.filter(package_id=package_id, status=RefreshRun.Status.RUNNING).update(
+            status=RefreshRun.Status.FAILED,
+            error="interrupted (worker lost or time limit); redelivered",
+            finished_at=timezone.now(),
+        )
         package = Package.objects.filter(pk=package_id).first()
         if package is None or not package.tracked or package.paused:
             return {"package_id": package_id, "status": "skipped"}

@@ -141,23 +141,49 @@ def _seed(name: str) -> int:
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big")
 
 
-def _split(total: int, weights: list[float], rng: random.Random) -> list[int]:
+def _split(total: int, weights: list[float]) -> list[int]:
     """Split `total` into integers proportional to weights (largest remainder): they sum to total."""
     weight_sum = sum(weights)
     if total <= 0 or weight_sum <= 0:
         return [0] * len(weights)
-    raw = [total * w / weight_sum for w in weights]
+    scale = total / weight_sum
+    raw = [w * scale for w in weights]
     parts = [int(x) for x in raw]
     remainder = total - sum(parts)
-    order = sorted(
-        range(len(weights)), key=lambda i: (raw[i] - parts[i], rng.random()), reverse=True
-    )
-    for i in order[:remainder]:
-        parts[i] += 1
+    if remainder:
+        fractions = [x - p for x, p in zip(raw, parts, strict=True)]
+        for i in sorted(range(len(weights)), key=fractions.__getitem__, reverse=True)[:remainder]:
+            parts[i] += 1
     return parts
 
 
-def _minor_weights(day: dt.date, lag_days: float) -> list[float]:
+class _Noise:
+    """A tiny deterministic generator (splitmix64) seeded by (name, date): cheap to create."""
+
+    __slots__ = ("state",)
+    _MASK = (1 << 64) - 1
+
+    def __init__(self, seed: int) -> None:
+        self.state = seed & self._MASK
+
+    def random(self) -> float:
+        self.state = (self.state + 0x9E3779B97F4A7C15) & self._MASK
+        z = self.state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & self._MASK
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & self._MASK
+        return ((z ^ (z >> 31)) >> 11) / float(1 << 53)
+
+    def uniform(self, low: float, high: float) -> float:
+        return low + (high - low) * self.random()
+
+    def gauss(self, mu: float, sigma: float) -> float:
+        # Box-Muller; 1 - random() is never 0.
+        u1, u2 = 1.0 - self.random(), self.random()
+        return mu + sigma * math.sqrt(-2.0 * math.log(u1)) * math.cos(2 * math.pi * u2)
+
+
+@lru_cache(maxsize=131072)
+def _minor_weights(day: dt.date, lag_days: int) -> tuple[float, ...]:
     """Adoption-curve weights of 2.7, 3.6 .. 3.14 on `day` (before the null share)."""
     years = (day - dt.date(2020, 1, 1)).days / 365.25
     weights = [0.03 * math.exp(-max(years, 0.0) / 2.0)]  # 2.7 keeps fading
@@ -169,11 +195,11 @@ def _minor_weights(day: dt.date, lag_days: float) -> list[float]:
         ramp = 1 - math.exp(-age / 0.9)
         decline = math.exp(-max(age - 2.5, 0.0) / 1.6)
         weights.append(ramp * decline)
-    return weights
+    return tuple(weights)
 
 
 @lru_cache(maxsize=4096)
-def _profile(name: str) -> tuple[float, float, float, float, float, tuple[float, ...]]:
+def _profile(name: str) -> tuple[float, float, float, float, int, tuple[float, ...]]:
     rng = random.Random(_seed(name))
     if name == ALL_PACKAGES:
         base = 1.8e9
@@ -182,7 +208,7 @@ def _profile(name: str) -> tuple[float, float, float, float, float, tuple[float,
     growth = rng.uniform(-0.1, 0.8)  # per year
     weekend = rng.uniform(0.55, 0.9)  # weekend share of a weekday
     mirrors = rng.uniform(0.005, 0.06)
-    lag = rng.uniform(-60, 240)  # days: how late this package's users adopt new Pythons
+    lag = round(rng.uniform(-60, 240))  # days: how late this package's users adopt new Pythons
     os_mix = (
         rng.uniform(0.06, 0.18),
         rng.uniform(0.6, 0.85),
@@ -193,11 +219,11 @@ def _profile(name: str) -> tuple[float, float, float, float, float, tuple[float,
     return base, growth, weekend, mirrors, lag, os_mix
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=8192)
 def synthetic_day(name: str, day: dt.date) -> tuple[int, int, tuple[int, ...], tuple[int, ...]]:
     """(with_mirrors, without_mirrors, minor counts [2.7, 3.6..3.14, null], system counts) for a day."""
     base, growth, weekend, mirrors, lag, os_mix = _profile(name)
-    rng = random.Random(_seed(name) ^ day.toordinal())
+    rng = _Noise(_seed(name) ^ (day.toordinal() * 0x2545F4914F6CDD1D))
     years = (day - dt.date(2026, 1, 1)).days / 365.25
     level = base * (1 + growth) ** years
     if day.weekday() >= 5:
@@ -209,16 +235,21 @@ def synthetic_day(name: str, day: dt.date) -> tuple[int, int, tuple[int, ...], t
     )
     minor_weights = _minor_weights(day, lag)
     null_share = 0.015 * sum(minor_weights)
-    minor = _split(without, [*minor_weights, null_share], rng)
-    system = _split(without, list(os_mix), rng)
+    minor = _split(without, [*minor_weights, null_share])
+    system = _split(without, list(os_mix))
     return with_m, without, tuple(minor), tuple(system)
 
 
 MINOR_NAMES = ("2.7", *(v for v, _ in PYTHON_RELEASES), "null")
 
 
+@lru_cache(maxsize=64)
 def synthetic_series(name: str, today: dt.date) -> Series:
-    """181 days ending yesterday for `name`; rows with zero downloads are absent, as upstream."""
+    """181 days ending yesterday for `name`; rows with zero downloads are absent, as upstream.
+
+    Cached (a refresh asks for the same package's five endpoints in a row): callers
+    must not mutate the lists.
+    """
     overall: list[Row] = []
     major: list[Row] = []
     minor_rows: list[Row] = []

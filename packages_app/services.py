@@ -272,14 +272,14 @@ def _write(
                     package_id=package_id, date__gte=min(dates), date__lte=max(dates)
                 ).values_list("category_id", "date", "downloads")
             }
-        to_write: list[DownloadPoint] = []
+        new_rows: list[tuple[int, dt.date, int]] = []
+        changed_rows: list[tuple[int, dt.date, int]] = []
         for (category_id, date), downloads in incoming.items():
             held = stored.get((category_id, date))
             if held == downloads:
                 result.unchanged += 1
-                continue
-            if held is None:
-                result.inserted += 1
+            elif held is None:
+                new_rows.append((category_id, date, downloads))
             elif downloads == 0 and held > 0:
                 # Upstream has had all-zero outage days: a zero replacing a real
                 # value is suspect, so ours stays.
@@ -292,17 +292,12 @@ def _write(
                     date,
                     held,
                 )
-                continue
             else:
-                result.updated += 1
-            to_write.append(
-                DownloadPoint(
-                    package_id=package_id, category_id=category_id, date=date, downloads=downloads
-                )
-            )
-        write_points(to_write)
+                changed_rows.append((category_id, date, downloads))
+        result.inserted, result.updated = len(new_rows), len(changed_rows)
+        write_points(package_id, new_rows, changed_rows)
         recent_changed = _write_recent(package_id, recent_values, now)
-        changed = bool(to_write) or recent_changed
+        changed = bool(new_rows or changed_rows) or recent_changed
         if dates:
             package.first_date = min(filter(None, (package.first_date, min(dates))))
             package.latest_date = max(filter(None, (package.latest_date, max(dates))))
@@ -336,17 +331,40 @@ def _write(
         )
 
 
-def write_points(points: list[DownloadPoint]) -> None:
-    """Insert new points and overwrite changed ones, in bulk, on SQLite and PostgreSQL alike."""
-    if not points:
-        return
-    DownloadPoint.objects.bulk_create(
-        points,
-        batch_size=2000,
-        update_conflicts=True,
-        unique_fields=["package", "category", "date"],
-        update_fields=["downloads"],
-    )
+def write_points(
+    package_id: int,
+    new_rows: list[tuple[int, dt.date, int]],
+    changed_rows: list[tuple[int, dt.date, int]],
+) -> None:
+    """Insert new points and overwrite changed ones, in bulk; rows are (category_id, date, downloads).
+
+    Must run inside the refresh transaction that holds the package row lock: no other
+    writer can insert this package's points meanwhile, so new rows cannot conflict.
+    On PostgreSQL new rows go through COPY (a backfill is ~4,000 rows a package);
+    elsewhere, and for the few changed rows, a portable bulk upsert.
+    """
+    if new_rows and connection.vendor == "postgresql":
+        table = DownloadPoint._meta.db_table
+        with connection.cursor() as cursor:
+            raw = cursor.cursor  # the psycopg cursor
+            with raw.copy(
+                f"COPY {table} (package_id, category_id, date, downloads) FROM STDIN"
+            ) as copy:
+                for category_id, date, downloads in new_rows:
+                    copy.write_row((package_id, category_id, date, downloads))
+        new_rows = []
+    rows = new_rows + changed_rows
+    if rows:
+        DownloadPoint.objects.bulk_create(
+            [
+                DownloadPoint(package_id=package_id, category_id=c, date=d, downloads=n)
+                for c, d, n in rows
+            ],
+            batch_size=2000,
+            update_conflicts=True,
+            unique_fields=["package", "category", "date"],
+            update_fields=["downloads"],
+        )
 
 
 def _write_recent(

@@ -184,7 +184,9 @@ def explain(cursor: Any, package_id: int, name: str) -> dict[str, str]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--packages", type=int, default=1000)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--db", default="pss_bench_a")
@@ -242,7 +244,12 @@ def main() -> int:
             plans = explain(cursor, ids[0], "bench-00000")
         for title, plan in plans.items():
             print(f"\n-- {title}\n{plan}")
-        results = {"backfill": backfill, "incremental": incremental, "storage": sizes, "plans": plans}
+        results = {
+            "backfill": backfill,
+            "incremental": incremental,
+            "storage": sizes,
+            "plans": plans,
+        }
         if args.json:
             args.json.write_text(json.dumps(results, indent=2))
         connection.close()

@@ -251,10 +251,12 @@ def _write(
     result: RefreshResult,
     now: dt.datetime,
 ) -> None:
-    ids = category_ids((p.metric.value, c) for p in payloads for c, _, _ in p.rows)
+    metrics = [payload.metric.value for payload in payloads]
+    ids = category_ids(
+        {(metric, c) for metric, p in zip(metrics, payloads, strict=True) for c, _, _ in p.rows}
+    )
     incoming: dict[tuple[int, dt.date], int] = {}
-    for payload in payloads:
-        metric = payload.metric.value
+    for metric, payload in zip(metrics, payloads, strict=True):
         for category, date, downloads in payload.rows:
             incoming[(ids[(metric, category)], date)] = downloads
     dates = [date for _, date in incoming]

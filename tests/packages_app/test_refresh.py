@@ -278,3 +278,20 @@ def test_category_rows_are_created_once(
     names = list(Category.objects.values_list("metric", "name"))
     assert len(names) == len(set(names))
     assert (Metric.OVERALL.value, "with_mirrors") in names
+
+
+def test_a_404_for_a_package_we_hold_keeps_its_data_and_sets_not_found(
+    demo: DemoUpstream, client_for: Callable[..., UpstreamClient]
+) -> None:
+    package = track("certifi")
+    services.refresh_package(package_id=package.pk, client=client_for(demo))
+    package.refresh_from_db()
+    before, version = stored(package), package.data_version
+    demo.set_faults(status=404)
+    result = services.refresh_package(package_id=package.pk, client=client_for(demo))
+    assert result.status == "not_found"
+    package.refresh_from_db()
+    assert stored(package) == before and package.data_version == version
+    assert package.upstream_state == UpstreamState.NOT_FOUND
+    assert package.next_attempt_at is not None
+    assert package.next_attempt_at - timezone.now() > dt.timedelta(days=6)

@@ -74,6 +74,32 @@ def run_phase(package_ids: list[int], threads: int) -> dict[str, Any]:
 
     local = threading.local()
     clients: list[upstream.UpstreamClient] = []
+    spent = {"http_s": 0.0, "validate_s": 0.0, "write_s": 0.0}
+    spent_lock = threading.Lock()
+
+    def timed(key: str, function: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                with spent_lock:
+                    spent[key] += time.perf_counter() - started
+
+        return wrapper
+
+    # Where the time goes (summed over threads): HTTP to the demo upstream, payload
+    # validation, and the database transaction (diff read + COPY/upsert + package row).
+    originals = (
+        upstream.UpstreamClient._get,
+        upstream.parse_series,
+        upstream.parse_recent,
+        services._write,
+    )
+    upstream.UpstreamClient._get = timed("http_s", originals[0])  # type: ignore[method-assign]
+    upstream.parse_series = timed("validate_s", originals[1])
+    upstream.parse_recent = timed("validate_s", originals[2])
+    services._write = timed("write_s", originals[3])
 
     def one(package_id: int) -> services.RefreshResult:
         client = getattr(local, "client", None)
@@ -90,6 +116,8 @@ def run_phase(package_ids: list[int], threads: int) -> dict[str, Any]:
         results = list(pool.map(one, package_ids))
         list(pool.map(lambda _: close(), range(threads * 4)))
     wall = time.perf_counter() - started
+    upstream.UpstreamClient._get = originals[0]  # type: ignore[method-assign]
+    upstream.parse_series, upstream.parse_recent, services._write = originals[1:]
     for client in clients:
         client.close()
     calls = sum(r.calls for r in results)
@@ -107,6 +135,9 @@ def run_phase(package_ids: list[int], threads: int) -> dict[str, Any]:
         "errors": len(errors),
         "first_error": errors[0] if errors else "",
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        **{key: round(value, 1) for key, value in spent.items()},
+        "points_per_write_s": round(written / spent["write_s"]) if spent["write_s"] else 0,
+        "load_average": os.getloadavg()[0],
     }
 
 

@@ -244,6 +244,9 @@ def main() -> int:
             "UPSTREAM_RATE_PER_SECOND": "0",
             "UPSTREAM_RATE_PER_MINUTE": "0",
             "LOG_LEVEL": "WARNING",
+            # The stand-in upstream keeps every generated day (~200 MB for 1,000 packages),
+            # as the real one serves stored rows: the incremental run measures our side.
+            "DEMO_DAY_CACHE": str(args.packages * 200),
         }
     )
     demo, url = start_demo(env)

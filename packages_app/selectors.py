@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Max, Q, Sum
+from django.db.models import Max, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from .models import DownloadPoint, Metric, Package, RefreshRun
+from .models import DownloadPoint, Metric, Package, RefreshRun, UpstreamState
 from .names import ALL_PACKAGES
 from .series import last_complete_week, percent_change
 
@@ -191,3 +191,29 @@ def weekly_movers(*, as_of: dt.date | None = None, limit: int = 10) -> Movers | 
         key=lambda m: (-abs(m.change_pct or 0.0), m.name),
     )[:limit]
     return Movers(week_start, week_end, by_change, by_pct)
+
+def daily_cutoff(now: dt.datetime) -> dt.datetime:
+    """Upstream's ETL for yesterday starts at 01:00 UTC: a refresh before that is stale."""
+    return now.astimezone(dt.UTC).replace(hour=1, minute=0, second=0, microsecond=0)
+
+
+def packages_due_daily(now: dt.datetime) -> QuerySet[Package]:
+    """Active packages not refreshed since upstream's latest day whose next attempt has passed."""
+    return Package.objects.active().filter(
+        Q(last_refreshed_at__isnull=True) | Q(last_refreshed_at__lt=daily_cutoff(now)),
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
+    )
+
+
+def packages_due_soon(now: dt.datetime) -> QuerySet[Package]:
+    """New packages, failing ones whose backoff passed, and deferred ones whose time came."""
+    return Package.objects.active().filter(
+        Q(upstream_state__in=[UpstreamState.NEW, UpstreamState.FAILING])
+        | Q(next_attempt_at__isnull=False),
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
+    )
+
+
+def packages_due(now: dt.datetime) -> QuerySet[Package]:
+    """Everything a sweep would refresh now (the `refresh` command with no names)."""
+    return (packages_due_daily(now) | packages_due_soon(now)).distinct()

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
+from django.conf import settings
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from .models import Package, UpstreamState
-from .names import canonicalize
+from . import upstream
+from .models import Category, DownloadPoint, Package, RecentDownloads, RefreshRun, UpstreamState
+from .names import InvalidPackageName, canonicalize
+
+logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
@@ -52,3 +60,324 @@ def package_untrack(*, name: str) -> Package | None:
 
 def _is_user(user: Any) -> bool:
     return user is not None and getattr(user, "is_authenticated", False)
+
+
+# --- refresh from upstream ------------------------------------------------------------------
+
+
+@dataclass
+class RefreshResult:
+    """What one refresh did; the `refresh` command and the tasks sum these."""
+
+    package_id: int
+    name: str
+    status: str
+    calls: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    kept_zeros: int = 0
+    error: str = ""
+    exception: Exception | None = field(default=None, repr=False)
+
+    @property
+    def written(self) -> int:
+        return self.inserted + self.updated
+
+
+# (metric, name) -> Category.id; categories are never deleted, so the map only grows.
+_category_ids: dict[tuple[int, str], int] = {}
+
+
+def category_ids(pairs: Iterable[tuple[int, str]]) -> dict[tuple[int, str], int]:
+    """Ids of the given (metric, name) categories, creating the missing ones.
+
+    Ids are cached per process once they are committed: inside an outer atomic block
+    (which may still roll back) the cache is read but not written.
+    """
+    wanted = set(pairs)
+    found = {pair: _category_ids[pair] for pair in wanted if pair in _category_ids}
+    missing = wanted - found.keys()
+    if missing:
+        for category in Category.objects.filter(metric__in={m for m, _ in missing}):
+            if (category.metric, category.name) in missing:
+                found[(category.metric, category.name)] = category.id
+        for metric, name in missing - found.keys():
+            category, _ = Category.objects.get_or_create(metric=metric, name=name)
+            found[(metric, name)] = category.id
+        if not connection.in_atomic_block:
+            _category_ids.update(found)
+    return found
+
+
+def _failure_backoff(failures: int) -> dt.timedelta:
+    seconds = settings.REFRESH_FAILURE_BACKOFF_BASE * 2 ** max(failures - 1, 0)
+    return dt.timedelta(seconds=min(seconds, settings.REFRESH_FAILURE_BACKOFF_CAP))
+
+
+def _recent_values(
+    recent: upstream.RecentPayload | None, overall: upstream.SeriesPayload
+) -> tuple[int | None, int | None, int | None]:
+    """Upstream's recent rows; a missing row is None.
+
+    Without `period`, upstream zero-fills missing periods, so a 0 is ambiguous: a
+    period has a row upstream exactly when some without_mirrors row falls in its
+    window (update_recent_stats), which we read from the overall answer, dated from
+    the latest day it holds.
+    """
+    if recent is None:
+        return None, None, None
+    days = sorted({d for c, d, _ in overall.rows if c == "without_mirrors"})
+    latest = max((d for _, d, _ in overall.rows), default=None)
+
+    def value(amount: int, window: int) -> int | None:
+        if amount or latest is None:
+            return amount if amount else None
+        since = latest - dt.timedelta(days=window)
+        return amount if any(d > since for d in days) else None
+
+    return value(recent.last_day, 1), value(recent.last_week, 7), value(recent.last_month, 30)
+
+
+def _record_failure(
+    package_id: int, run: RefreshRun, exc: Exception, calls: int, now: dt.datetime
+) -> str:
+    message = f"{type(exc).__name__}: {exc}"[:2000]
+    with transaction.atomic():
+        package = Package.objects.select_for_update().get(pk=package_id)
+        package.last_error = message
+        package.last_error_at = now
+        if isinstance(exc, upstream.UpstreamRateLimited):
+            # Our budget or upstream's limit, not this package's fault: try again
+            # once the pause is over, without marking the package as failing.
+            delay = exc.retry_after or settings.UPSTREAM_PAUSE_AFTER_429
+            package.next_attempt_at = now + dt.timedelta(seconds=delay)
+        else:
+            package.consecutive_failures += 1
+            package.upstream_state = UpstreamState.FAILING
+            package.next_attempt_at = now + _failure_backoff(package.consecutive_failures)
+        package.save(
+            update_fields=[
+                "last_error",
+                "last_error_at",
+                "consecutive_failures",
+                "upstream_state",
+                "next_attempt_at",
+            ]
+        )
+        run.status = RefreshRun.Status.FAILED
+        run.error = message
+        run.calls = calls
+        run.finished_at = timezone.now()
+        run.save(update_fields=["status", "error", "calls", "finished_at"])
+    logger.warning("refresh of %s failed: %s", package.name, message)
+    return message
+
+
+def _record_not_found(package_id: int, run: RefreshRun, calls: int, now: dt.datetime) -> None:
+    with transaction.atomic():
+        package = Package.objects.select_for_update().get(pk=package_id)
+        package.upstream_state = UpstreamState.NOT_FOUND
+        package.consecutive_failures = 0
+        package.last_error = ""
+        package.next_attempt_at = now + dt.timedelta(days=settings.REFRESH_NOT_FOUND_RETRY_DAYS)
+        package.save(
+            update_fields=[
+                "upstream_state",
+                "consecutive_failures",
+                "last_error",
+                "next_attempt_at",
+            ]
+        )
+        run.status = RefreshRun.Status.NOT_FOUND
+        run.calls = calls
+        run.finished_at = timezone.now()
+        run.save(update_fields=["status", "calls", "finished_at"])
+
+
+def refresh_package(
+    *, package_id: int, client: upstream.UpstreamClient | None = None
+) -> RefreshResult:
+    """Fetch a package's series from upstream and store what is new or changed.
+
+    The upstream calls come first; then ONE transaction writes only new or changed
+    points, the recent values and the package's dates/state, and bumps data_version
+    when anything changed. Any failure leaves the package's data untouched and records
+    the error with a backoff. A 404 on `overall` is a state (not on PyPI Stats),
+    looked at again much later. Never raises for upstream faults: the result carries
+    the exception so a Celery task can decide to retry.
+    """
+    package = Package.objects.get(pk=package_id)
+    now = timezone.now()
+    run = RefreshRun.objects.create(package=package, started_at=now)
+    own_client = client is None
+    client = client or upstream.UpstreamClient()
+    calls_before = client.calls
+    result = RefreshResult(package_id=package.pk, name=package.name, status=RefreshRun.Status.OK)
+    try:
+        try:
+            payloads = [
+                client.series(endpoint, package.name) for endpoint in upstream.SERIES_ENDPOINTS
+            ]
+        except upstream.UpstreamNotFound:
+            result.calls = client.calls - calls_before
+            _record_not_found(package.pk, run, result.calls, now)
+            result.status = RefreshRun.Status.NOT_FOUND
+            return result
+        try:
+            recent: upstream.RecentPayload | None = client.recent(package.name)
+        except upstream.UpstreamNotFound:
+            # /recent 404s while /overall has data when nothing was downloaded
+            # without mirrors lately: "no recent rows", not "no package".
+            recent = None
+        result.calls = client.calls - calls_before
+        _write(package.pk, payloads, recent, run, result, now)
+    except (upstream.UpstreamError, InvalidPackageName, DatabaseError) as exc:
+        result.calls = client.calls - calls_before
+        result.status = RefreshRun.Status.FAILED
+        result.error = _record_failure(package.pk, run, exc, result.calls, now)
+        result.exception = exc
+    finally:
+        if own_client:
+            client.close()
+    return result
+
+
+def _write(
+    package_id: int,
+    payloads: list[upstream.SeriesPayload],
+    recent: upstream.RecentPayload | None,
+    run: RefreshRun,
+    result: RefreshResult,
+    now: dt.datetime,
+) -> None:
+    metrics = [payload.metric.value for payload in payloads]
+    ids = category_ids(
+        {(metric, c) for metric, p in zip(metrics, payloads, strict=True) for c, _, _ in p.rows}
+    )
+    incoming: dict[tuple[int, dt.date], int] = {}
+    for metric, payload in zip(metrics, payloads, strict=True):
+        for category, date, downloads in payload.rows:
+            incoming[(ids[(metric, category)], date)] = downloads
+    dates = [date for _, date in incoming]
+    overall = payloads[0]
+    recent_values = _recent_values(recent, overall)
+    with transaction.atomic():
+        # Serialise writers of one package (PostgreSQL; SQLite's IMMEDIATE
+        # transactions already serialise every writer).
+        package = Package.objects.select_for_update().get(pk=package_id)
+        stored: dict[tuple[int, dt.date], int] = {}
+        if dates:
+            stored = {
+                (category_id, date): downloads
+                for category_id, date, downloads in DownloadPoint.objects.filter(
+                    package_id=package_id, date__gte=min(dates), date__lte=max(dates)
+                ).values_list("category_id", "date", "downloads")
+            }
+        new_rows: list[tuple[int, dt.date, int]] = []
+        changed_rows: list[tuple[int, dt.date, int]] = []
+        for (category_id, date), downloads in incoming.items():
+            held = stored.get((category_id, date))
+            if held == downloads:
+                result.unchanged += 1
+            elif held is None:
+                new_rows.append((category_id, date, downloads))
+            elif downloads == 0 and held > 0:
+                # Upstream has had all-zero outage days: a zero replacing a real
+                # value is suspect, so ours stays.
+                result.kept_zeros += 1
+                result.unchanged += 1
+                logger.warning(
+                    "upstream reports 0 for %s category %s on %s where we hold %d; kept ours",
+                    package.name,
+                    category_id,
+                    date,
+                    held,
+                )
+            else:
+                changed_rows.append((category_id, date, downloads))
+        result.inserted, result.updated = len(new_rows), len(changed_rows)
+        write_points(package_id, new_rows, changed_rows)
+        recent_changed = _write_recent(package_id, recent_values, now)
+        changed = bool(new_rows or changed_rows) or recent_changed
+        if dates:
+            package.first_date = min(filter(None, (package.first_date, min(dates))))
+            package.latest_date = max(filter(None, (package.latest_date, max(dates))))
+        package.last_refreshed_at = now
+        package.upstream_state = UpstreamState.OK
+        package.consecutive_failures = 0
+        package.last_error = ""
+        package.next_attempt_at = None
+        if changed:
+            package.data_version += 1
+        package.save(
+            update_fields=[
+                "first_date",
+                "latest_date",
+                "last_refreshed_at",
+                "upstream_state",
+                "consecutive_failures",
+                "last_error",
+                "next_attempt_at",
+                "data_version",
+            ]
+        )
+        run.status = RefreshRun.Status.OK
+        run.calls = result.calls
+        run.inserted = result.inserted
+        run.updated = result.updated
+        run.unchanged = result.unchanged
+        run.finished_at = timezone.now()
+        run.save(
+            update_fields=["status", "calls", "inserted", "updated", "unchanged", "finished_at"]
+        )
+
+
+def write_points(
+    package_id: int,
+    new_rows: list[tuple[int, dt.date, int]],
+    changed_rows: list[tuple[int, dt.date, int]],
+) -> None:
+    """Insert new points and overwrite changed ones, in bulk; rows are (category_id, date, downloads).
+
+    Must run inside the refresh transaction that holds the package row lock: no other
+    writer can insert this package's points meanwhile, so new rows cannot conflict.
+    On PostgreSQL new rows go through COPY (a backfill is ~4,000 rows a package);
+    elsewhere, and for the few changed rows, a portable bulk upsert.
+    """
+    if new_rows and connection.vendor == "postgresql":
+        table = DownloadPoint._meta.db_table
+        with connection.cursor() as cursor:
+            raw = cursor.cursor  # the psycopg cursor
+            with raw.copy(
+                f"COPY {table} (package_id, category_id, date, downloads) FROM STDIN"
+            ) as copy:
+                for category_id, date, downloads in new_rows:
+                    copy.write_row((package_id, category_id, date, downloads))
+        new_rows = []
+    rows = new_rows + changed_rows
+    if rows:
+        DownloadPoint.objects.bulk_create(
+            [
+                DownloadPoint(package_id=package_id, category_id=c, date=d, downloads=n)
+                for c, d, n in rows
+            ],
+            batch_size=2000,
+            update_conflicts=True,
+            unique_fields=["package", "category", "date"],
+            update_fields=["downloads"],
+        )
+
+
+def _write_recent(
+    package_id: int, values: tuple[int | None, int | None, int | None], now: dt.datetime
+) -> bool:
+    day, week, month = values
+    current = RecentDownloads.objects.filter(package_id=package_id).first()
+    if current is not None and (current.last_day, current.last_week, current.last_month) == values:
+        return False
+    RecentDownloads.objects.update_or_create(
+        package_id=package_id,
+        defaults={"last_day": day, "last_week": week, "last_month": month, "updated_at": now},
+    )
+    return True

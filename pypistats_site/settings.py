@@ -304,10 +304,29 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
 
+# --- Upstream sync (issue 3): refresh scheduling and backoff ---------------------------------
+# A failing package is retried after base * 2^(failures-1) seconds, capped; a package
+# upstream does not know (404) is looked at again after this many days.
+REFRESH_FAILURE_BACKOFF_BASE = env.float("REFRESH_FAILURE_BACKOFF_BASE", default=300.0)
+REFRESH_FAILURE_BACKOFF_CAP = env.float("REFRESH_FAILURE_BACKOFF_CAP", default=86400.0)
+REFRESH_NOT_FOUND_RETRY_DAYS = env.int("REFRESH_NOT_FOUND_RETRY_DAYS", default=7)
+# How long one upstream call inside a Celery task may wait for a budget slot or a retry
+# before the task gives the worker back and retries later with a countdown.
+UPSTREAM_TASK_MAX_WAIT = env.float("UPSTREAM_TASK_MAX_WAIT", default=30.0)
+# Redis visibility timeout: a task not acknowledged within this is redelivered. Every
+# countdown stays far below it. Tests of redelivery after a killed worker shorten it.
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+if REDIS_URL:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+# A sweep claims each package it enqueues for this long (next_attempt_at), so the
+# frequent sweep and the hourly daily-sweep repeats do not enqueue it again while its
+# task waits in the queue; the refresh itself then sets the real next attempt.
+REFRESH_CLAIM_SECONDS = env.int("REFRESH_CLAIM_SECONDS", default=3600)
+
 # --- Teams and watchlists (watchlists app) --------------------------------------------------
 # Limits that keep one account from flooding the upstream budget (docs/decisions.md).
 WATCHLIST_MAX_PACKAGES = env.int("WATCHLIST_MAX_PACKAGES", default=200)
 WATCHLIST_MAX_PER_OWNER = env.int("WATCHLIST_MAX_PER_OWNER", default=50)
-TRACK_LIMIT_PER_USER_PER_DAY = env.int("TRACK_LIMIT_PER_USER_PER_DAY", default=20)
+# TRACK_LIMIT_PER_USER_PER_DAY (above, with the package pages) applies here too.
 # After logging in, land on the dashboard of one's watchlists.
 LOGIN_REDIRECT_URL = "dashboard"

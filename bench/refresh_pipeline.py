@@ -1,0 +1,306 @@
+#!/usr/bin/env python
+"""Benchmark the refresh pipeline: demo upstream -> client -> validation -> PostgreSQL.
+
+Not a test. Creates a dedicated PostgreSQL database (default pss_bench_a, dropped at
+the end unless --keep), serves the demo upstream in a subprocess with its rate limit
+off (and our budget off), then:
+  1. backfill: the first refresh of N packages (181 days x every category);
+  2. incremental: "advance today" by a day, refresh the same N again;
+  3. storage: bytes per stored point (table + indexes) for our schema and for
+     upstream's own (overall/python_major/python_minor/system with their PK and
+     package index), loaded with the same data in the same database;
+  4. EXPLAIN of the reads pages and the API make, to show they are index-only.
+
+    .venv/bin/python bench/refresh_pipeline.py [--packages 1000] [--threads 4]
+
+Connection: BENCH_PG (default postgres://postgres@127.0.0.1:5432).
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import datetime as dt
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+TODAY = dt.date(2026, 11, 24)
+
+
+def admin_sql(base: str, statement: str) -> None:
+    import psycopg
+
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(statement)
+
+
+def start_demo(env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "manage.py",
+            "demo_upstream",
+            "--port",
+            "0",
+            "--no-rate-limit",
+            "--today",
+            TODAY.isoformat(),
+        ],
+        cwd=ROOT,
+        env={**env, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    return process, line.split(" on ")[1].split()[0]
+
+
+def run_phase(package_ids: list[int], threads: int) -> dict[str, Any]:
+    from django.db import connection
+
+    from packages_app import services, upstream
+
+    local = threading.local()
+    clients: list[upstream.UpstreamClient] = []
+    spent = {"http_s": 0.0, "validate_s": 0.0, "write_s": 0.0}
+    spent_lock = threading.Lock()
+
+    def timed(key: str, function: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                with spent_lock:
+                    spent[key] += time.perf_counter() - started
+
+        return wrapper
+
+    # Where the time goes (summed over threads): HTTP to the demo upstream, payload
+    # validation, and the database transaction (diff read + COPY/upsert + package row).
+    originals = (
+        upstream.UpstreamClient._get,
+        upstream.parse_series,
+        upstream.parse_recent,
+        services._write,
+    )
+    upstream.UpstreamClient._get = timed("http_s", originals[0])  # type: ignore[method-assign]
+    upstream.parse_series = timed("validate_s", originals[1])
+    upstream.parse_recent = timed("validate_s", originals[2])
+    services._write = timed("write_s", originals[3])
+
+    def one(package_id: int) -> services.RefreshResult:
+        client = getattr(local, "client", None)
+        if client is None:
+            client = local.client = upstream.UpstreamClient(max_wait=None)
+            clients.append(client)
+        return services.refresh_package(package_id=package_id, client=client)
+
+    def close() -> None:
+        connection.close()
+
+    started = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+        results = list(pool.map(one, package_ids))
+        list(pool.map(lambda _: close(), range(threads * 4)))
+    wall = time.perf_counter() - started
+    upstream.UpstreamClient._get = originals[0]  # type: ignore[method-assign]
+    upstream.parse_series, upstream.parse_recent, services._write = originals[1:]
+    for client in clients:
+        client.close()
+    calls = sum(r.calls for r in results)
+    written = sum(r.written for r in results)
+    errors = [r.error for r in results if r.status != "ok"]
+    return {
+        "packages": len(results),
+        "wall_s": round(wall, 2),
+        "calls": calls,
+        "calls_per_s": round(calls / wall, 1),
+        "inserted": sum(r.inserted for r in results),
+        "updated": sum(r.updated for r in results),
+        "points_written": written,
+        "points_per_s": round(written / wall),
+        "errors": len(errors),
+        "first_error": errors[0] if errors else "",
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        **{key: round(value, 1) for key, value in spent.items()},
+        "points_per_write_s": round(written / spent["write_s"]) if spent["write_s"] else 0,
+        "load_average": os.getloadavg()[0],
+    }
+
+
+UPSTREAM_TABLES = {"overall": 16, "python_major": 4, "python_minor": 4, "system": 8}
+
+
+def storage(cursor: Any) -> dict[str, Any]:
+    cursor.execute("VACUUM ANALYZE packages_app_downloadpoint")
+    cursor.execute("SELECT count(*) FROM packages_app_downloadpoint")
+    points = cursor.fetchone()[0]
+    cursor.execute(
+        "SELECT pg_relation_size('packages_app_downloadpoint'), "
+        "pg_indexes_size('packages_app_downloadpoint'), "
+        "pg_total_relation_size('packages_app_downloadpoint')"
+    )
+    heap, indexes, total = cursor.fetchone()
+    ours = {"points": points, "heap": heap, "indexes": indexes, "total": total}
+    up_total = up_heap = up_indexes = up_rows = 0
+    for metric, (table, width) in enumerate(UPSTREAM_TABLES.items(), start=1):
+        cursor.execute(f"DROP TABLE IF EXISTS {table}")
+        cursor.execute(
+            f"CREATE TABLE {table} (date DATE NOT NULL, package VARCHAR(128) NOT NULL, "
+            f"category VARCHAR({width}) NOT NULL, downloads BIGINT NOT NULL, "
+            f"PRIMARY KEY (date, package, category))"
+        )
+        cursor.execute(f"CREATE INDEX ix_{table}_package ON {table} (package)")
+        cursor.execute(
+            f"INSERT INTO {table} SELECT p.date, k.name, c.name, p.downloads "
+            "FROM packages_app_downloadpoint p JOIN packages_app_package k ON k.id = p.package_id "
+            "JOIN packages_app_category c ON c.id = p.category_id WHERE c.metric = %s "
+            "ORDER BY p.date, k.name, c.name",
+            [metric],
+        )
+        up_rows += cursor.rowcount
+        cursor.execute(f"VACUUM ANALYZE {table}")
+        cursor.execute(
+            f"SELECT pg_relation_size('{table}'), pg_indexes_size('{table}'), pg_total_relation_size('{table}')"
+        )
+        h, i, t = cursor.fetchone()
+        up_heap, up_indexes, up_total = up_heap + h, up_indexes + i, up_total + t
+    upstream_schema = {"rows": up_rows, "heap": up_heap, "indexes": up_indexes, "total": up_total}
+    # Refreshes insert each package's new day in the middle of the primary key, so the
+    # index fills pages unevenly; a REINDEX (routine maintenance) shows the compact size.
+    cursor.execute("REINDEX TABLE packages_app_downloadpoint")
+    cursor.execute("SELECT pg_total_relation_size('packages_app_downloadpoint')")
+    reindexed = cursor.fetchone()[0]
+    return {
+        "ours_reindexed_bytes_per_point": round(reindexed / points, 1),
+        "ratio_reindexed": round(reindexed / up_total, 3),
+        "ours": ours,
+        "upstream": upstream_schema,
+        "ours_bytes_per_point": round(total / points, 1),
+        "upstream_bytes_per_point": round(up_total / up_rows, 1),
+        "ratio": round(total / up_total, 3),
+    }
+
+
+def explain(cursor: Any, package_id: int, name: str) -> dict[str, str]:
+    since = TODAY - dt.timedelta(days=181)
+    plans = {}
+    queries = {
+        "ours: one package, overall, a date range": (
+            "SELECT category_id, date, downloads FROM packages_app_downloadpoint "
+            "WHERE package_id = %s AND category_id IN (SELECT id FROM packages_app_category WHERE metric = 1) "
+            "AND date >= %s ORDER BY category_id, date",
+            [package_id, since],
+        ),
+        "ours: one package, every point (refresh diff read)": (
+            "SELECT category_id, date, downloads FROM packages_app_downloadpoint "
+            "WHERE package_id = %s AND date >= %s AND date <= %s",
+            [package_id, since, TODAY],
+        ),
+        "upstream schema: one package, overall": (
+            "SELECT category, date, downloads FROM overall WHERE package = %s ORDER BY category, date",
+            [name],
+        ),
+    }
+    for title, (sql, params) in queries.items():
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF) " + sql, params)
+        plans[title] = "\n".join(row[0] for row in cursor.fetchall())
+    return plans
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--packages", type=int, default=1000)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--db", default="pss_bench_a")
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+
+    base = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+    admin_sql(base, f'DROP DATABASE IF EXISTS "{args.db}"')
+    admin_sql(base, f'CREATE DATABASE "{args.db}"')
+    var_dir = tempfile.mkdtemp(prefix="bench-refresh-")
+    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DJANGO_SETTINGS_MODULE"}}
+    env.update(
+        {
+            "DATABASE_URL": f"{base}/{args.db}",
+            "VAR_DIR": var_dir,
+            "UPSTREAM_RATE_PER_SECOND": "0",
+            "UPSTREAM_RATE_PER_MINUTE": "0",
+            "LOG_LEVEL": "WARNING",
+            # The stand-in upstream keeps every generated day (~200 MB for 1,000 packages),
+            # as the real one serves stored rows: the incremental run measures our side.
+            "DEMO_DAY_CACHE": str(args.packages * 200),
+        }
+    )
+    demo, url = start_demo(env)
+    try:
+        env["PYPISTATS_API_URL"] = url
+        os.environ.clear()
+        os.environ.update(env)
+        os.environ["DJANGO_SETTINGS_MODULE"] = "pypistats_site.settings"
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+        from django.db import connection
+
+        from packages_app.models import Package
+
+        call_command("migrate", verbosity=0)
+        Package.objects.bulk_create(Package(name=f"bench-{i:05d}") for i in range(args.packages))
+        ids = list(Package.objects.order_by("pk").values_list("pk", flat=True))
+        print(f"demo upstream {url}; {len(ids)} packages; {args.threads} threads", flush=True)
+
+        backfill = run_phase(ids, args.threads)
+        print("backfill", json.dumps(backfill), flush=True)
+        request = urllib.request.Request(
+            url.removesuffix("/api") + "/_control",
+            data=json.dumps({"advance_days": 1}).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        urllib.request.urlopen(request, timeout=10).read()
+        incremental = run_phase(ids, args.threads)
+        print("incremental", json.dumps(incremental), flush=True)
+        with connection.cursor() as cursor:
+            sizes = storage(cursor)
+            print("storage", json.dumps(sizes), flush=True)
+            plans = explain(cursor, ids[0], "bench-00000")
+        for title, plan in plans.items():
+            print(f"\n-- {title}\n{plan}")
+        results = {
+            "backfill": backfill,
+            "incremental": incremental,
+            "storage": sizes,
+            "plans": plans,
+        }
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=2))
+        connection.close()
+    finally:
+        demo.terminate()
+        demo.wait(timeout=10)
+        if not args.keep:
+            admin_sql(base, f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)')
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""Fixtures for the upstream sync tests: a demo upstream on loopback and clients for it."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from packages_app.budget import FileStore, RedisStore, RequestBudget, Rule
+from packages_app.demo_upstream import DemoUpstream
+from packages_app.upstream import UpstreamClient
+from tests.packages_app.golden import GOLDEN_TODAY
+
+
+class SleepRecorder:
+    """Stands in for time.sleep in retry tests: records the delays, waits for none."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+
+
+@pytest.fixture
+def demo() -> Iterator[DemoUpstream]:
+    with DemoUpstream.running(today=GOLDEN_TODAY, rate_limit=False) as server:
+        yield server
+
+
+@pytest.fixture
+def golden_demo() -> Iterator[DemoUpstream]:
+    with DemoUpstream.running(today=GOLDEN_TODAY, dataset="golden", rate_limit=False) as server:
+        yield server
+
+
+@pytest.fixture
+def sleeps() -> SleepRecorder:
+    return SleepRecorder()
+
+
+@pytest.fixture
+def budget_factory(tmp_path: Path) -> Callable[..., RequestBudget]:
+    """A budget in a private file store (or Redis with a private prefix), no limits by default."""
+
+    def make(rules: list[Rule] | None = None, *, redis_url: str | None = None) -> RequestBudget:
+        prefix = f"test-{secrets.token_hex(6)}"
+        store = (
+            RedisStore(redis_url, prefix) if redis_url else FileStore(tmp_path / "budget", prefix)
+        )
+        return RequestBudget(store, rules or [])
+
+    return make
+
+
+@pytest.fixture
+def client_for(
+    budget_factory: Callable[..., RequestBudget], sleeps: SleepRecorder
+) -> Callable[..., UpstreamClient]:
+    """An UpstreamClient for a demo upstream, with an unlimited private budget and no real sleeping."""
+
+    def make(server: DemoUpstream, **kwargs: object) -> UpstreamClient:
+        kwargs.setdefault("budget", budget_factory())
+        kwargs.setdefault("sleep", sleeps)
+        kwargs.setdefault("random", lambda: 0.5)
+        return UpstreamClient(base_url=server.url, **kwargs)  # type: ignore[arg-type]
+
+    return make
+
+
+@pytest.fixture(autouse=True)
+def _fresh_category_cache() -> Iterator[None]:
+    """Tests that truncate tables (transactional_db) must not see another test's category ids."""
+    from packages_app import services
+
+    services._category_ids.clear()
+    yield
+    services._category_ids.clear()
+
+
+@pytest.fixture
+def upstream_settings(settings, demo: DemoUpstream):
+    """Point the app (tasks, commands, admin) at the demo upstream, with no budget waits."""
+    settings.PYPISTATS_API_URL = demo.url
+    settings.UPSTREAM_RATE_PER_SECOND = 0
+    settings.UPSTREAM_RATE_PER_MINUTE = 0
+    settings.UPSTREAM_MAX_TRIES = 1
+    return settings
+
+
+@pytest.fixture
+def eager_celery() -> Iterator[None]:
+    """Run enqueued tasks in-process (the real-worker tests are in test_worker.py)."""
+    from pypistats_site.celery import app
+
+    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, False
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = previous
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_storage(settings) -> None:
+    """Admin pages render {% static %}; without collectstatic there is no manifest to read."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }

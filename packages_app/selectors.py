@@ -192,6 +192,7 @@ def weekly_movers(*, as_of: dt.date | None = None, limit: int = 10) -> Movers | 
     )[:limit]
     return Movers(week_start, week_end, by_change, by_pct)
 
+
 def daily_cutoff(now: dt.datetime) -> dt.datetime:
     """Upstream's ETL for yesterday starts at 01:00 UTC: a refresh before that is stale."""
     return now.astimezone(dt.UTC).replace(hour=1, minute=0, second=0, microsecond=0)

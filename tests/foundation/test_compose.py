@@ -59,7 +59,11 @@ def test_app_services_wait_for_healthy_backing_services(compose: dict[str, Any],
 def test_commands(compose: dict[str, Any]) -> None:
     services = compose["services"]
     web = _command(services["web"])
-    assert web.index("manage.py migrate") < web.index("manage.py track __all__") < web.index("gunicorn")
+    assert (
+        web.index("manage.py migrate")
+        < web.index("manage.py track __all__")
+        < web.index("gunicorn")
+    )
     assert "celery -A pypistats_site worker" in _command(services["worker"])
     assert "celery -A pypistats_site beat" in _command(services["beat"])
     assert services["beat"]["deploy"]["replicas"] == 1

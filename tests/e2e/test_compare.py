@@ -6,26 +6,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.services import CHROMIUM
+from tests.e2e.conftest import ARTIFACTS
 from tests.watchlists.compare_data import all_pypi, put_series
 
 pytestmark = pytest.mark.e2e
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # Read from the Chart.js instance itself; -1 while a swap has no chart drawn yet.
 CHART = (
     "(Chart.getChart(document.querySelector('canvas[data-compare-chart]')) || {data: null}).data"
@@ -48,19 +37,6 @@ def _plain_http_live_server() -> Iterator[None]:
 
     with override_settings(SECURE_SSL_REDIRECT=False):
         yield
-
-
-@pytest.fixture
-def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    # Playwright's sync API runs an event loop in this thread; the live server's data
-    # setup below is plain synchronous ORM code, which Django would otherwise refuse.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

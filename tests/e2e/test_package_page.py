@@ -16,21 +16,11 @@ import pytest
 
 from packages_app.chart_options import parse_options
 from packages_app.package_charts import chart_payload
+from tests.e2e.conftest import ARTIFACTS
 from tests.packages_app.pages_data import make_package, plain_static  # noqa: F401
-from tests.services import CHROMIUM
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("plain_static")]
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PAINTED = """(selector) => {
   const canvas = document.querySelector(selector);
   if (!canvas || !canvas.width || !canvas.height) return 0;
@@ -40,19 +30,6 @@ PAINTED = """(selector) => {
   return opaque;
 }"""
 WINDOW_DAYS = "() => JSON.parse(document.getElementById('chart-data').textContent).window.days"
-
-
-@pytest.fixture
-def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    # Playwright's sync API runs an event loop in this thread; the test's own
-    # database calls are still synchronous and safe.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

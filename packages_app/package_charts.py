@@ -17,7 +17,7 @@ from typing import Any
 
 from django.core.cache import cache
 
-from . import selectors, series
+from . import quality, selectors, series
 from .chart_options import ChartOptions, Window
 from .models import Metric, Package
 from .python_support import PythonSupport, python_support, version_key
@@ -211,7 +211,7 @@ def chart_payload(package: Package, options: ChartOptions) -> dict[str, Any] | N
     except Exception:  # a cache that is down costs a query, never an error
         cached = None
     if cached is not None:
-        return dict(cached)
+        return _with_markers(dict(cached), window)
     fetch_start = window.start
     if options.smoothing_applies:
         fetch_start = max(package.first_date, window.start - dt.timedelta(days=SMOOTH_DAYS - 1))
@@ -254,6 +254,13 @@ def chart_payload(package: Package, options: ChartOptions) -> dict[str, Any] | N
     }
     with contextlib.suppress(Exception):
         cache.set(key, payload, CACHE_SECONDS)
+    return _with_markers(payload, window)
+
+
+def _with_markers(payload: dict[str, Any], window: Window) -> dict[str, Any]:
+    # Data-quality markers depend on site-wide data, not on this package's
+    # data_version, so they are added outside this cache (quality.py has its own).
+    payload["markers"] = quality.markers_between(window.start, window.end)
     return payload
 
 

@@ -1,0 +1,273 @@
+"""Data-quality markers: known upstream events (a dated table) and suspect days found in our data.
+
+Charts draw them as annotations, digests mention them, and download alerts whose
+window contains one are suppressed (a dip caused by an upstream incident is not news).
+
+Two sources:
+- KNOWN_EVENTS: incidents and counting changes documented upstream (dates from
+  psf/pypistats.org issues, see docs/decisions.md "Data-quality markers");
+- suspect days detected from the stored series: a day on which `__all__` (overall,
+  without mirrors) or more than half of the tracked packages fall to zero or below
+  SUSPECT_RATIO of their weekday baseline (the mean of the same weekday in the four
+  weeks before). Detection reads ONE query of points (plus one aggregate for the cache
+  key) and is cached under a key that changes whenever any refresh commits data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.cache import cache
+from django.db.models import Count, Max, Sum
+
+from .models import Category, DownloadPoint, Metric, Package
+from .names import ALL_PACKAGES
+
+ONE_DAY = dt.timedelta(days=1)
+# A day below this share of its weekday baseline counts as "far below".
+SUSPECT_RATIO = 0.3
+# More than this share of the packages held on a day must be far below for the day to be suspect.
+MOST_PACKAGES = 0.5
+# The baseline: the same weekday in this many previous weeks (all must be held).
+BASELINE_WEEKS = 4
+# Packages whose baseline is smaller than this are too noisy to vote (a package with
+# 3 downloads a day can drop to 0 on any day).
+MIN_BASELINE = 20
+CACHE_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True)
+class Marker:
+    start: dt.date
+    end: dt.date
+    kind: str  # "incident" | "gap" | "change" (known events) | "suspect" (detected)
+    label: str
+    url: str = ""
+
+    def overlaps(self, start: dt.date, end: dt.date) -> bool:
+        return self.start <= end and self.end >= start
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "kind": self.kind,
+            "label": self.label,
+            "url": self.url,
+        }
+
+
+def _d(value: str) -> dt.date:
+    return dt.date.fromisoformat(value)
+
+
+# Known upstream events, oldest first. "end" is inclusive.
+KNOWN_EVENTS: tuple[Marker, ...] = (
+    Marker(
+        _d("2018-07-26"),
+        _d("2018-07-26"),
+        "change",
+        "Linehaul fix: downloads counted more completely from this day (step up)",
+        "https://pypistats.org/faqs",
+    ),
+    Marker(
+        _d("2020-04-08"),
+        _d("2020-04-08"),
+        "incident",
+        "Upstream reported zero downloads for every package",
+        "https://github.com/psf/pypistats.org/issues/29",
+    ),
+    Marker(
+        _d("2020-07-18"),
+        _d("2020-07-18"),
+        "incident",
+        "Upstream reported zero downloads for every package",
+        "https://github.com/psf/pypistats.org/issues/29",
+    ),
+    Marker(
+        _d("2020-07-19"),
+        _d("2020-08-02"),
+        "gap",
+        "Upstream held no new data for two weeks",
+        "https://github.com/psf/pypistats.org/issues/29",
+    ),
+    Marker(
+        _d("2021-11-24"),
+        _d("2021-12-01"),
+        "incident",
+        "Linehaul/BigQuery quota incident: counts dropped to almost zero",
+        "https://github.com/psf/pypistats.org/issues/44",
+    ),
+    # The issues (#67, #68) report a dip in June 2024 without exact days and it was
+    # never backfilled upstream: the whole month is marked.
+    Marker(
+        _d("2024-06-01"),
+        _d("2024-06-30"),
+        "incident",
+        "BigQuery incident: downloads under-counted during June 2024 (never backfilled)",
+        "https://github.com/psf/pypistats.org/issues/67",
+    ),
+    Marker(
+        _d("2025-08-02"),
+        _d("2025-08-22"),
+        "gap",
+        "pypistats.org outage: no data served for three weeks",
+        "https://github.com/psf/pypistats.org/issues/82",
+    ),
+    Marker(
+        _d("2026-08-24"),
+        _d("2026-08-24"),
+        "change",
+        "PyPI counts only real artifacts from this day (.metadata fetches excluded): step down",
+        "https://github.com/psf/pypistats.org/issues/113",
+    ),
+)
+
+
+def known_between(start: dt.date, end: dt.date) -> list[Marker]:
+    return [m for m in KNOWN_EVENTS if m.overlaps(start, end)]
+
+
+# --- detection -------------------------------------------------------------------------------
+
+
+def _baseline(series: dict[dt.date, int], day: dt.date, held_from: dt.date) -> float | None:
+    """Mean of the same weekday in the BASELINE_WEEKS weeks before; None if not all are held."""
+    earlier = [day - dt.timedelta(weeks=k) for k in range(1, BASELINE_WEEKS + 1)]
+    if earlier[-1] < held_from:
+        return None
+    # Inside the held span a missing day is a zero (upstream omits zero rows).
+    return sum(series.get(d, 0) for d in earlier) / BASELINE_WEEKS
+
+
+def _far_below(value: int, baseline: float | None) -> bool:
+    return baseline is not None and baseline >= MIN_BASELINE and value < SUSPECT_RATIO * baseline
+
+
+def suspect_days_in(
+    by_package: dict[int, dict[dt.date, int]],
+    spans: dict[int, tuple[dt.date, dt.date]],
+    all_id: int | None,
+    start: dt.date,
+    end: dt.date,
+) -> list[dt.date]:
+    """Pure detection over already-fetched series (see the module docstring for the rule).
+
+    `spans` holds each package's (first_date, latest_date): a day outside it is not
+    known, so it neither votes nor counts as zero.
+    """
+    suspect: list[dt.date] = []
+    day = start
+    while day <= end:
+        if all_id is not None and all_id in spans:
+            first, latest = spans[all_id]
+            if first <= day <= latest:
+                series = by_package.get(all_id, {})
+                if _far_below(series.get(day, 0), _baseline(series, day, first)):
+                    suspect.append(day)
+                    day += ONE_DAY
+                    continue
+        voters = below = 0
+        for package_id, (first, latest) in spans.items():
+            if package_id == all_id or not first <= day <= latest:
+                continue
+            series = by_package.get(package_id, {})
+            baseline = _baseline(series, day, first)
+            if baseline is None or baseline < MIN_BASELINE:
+                continue
+            voters += 1
+            if _far_below(series.get(day, 0), baseline):
+                below += 1
+        # Two packages at least: one package's own bad day is not an upstream event.
+        if voters >= 2 and below > MOST_PACKAGES * voters:
+            suspect.append(day)
+        day += ONE_DAY
+    return suspect
+
+
+def _merge(days: list[dt.date]) -> list[tuple[dt.date, dt.date]]:
+    """Consecutive days as (start, end) runs."""
+    runs: list[tuple[dt.date, dt.date]] = []
+    for day in sorted(days):
+        if runs and runs[-1][1] + ONE_DAY == day:
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
+
+
+def _data_version() -> str:
+    """Changes whenever any refresh commits a change: a key for everything derived here."""
+    agg = Package.objects.aggregate(n=Count("id"), v=Sum("data_version"), d=Max("latest_date"))
+    return f"{agg['n']}:{agg['v'] or 0}:{agg['d']}"
+
+
+def detected_between(start: dt.date, end: dt.date) -> list[Marker]:
+    """Suspect days (merged into runs) in [start, end], from the stored data. Cached."""
+    if start > end:
+        return []
+    key = f"quality:v1:{_data_version()}:{start.isoformat()}:{end.isoformat()}"
+    cached = None
+    with contextlib.suppress(Exception):  # a cache that is down costs queries, never an error
+        cached = cache.get(key)
+    if isinstance(cached, list):
+        return [Marker(_d(s), _d(e), "suspect", label) for s, e, label in cached]
+    packages = list(
+        Package.objects.filter(latest_date__gte=start, first_date__lte=end)
+        .filter(tracked=True)
+        .values_list("id", "name", "first_date", "latest_date")
+    )
+    spans = {pid: (first, latest) for pid, _, first, latest in packages}
+    all_id = next((pid for pid, name, _, _ in packages if name == ALL_PACKAGES), None)
+    by_package: dict[int, dict[dt.date, int]] = defaultdict(dict)
+    if spans:
+        rows = DownloadPoint.objects.filter(
+            package_id__in=list(spans),
+            category__in=Category.objects.filter(metric=Metric.OVERALL, name="without_mirrors"),
+            date__gte=start - dt.timedelta(weeks=BASELINE_WEEKS),
+            date__lte=end,
+        ).values_list("package_id", "date", "downloads")
+        for package_id, date, downloads in rows:
+            by_package[package_id][date] = downloads
+    runs = _merge(suspect_days_in(by_package, spans, all_id, start, end))
+    label = "Suspect data: downloads far below the usual level for this weekday across PyPI"
+    markers = [Marker(s, e, "suspect", label) for s, e in runs]
+    with contextlib.suppress(Exception):
+        cache.set(
+            key, [(m.start.isoformat(), m.end.isoformat(), m.label) for m in markers], CACHE_SECONDS
+        )
+    return markers
+
+
+def marker_objects_between(start: dt.date, end: dt.date) -> list[Marker]:
+    """Known events and detected suspect days overlapping [start, end], by start date.
+
+    A detected day already covered by a known event is not repeated.
+    """
+    known = known_between(start, end)
+    detected = [
+        m
+        for m in detected_between(start, end)
+        if not any(k.start <= m.start and m.end <= k.end for k in known)
+    ]
+    return sorted(known + detected, key=lambda m: (m.start, m.end, m.kind))
+
+
+def markers_between(start: dt.date, end: dt.date) -> list[dict[str, Any]]:
+    """JSON-safe markers for a chart payload: [{start, end, kind, label, url}] (ISO dates)."""
+    return [m.as_dict() for m in marker_objects_between(start, end)]
+
+
+def marked_days(start: dt.date, end: dt.date) -> set[dt.date]:
+    """Every day in [start, end] covered by a marker (alerts use this to suppress)."""
+    result: set[dt.date] = set()
+    for m in marker_objects_between(start, end):
+        day = max(m.start, start)
+        while day <= min(m.end, end):
+            result.add(day)
+            day += ONE_DAY
+    return result

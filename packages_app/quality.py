@@ -221,7 +221,11 @@ def detected_between(start: dt.date, end: dt.date) -> list[Marker]:
         .filter(tracked=True)
         .values_list("id", "name", "first_date", "latest_date")
     )
-    spans = {pid: (first, latest) for pid, _, first, latest in packages}
+    spans = {
+        pid: (first, latest)
+        for pid, _, first, latest in packages
+        if first is not None and latest is not None
+    }
     all_id = next((pid for pid, name, _, _ in packages if name == ALL_PACKAGES), None)
     by_package: dict[int, dict[dt.date, int]] = defaultdict(dict)
     if spans:

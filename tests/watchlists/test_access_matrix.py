@@ -56,13 +56,43 @@ for list_name, read, edit, manage in [
     settings_get = dict(manage, alice=200)
     CASES += [
         (f"{list_name}-detail", "get", wl(list_name, "watchlist_detail"), {}, read),
-        (f"{list_name}-detail-sorted", "get", wl(list_name, "watchlist_detail"), {"sort": "-day"}, read),
+        (
+            f"{list_name}-detail-sorted",
+            "get",
+            wl(list_name, "watchlist_detail"),
+            {"sort": "-day"},
+            read,
+        ),
         (f"{list_name}-settings", "get", wl(list_name, "watchlist_settings"), {}, settings_get),
         (f"{list_name}-add", "post", wl(list_name, "watchlist_add"), {"name": "numpy"}, edit),
-        (f"{list_name}-bulk", "post", wl(list_name, "watchlist_bulk"), {"text": "numpy>=1\n"}, edit),
-        (f"{list_name}-remove", "post", wl(list_name, "watchlist_remove"), {"name": "requests"}, edit),
-        (f"{list_name}-note", "post", wl(list_name, "watchlist_note"), {"name": "requests", "note": "hi"}, edit),
-        (f"{list_name}-update", "post", wl(list_name, "watchlist_update"), {"name": "New", "visibility": "public"}, manage),
+        (
+            f"{list_name}-bulk",
+            "post",
+            wl(list_name, "watchlist_bulk"),
+            {"text": "numpy>=1\n"},
+            edit,
+        ),
+        (
+            f"{list_name}-remove",
+            "post",
+            wl(list_name, "watchlist_remove"),
+            {"name": "requests"},
+            edit,
+        ),
+        (
+            f"{list_name}-note",
+            "post",
+            wl(list_name, "watchlist_note"),
+            {"name": "requests", "note": "hi"},
+            edit,
+        ),
+        (
+            f"{list_name}-update",
+            "post",
+            wl(list_name, "watchlist_update"),
+            {"name": "New", "visibility": "public"},
+            manage,
+        ),
         (f"{list_name}-share", "post", wl(list_name, "watchlist_share"), {}, manage),
         (f"{list_name}-unshare", "post", wl(list_name, "watchlist_unshare"), {}, manage),
         (f"{list_name}-delete", "post", wl(list_name, "watchlist_delete"), {}, manage),
@@ -94,8 +124,18 @@ CASES += [
 
 
 @pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize(("case", "method", "url", "data", "expected"), CASES, ids=[c[0] for c in CASES])
-def test_matrix(world: World, role: str, case: str, method: str, url: Any, data: dict[str, Any], expected: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("case", "method", "url", "data", "expected"), CASES, ids=[c[0] for c in CASES]
+)
+def test_matrix(
+    world: World,
+    role: str,
+    case: str,
+    method: str,
+    url: Any,
+    data: dict[str, Any],
+    expected: dict[str, Any],
+) -> None:
     client = world.client_for(role)
     target = url(world)
     if case == "team-hand-over":
@@ -134,7 +174,9 @@ def test_public_link_is_read_only_for_everyone(world: World, role: str) -> None:
 
 def test_public_link_sorts_with_htmx(world: World) -> None:
     url = reverse("watchlist_public", args=[world.team_list.public_token])
-    response = world.client_for("anonymous").get(url, {"sort": "name"}, headers={"HX-Request": "true"})
+    response = world.client_for("anonymous").get(
+        url, {"sort": "name"}, headers={"HX-Request": "true"}
+    )
     assert response.status_code == 200
     assert b'id="watchlist-table"' in response.content
     assert b"<html" not in response.content

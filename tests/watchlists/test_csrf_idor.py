@@ -18,8 +18,12 @@ POST_CASES = [c for c in CASES if c[1] == "post"]
 
 
 @pytest.mark.parametrize("htmx", [False, True], ids=["form", "htmx"])
-@pytest.mark.parametrize(("case", "method", "url", "data", "expected"), POST_CASES, ids=[c[0] for c in POST_CASES])
-def test_post_without_csrf_token_is_refused(world: World, htmx: bool, case, method, url, data, expected) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize(
+    ("case", "method", "url", "data", "expected"), POST_CASES, ids=[c[0] for c in POST_CASES]
+)
+def test_post_without_csrf_token_is_refused(
+    world: World, htmx: bool, case, method, url, data, expected
+) -> None:  # type: ignore[no-untyped-def]
     client = Client(enforce_csrf_checks=True)
     client.force_login(world.alice)
     before = snapshot()
@@ -56,10 +60,30 @@ def test_other_teams_objects_are_404_by_id(world: World) -> None:
     other_invitation = services.invitation_create(team=world.other_team, user=world.charlie)
     before = snapshot()
     # Alice owns her team, but ids of another team's rows do not resolve under it.
-    assert client.post(reverse("member_remove", args=[world.team.uid, charlie_membership.pk])).status_code == 404
-    assert client.post(reverse("member_role", args=[world.team.uid, charlie_membership.pk]), {"role": "member"}).status_code == 404
-    assert client.post(reverse("invitation_revoke", args=[world.team.uid, other_invitation.pk])).status_code == 404
-    assert client.post(reverse("team_hand_over", args=[world.team.uid]), {"successor": charlie_membership.pk}).status_code == 404
+    assert (
+        client.post(
+            reverse("member_remove", args=[world.team.uid, charlie_membership.pk])
+        ).status_code
+        == 404
+    )
+    assert (
+        client.post(
+            reverse("member_role", args=[world.team.uid, charlie_membership.pk]), {"role": "member"}
+        ).status_code
+        == 404
+    )
+    assert (
+        client.post(
+            reverse("invitation_revoke", args=[world.team.uid, other_invitation.pk])
+        ).status_code
+        == 404
+    )
+    assert (
+        client.post(
+            reverse("team_hand_over", args=[world.team.uid]), {"successor": charlie_membership.pk}
+        ).status_code
+        == 404
+    )
     # And the other team and its list by uid.
     assert client.get(reverse("team_detail", args=[world.other_team.uid])).status_code == 404
     assert client.get(reverse("watchlist_detail", args=[world.other_list.uid])).status_code == 404
@@ -70,7 +94,9 @@ def test_guessed_identifiers_are_404(world: World) -> None:
     client = world.client_for("alice")
     assert client.get(reverse("watchlist_detail", args=[uuid.uuid4()])).status_code == 404
     assert client.get(reverse("team_detail", args=[uuid.uuid4()])).status_code == 404
-    assert client.get(f"/watchlists/{world.team_list.pk}/").status_code == 404  # sequential ids are not routes
+    assert (
+        client.get(f"/watchlists/{world.team_list.pk}/").status_code == 404
+    )  # sequential ids are not routes
     assert client.get(reverse("watchlist_public", args=["x" * 43])).status_code == 404
     assert client.get(reverse("invitation", args=["x" * 43])).status_code == 404
     assert client.get(reverse("watchlist_suggest") + "?list=not-a-uuid&name=r").status_code == 404
@@ -92,12 +118,16 @@ def test_revoked_or_replaced_public_token_is_404(world: World) -> None:
 def test_making_a_list_private_kills_its_link(world: World) -> None:
     token = world.team_list.public_token
     client = world.client_for("alice")
-    client.post(reverse("watchlist_update", args=[world.team_list.uid]), {"name": "T", "visibility": "team"})
+    client.post(
+        reverse("watchlist_update", args=[world.team_list.uid]), {"name": "T", "visibility": "team"}
+    )
     assert Client().get(reverse("watchlist_public", args=[token])).status_code == 404
 
 
 def test_tokens_are_unguessable(world: World) -> None:
-    tokens = {services.invitation_create(team=world.team, user=world.alice).token for _ in range(20)}
+    tokens = {
+        services.invitation_create(team=world.team, user=world.alice).token for _ in range(20)
+    }
     assert len(tokens) == 20 and all(len(t) >= 43 for t in tokens)
     assert len(world.team_list.public_token or "") >= 43
 

@@ -34,7 +34,9 @@ def alice_membership(world: World) -> Membership:
 
 
 def test_last_owner_cannot_leave(world: World) -> None:
-    response = world.client_for("alice").post(reverse("team_leave", args=[world.team.uid]), follow=True)
+    response = world.client_for("alice").post(
+        reverse("team_leave", args=[world.team.uid]), follow=True
+    )
     assert b"A team must keep an owner" in response.content
     assert alice_membership(world).is_owner
 
@@ -49,7 +51,9 @@ def test_last_owner_cannot_be_demoted_or_removed(world: World) -> None:
 
 def test_owner_can_leave_after_handing_over(world: World) -> None:
     client = world.client_for("alice")
-    client.post(reverse("team_hand_over", args=[world.team.uid]), {"successor": world.bob_membership.pk})
+    client.post(
+        reverse("team_hand_over", args=[world.team.uid]), {"successor": world.bob_membership.pk}
+    )
     assert Membership.objects.get(pk=world.bob_membership.pk).is_owner
     assert not alice_membership(world).is_owner
     # Alice is now a plain member: owner actions are refused.
@@ -61,13 +65,20 @@ def test_owner_can_leave_after_handing_over(world: World) -> None:
 
 def test_owner_promotes_then_demotes_self_through_another_owner(world: World) -> None:
     client = world.client_for("alice")
-    client.post(reverse("member_role", args=[world.team.uid, world.bob_membership.pk]), {"role": "owner"})
+    client.post(
+        reverse("member_role", args=[world.team.uid, world.bob_membership.pk]), {"role": "owner"}
+    )
     bob = world.client_for("bob")
-    bob.post(reverse("member_role", args=[world.team.uid, alice_membership(world).pk]), {"role": "member"})
+    bob.post(
+        reverse("member_role", args=[world.team.uid, alice_membership(world).pk]),
+        {"role": "member"},
+    )
     assert not alice_membership(world).is_owner
     # Bob is the last owner now and cannot demote himself through the service either.
     with pytest.raises(services.LastOwnerError):
-        services.membership_set_role(membership=Membership.objects.get(pk=world.bob_membership.pk), role="member")
+        services.membership_set_role(
+            membership=Membership.objects.get(pk=world.bob_membership.pk), role="member"
+        )
 
 
 def test_owner_removes_member_and_member_leaves(world: World) -> None:
@@ -78,12 +89,19 @@ def test_owner_removes_member_and_member_leaves(world: World) -> None:
     world.client_for("bob").post(reverse("team_leave", args=[world.team.uid]))
     assert not Membership.objects.filter(team=world.team, user=world.bob).exists()
     # Out of the team means out of its lists.
-    assert world.client_for("bob").get(reverse("watchlist_detail", args=[world.team_list.uid])).status_code == 404
+    assert (
+        world.client_for("bob")
+        .get(reverse("watchlist_detail", args=[world.team_list.uid]))
+        .status_code
+        == 404
+    )
 
 
 def test_bad_role_value_is_refused(world: World) -> None:
     response = world.client_for("alice").post(
-        reverse("member_role", args=[world.team.uid, world.bob_membership.pk]), {"role": "admin"}, follow=True
+        reverse("member_role", args=[world.team.uid, world.bob_membership.pk]),
+        {"role": "admin"},
+        follow=True,
     )
     assert b"Pick a role" in response.content
     assert Membership.objects.get(pk=world.bob_membership.pk).role == "member"

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import Any
+
+from django.core.mail import EmailMessage, EmailMultiAlternatives
 
 from packages_app.models import Category, DownloadPoint, Metric, Package, UpstreamState
 
@@ -44,3 +47,9 @@ def make_package(
 def weekday_pattern(base: int) -> Callable[[dt.date], int]:
     """Weekdays `base`, weekends half: a realistic weekly rhythm."""
     return lambda day: base if day.weekday() < 5 else base // 2
+
+
+def alternatives(message: EmailMessage) -> list[Any]:
+    """The HTML (and other) parts of a sent message; fails if it has none."""
+    assert isinstance(message, EmailMultiAlternatives)
+    return list(message.alternatives)

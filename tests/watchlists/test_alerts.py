@@ -13,7 +13,7 @@ from django.core import mail
 from django.core.management import call_command
 
 from tests.watchlists.conftest import World
-from tests.watchlists.notify_helpers import make_package, weekday_pattern
+from tests.watchlists.notify_helpers import alternatives, make_package, weekday_pattern
 from watchlists import alerts
 from watchlists.models import WatchlistEntry
 from watchlists.notify_models import AlertRule, Notification
@@ -62,7 +62,7 @@ def test_change_alert_fires_once_per_package_and_week(world: World) -> None:
     email = mail.outbox[0]
     assert email.to == ["alice@example.org"]
     assert email.subject == "jumper: downloads up 60% in the last 7 days"
-    assert "+60.0%; alert at ±50%" in email.body and email.alternatives
+    assert "+60.0%; alert at ±50%" in email.body and alternatives(email)
     n = Notification.objects.get()
     assert (n.event, n.state) == (f"alert:{n.rule_id}:{jumper.pk}:change:2026-W48", "sent")
     # Next day, same ISO week, still +60 %: not sent again.

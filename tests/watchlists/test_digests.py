@@ -12,7 +12,7 @@ from django.core import mail
 from django.core.management import CommandError, call_command
 
 from tests.watchlists.conftest import World
-from tests.watchlists.notify_helpers import make_package
+from tests.watchlists.notify_helpers import alternatives, make_package
 from watchlists import digests, notify_services
 from watchlists.models import WatchlistEntry
 from watchlists.notify_models import DeliveryAttempt, DigestSubscription, Notification
@@ -95,7 +95,7 @@ def test_digest_content_for_known_data(digest_world: World) -> None:
     assert "▁" in grower or "█" in grower  # the 8-week trend
     assert "Data-quality notes" not in text  # nothing marked in W47
     # The HTML part, no remote images, and the one-click unsubscribe link.
-    html, mime = email.alternatives[0]
+    html, mime = alternatives(email)[0]
     assert mime == "text/html" and "grower" in html and "<img" not in html
     token = digests.unsubscribe_token(sub)
     assert f"/digests/unsubscribe/{token}/" in text
@@ -120,7 +120,7 @@ def test_digest_of_a_week_with_a_marked_upstream_event_mentions_it(world: World)
     assert len(mail.outbox) == 1
     assert "Data-quality notes this week" in mail.outbox[0].body
     assert "2026-08-24: PyPI counts only real artifacts" in mail.outbox[0].body
-    assert "PyPI counts only real artifacts" in mail.outbox[0].alternatives[0][0]
+    assert "PyPI counts only real artifacts" in alternatives(mail.outbox[0])[0][0]
 
 
 @pytest.mark.django_db

@@ -9,8 +9,9 @@ Two sources:
 - suspect days detected from the stored series: a day on which `__all__` (overall,
   without mirrors) or more than half of the tracked packages fall to zero or below
   SUSPECT_RATIO of their weekday baseline (the mean of the same weekday in the four
-  weeks before). Detection reads ONE query of points (plus one aggregate for the cache
-  key) and is cached under a key that changes whenever any refresh commits data.
+  weeks before). Detection runs per calendar year (two queries: packages, points; at
+  most MAX_VOTERS packages vote), cached under a key that changes whenever any refresh
+  commits data, so a chart costs one aggregate query once its years are cached.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ BASELINE_WEEKS = 4
 # 3 downloads a day can drop to 0 on any day).
 MIN_BASELINE = 20
 CACHE_SECONDS = 24 * 3600
+# At most this many packages (besides __all__) vote on a day; see _detect_days.
+MAX_VOTERS = 100
 
 
 @dataclass(frozen=True)
@@ -206,27 +209,26 @@ def _data_version() -> str:
     return f"{agg['n']}:{agg['v'] or 0}:{agg['d']}"
 
 
-def detected_between(start: dt.date, end: dt.date) -> list[Marker]:
-    """Suspect days (merged into runs) in [start, end], from the stored data. Cached."""
-    if start > end:
-        return []
-    key = f"quality:v1:{_data_version()}:{start.isoformat()}:{end.isoformat()}"
-    cached = None
-    with contextlib.suppress(Exception):  # a cache that is down costs queries, never an error
-        cached = cache.get(key)
-    if isinstance(cached, list):
-        return [Marker(_d(s), _d(e), "suspect", label) for s, e, label in cached]
+SUSPECT_LABEL = "Suspect data: downloads far below the usual level for this weekday across PyPI"
+
+
+def _detect_days(start: dt.date, end: dt.date) -> list[dt.date]:
+    """Suspect days in [start, end]: two queries (packages, points), at most MAX_VOTERS voters."""
     packages = list(
-        Package.objects.filter(latest_date__gte=start, first_date__lte=end)
-        .filter(tracked=True)
+        Package.objects.filter(latest_date__gte=start, first_date__lte=end, tracked=True)
+        .order_by("id")
         .values_list("id", "name", "first_date", "latest_date")
     )
+    all_id = next((pid for pid, name, _, _ in packages if name == ALL_PACKAGES), None)
+    # Bounded work on a page request: __all__ plus the longest-tracked MAX_VOTERS packages
+    # (a sample large enough that "most of them fall" means an upstream event).
+    voters = [row for row in packages if row[0] != all_id][:MAX_VOTERS]
+    chosen = voters + [row for row in packages if row[0] == all_id]
     spans = {
         pid: (first, latest)
-        for pid, _, first, latest in packages
+        for pid, _, first, latest in chosen
         if first is not None and latest is not None
     }
-    all_id = next((pid for pid, name, _, _ in packages if name == ALL_PACKAGES), None)
     by_package: dict[int, dict[dt.date, int]] = defaultdict(dict)
     if spans:
         rows = DownloadPoint.objects.filter(
@@ -237,14 +239,39 @@ def detected_between(start: dt.date, end: dt.date) -> list[Marker]:
         ).values_list("package_id", "date", "downloads")
         for package_id, date, downloads in rows:
             by_package[package_id][date] = downloads
-    runs = _merge(suspect_days_in(by_package, spans, all_id, start, end))
-    label = "Suspect data: downloads far below the usual level for this weekday across PyPI"
-    markers = [Marker(s, e, "suspect", label) for s, e in runs]
+    return suspect_days_in(by_package, spans, all_id, start, end)
+
+
+def _year_days(year: int, version: str) -> list[dt.date]:
+    """One calendar year's suspect days, cached under the data version: a chart over
+    several years reuses the years it shares with any other window."""
+    key = f"quality:v2:{version}:{year}"
+    cached = None
+    with contextlib.suppress(Exception):  # a cache that is down costs queries, never an error
+        cached = cache.get(key)
+    if isinstance(cached, list):
+        return [_d(day) for day in cached]
+    days = _detect_days(dt.date(year, 1, 1), dt.date(year, 12, 31))
     with contextlib.suppress(Exception):
-        cache.set(
-            key, [(m.start.isoformat(), m.end.isoformat(), m.label) for m in markers], CACHE_SECONDS
-        )
-    return markers
+        cache.set(key, [day.isoformat() for day in days], CACHE_SECONDS)
+    return days
+
+
+def detected_between(start: dt.date, end: dt.date) -> list[Marker]:
+    """Suspect days (merged into runs) in [start, end], from the stored data. Cached.
+
+    Queries: one for the data version, then two per calendar year not yet cached.
+    """
+    if start > end:
+        return []
+    version = _data_version()
+    days = [
+        day
+        for year in range(start.year, end.year + 1)
+        for day in _year_days(year, version)
+        if start <= day <= end
+    ]
+    return [Marker(s, e, "suspect", SUSPECT_LABEL) for s, e in _merge(days)]
 
 
 def marker_objects_between(start: dt.date, end: dt.date) -> list[Marker]:

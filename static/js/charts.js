@@ -74,6 +74,9 @@
     return result;
   }
 
+  // The compare page (its own script) draws the same markers: it calls this with its payload.
+  window.PypistatsMarkers = { annotations: markerAnnotations };
+
   function build(canvas, payload) {
     var spec = null;
     for (var i = 0; i < payload.charts.length; i++) {

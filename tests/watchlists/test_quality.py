@@ -143,3 +143,16 @@ def test_chart_payload_and_package_page_carry_the_markers(settings: Any) -> None
     assert "vendor/chartjs-plugin-annotation.min.js" in html
     assert "PyPI counts only real artifacts" in html  # the no-JS list under the range note
     assert '"markers"' in html  # in the json_script payload the charts draw from
+
+
+@pytest.mark.django_db
+def test_a_run_across_new_year_is_one_marker_and_years_are_cached_separately(
+    django_assert_max_num_queries: Any,
+) -> None:
+    bad = {D(2025, 12, 31), D(2026, 1, 1)}
+    make_package("__all__", D(2025, 9, 1), D(2026, 2, 28), lambda d: 0 if d in bad else 10**9)
+    with django_assert_max_num_queries(5):  # version + 2 per year
+        markers = quality.detected_between(D(2025, 12, 1), D(2026, 1, 31))
+    assert [(m.start, m.end) for m in markers] == [(D(2025, 12, 31), D(2026, 1, 1))]
+    with django_assert_max_num_queries(1):  # both years cached: only the version
+        assert quality.detected_between(D(2025, 10, 1), D(2026, 2, 1)) == markers

@@ -138,19 +138,6 @@ def known_between(start: dt.date, end: dt.date) -> list[Marker]:
 # --- detection -------------------------------------------------------------------------------
 
 
-def _baseline(series: dict[dt.date, int], day: dt.date, held_from: dt.date) -> float | None:
-    """Mean of the same weekday in the BASELINE_WEEKS weeks before; None if not all are held."""
-    earlier = [day - dt.timedelta(weeks=k) for k in range(1, BASELINE_WEEKS + 1)]
-    if earlier[-1] < held_from:
-        return None
-    # Inside the held span a missing day is a zero (upstream omits zero rows).
-    return sum(series.get(d, 0) for d in earlier) / BASELINE_WEEKS
-
-
-def _far_below(value: int, baseline: float | None) -> bool:
-    return baseline is not None and baseline >= MIN_BASELINE and value < SUSPECT_RATIO * baseline
-
-
 def suspect_days_in(
     by_package: dict[int, dict[dt.date, int]],
     spans: dict[int, tuple[dt.date, dt.date]],
@@ -161,34 +148,44 @@ def suspect_days_in(
     """Pure detection over already-fetched series (see the module docstring for the rule).
 
     `spans` holds each package's (first_date, latest_date): a day outside it is not
-    known, so it neither votes nor counts as zero.
+    known, so it neither votes nor counts as zero. Inside it a missing day is a zero
+    (upstream omits zero rows). Works on day-indexed lists: a year of 100 packages is a
+    few hundred thousand integer operations.
     """
+    if start > end:
+        return []
+    lag = 7 * BASELINE_WEEKS
+    origin = start - dt.timedelta(days=lag)
+    n = (end - origin).days + 1
+    arrays: dict[int, tuple[list[int], int, int]] = {}
+    for package_id, (first, latest) in spans.items():
+        values = [0] * n
+        for day, v in by_package.get(package_id, {}).items():
+            i = (day - origin).days
+            if 0 <= i < n:
+                values[i] = v
+        arrays[package_id] = (values, (first - origin).days, (latest - origin).days)
+
+    def verdict(package_id: int, i: int) -> bool | None:
+        """True: far below its baseline; False: normal; None: cannot vote on this day."""
+        values, first, latest = arrays[package_id]
+        if not first + lag <= i <= latest:
+            return None  # not held, or the four weeks before are not all held
+        baseline = sum(values[i - 7 * k] for k in range(1, BASELINE_WEEKS + 1)) / BASELINE_WEEKS
+        if baseline < MIN_BASELINE:
+            return None  # too small to judge: a few downloads can be zero on any day
+        return values[i] < SUSPECT_RATIO * baseline
+
+    others = [pid for pid in arrays if pid != all_id]
     suspect: list[dt.date] = []
-    day = start
-    while day <= end:
-        if all_id is not None and all_id in spans:
-            first, latest = spans[all_id]
-            if first <= day <= latest:
-                series = by_package.get(all_id, {})
-                if _far_below(series.get(day, 0), _baseline(series, day, first)):
-                    suspect.append(day)
-                    day += ONE_DAY
-                    continue
-        voters = below = 0
-        for package_id, (first, latest) in spans.items():
-            if package_id == all_id or not first <= day <= latest:
-                continue
-            series = by_package.get(package_id, {})
-            baseline = _baseline(series, day, first)
-            if baseline is None or baseline < MIN_BASELINE:
-                continue
-            voters += 1
-            if _far_below(series.get(day, 0), baseline):
-                below += 1
+    for i in range(lag, n):
+        if all_id in arrays and verdict(all_id, i):
+            suspect.append(origin + dt.timedelta(days=i))
+            continue
+        votes = [v for v in (verdict(pid, i) for pid in others) if v is not None]
         # Two packages at least: one package's own bad day is not an upstream event.
-        if voters >= 2 and below > MOST_PACKAGES * voters:
-            suspect.append(day)
-        day += ONE_DAY
+        if len(votes) >= 2 and sum(votes) > MOST_PACKAGES * len(votes):
+            suspect.append(origin + dt.timedelta(days=i))
     return suspect
 
 

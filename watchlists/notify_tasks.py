@@ -8,10 +8,13 @@ rows claimed by a worker that died before sending, lapsed leases).
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from celery import shared_task
 from django.utils import timezone
+
+from packages_app import quality
 
 from . import alerts, digests, notify_services
 from .notify_models import Notification
@@ -54,6 +57,10 @@ def weekly_digests() -> str:
 
 @shared_task(name="watchlists.notify_tasks.check_alerts", ignore_result=True)
 def check_alerts() -> str:
+    # Warms the data-quality cache for the last year as a side effect (detection is
+    # cached per calendar year and data version), so chart pages rarely pay for it.
+    today = timezone.now().date()
+    quality.detected_between(today - dt.timedelta(days=365), today)
     plan = alerts.alerts_claim()
     return f"{_enqueue(plan.claimed)} enqueued, {plan.suppressed} suppressed"
 

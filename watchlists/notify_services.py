@@ -143,7 +143,7 @@ def _send_email(n: Notification) -> webhooks.PostResult:
 def _send_webhook(n: Notification) -> webhooks.PostResult:
     hook = n.webhook
     if hook is None or not hook.enabled:
-        return webhooks.PostResult(False, None, "webhook deleted or disabled")
+        return webhooks.PostResult(False, None, "webhook deleted or disabled", permanent=True)
     return webhooks.post(
         url=hook.url, secret=hook.secret, body=webhooks.body_bytes(n.payload), event=n.kind
     )
@@ -184,7 +184,7 @@ def notification_deliver(notification_id: int) -> Outcome:
     if result.ok:
         mine.update(state=Notification.State.SENT, sent_at=done, lease_until=None, last_error="")
         return Outcome(Notification.State.SENT)
-    if n.attempts >= max_attempts():
+    if n.attempts >= max_attempts() or result.permanent:
         mine.update(state=Notification.State.DEAD, lease_until=None, last_error=result.error)
         logger.error("notification %s dead after %s attempts: %s", n.pk, n.attempts, result.error)
         return Outcome(Notification.State.DEAD)

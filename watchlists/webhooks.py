@@ -118,6 +118,8 @@ class PostResult:
     ok: bool
     status_code: int | None
     error: str
+    # True when retrying cannot help (the webhook was deleted): the row goes dead at once.
+    permanent: bool = False
 
 
 def _pinned_url(url: str, address: str) -> str:

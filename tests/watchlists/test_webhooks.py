@@ -262,3 +262,36 @@ def test_send_time_recheck_refuses_an_address_that_became_private(
     attempt = DeliveryAttempt.objects.get()
     assert not attempt.ok and attempt.error.startswith("refused:")
     assert Notification.objects.get().state == "failed"
+
+
+@pytest.mark.django_db
+def test_a_receiver_that_hangs_is_a_recorded_timeout(firing_world: World, settings: Any) -> None:
+    settings.WEBHOOK_TIMEOUT_SECONDS = 0.3
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)  # accepts the connection, never answers
+    try:
+        port = listener.getsockname()[1]
+        Webhook.objects.create(watchlist=firing_world.team_list, url=f"http://127.0.0.1:{port}/")
+        with time_machine.travel(NOW, tick=False):
+            (nid,) = alerts.alerts_claim().claimed
+            outcome = notify_services.notification_deliver(nid)
+    finally:
+        listener.close()
+    assert (outcome.state, outcome.retry_in) == ("failed", 30)
+    attempt = DeliveryAttempt.objects.get()
+    assert not attempt.ok and attempt.status_code is None and "Timeout" in attempt.error
+
+
+@pytest.mark.django_db
+def test_a_deleted_webhook_is_recorded_dead_without_retries(
+    firing_world: World, receiver: Receiver
+) -> None:
+    hook = Webhook.objects.create(watchlist=firing_world.team_list, url=receiver.url)
+    with time_machine.travel(NOW, tick=False):
+        (nid,) = alerts.alerts_claim().claimed
+        hook.delete()
+        assert notify_services.notification_deliver(nid).state == "dead"
+    n = Notification.objects.get(pk=nid)
+    assert (n.state, n.last_error) == ("dead", "webhook deleted or disabled")
+    assert receiver.posts == []

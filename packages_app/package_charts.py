@@ -19,7 +19,7 @@ from django.core.cache import cache
 from django.utils.html import escape, json_script
 from django.utils.safestring import SafeString, mark_safe
 
-from . import selectors, series
+from . import quality, selectors, series
 from .chart_options import ChartOptions, Window
 from .models import Metric, Package
 from .python_support import PythonSupport, python_support, version_key
@@ -221,7 +221,7 @@ def chart_payload(
         except Exception:  # a cache that is down costs a query, never an error
             cached = None
     if cached is not None:
-        return dict(cached)
+        return _with_markers(dict(cached), window)
     fetch_start = window.start
     if options.smoothing_applies:
         fetch_start = max(package.first_date, window.start - dt.timedelta(days=SMOOTH_DAYS - 1))
@@ -267,6 +267,15 @@ def chart_payload(
     if use_cache:
         with contextlib.suppress(Exception):
             cache.set(key, payload, CACHE_SECONDS)
+    return _with_markers(payload, window)
+
+
+def _with_markers(payload: dict[str, Any], window: Window) -> dict[str, Any]:
+    # Data-quality markers depend on site-wide data, not on this package's
+    # data_version, so they are added outside this cache (quality.py has its own).
+    # chart_bundle keeps them with the page bundle: a newly detected suspect day shows
+    # on a package's page when that package's next refresh bumps its data_version.
+    payload["markers"] = quality.markers_between(window.start, window.end)
     return payload
 
 

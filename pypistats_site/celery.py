@@ -12,6 +12,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pypistats_site.settings")
 app = Celery("pypistats_site")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Digest and alert tasks live in watchlists/notify_tasks.py (not "tasks"): name it.
+app.autodiscover_tasks(["watchlists"], related_name="notify_tasks")
 
 # Upstream's ETL starts at 01:00 UTC and has been seen to run late, so the daily
 # sweep starts at 03:00 and is repeated hourly until 12:00: packages already
@@ -29,5 +31,19 @@ app.conf.beat_schedule = {
     "frequent-sweep": {
         "task": "packages_app.tasks.sweep_new_and_failed_packages",
         "schedule": 60.0,
+    },
+    # Digests and alerts (watchlists/notify_tasks.py): Monday digests after the daily
+    # sweep, hourly until noon (it waits for Sunday's data; the claims make repeats no-ops).
+    "weekly-digests": {
+        "task": "watchlists.notify_tasks.weekly_digests",
+        "schedule": crontab(minute=15, hour="6-12", day_of_week="mon"),
+    },
+    "check-alerts": {
+        "task": "watchlists.notify_tasks.check_alerts",
+        "schedule": crontab(minute=30),
+    },
+    "deliver-due-notifications": {
+        "task": "watchlists.notify_tasks.deliver_due_notifications",
+        "schedule": 300.0,
     },
 }

@@ -330,3 +330,11 @@ WATCHLIST_MAX_PER_OWNER = env.int("WATCHLIST_MAX_PER_OWNER", default=50)
 # TRACK_LIMIT_PER_USER_PER_DAY (above, with the package pages) applies here too.
 # After logging in, land on the dashboard of one's watchlists.
 LOGIN_REDIRECT_URL = "dashboard"
+
+# --- Digests, alerts and webhooks (watchlists/notify_*.py) -----------------------------------
+# Webhooks to private, loopback, link-local or reserved addresses are refused (SSRF)
+# unless an operator allows them (an intranet receiver; the tests' loopback server).
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# A message is tried this many times (email or webhook) before it is marked dead.
+NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=5)

@@ -60,3 +60,6 @@ class WatchlistAdmin(admin.ModelAdmin):
     autocomplete_fields = ["owner_user", "owner_team"]
     readonly_fields = ["uid", "public_token", "created_at", "updated_at"]
     inlines = [WatchlistEntryInline]
+
+
+from . import notify_admin  # noqa: E402,F401  (digest, alert and delivery-log admin)

@@ -220,3 +220,6 @@ class WatchlistEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.package_id} in {self.watchlist_id}"
+
+
+from . import notify_models  # noqa: E402,F401  (digest and alert models)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path
 
 from . import team_views, watchlist_views
 
@@ -70,4 +70,5 @@ urlpatterns = [
     path(
         "watchlists/<uuid:uid>/delete/", watchlist_views.watchlist_delete, name="watchlist_delete"
     ),
+    path("", include("watchlists.notify_urls")),  # digests, alerts, webhooks
 ]

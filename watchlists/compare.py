@@ -31,7 +31,7 @@ from django.core.cache import cache
 from django.db.models import Q
 from django.utils.safestring import SafeString, mark_safe
 
-from packages_app import series
+from packages_app import quality, series
 from packages_app.chart_options import (
     COMPARE_DEFAULTS,
     ChartOptions,
@@ -400,7 +400,7 @@ def compare_payload(options: CompareOptions, packages: dict[str, Package]) -> di
     except Exception:  # a cache that is down costs a query, never an error
         cached = None
     if cached is not None:
-        return dict(cached)
+        return _with_markers(dict(cached))
 
     smooth = chart.smoothing_applies
     agg = "day" if smooth else chart.agg
@@ -516,6 +516,16 @@ def compare_payload(options: CompareOptions, packages: dict[str, Package]) -> di
     }
     with contextlib.suppress(Exception):
         cache.set(key, payload, CACHE_SECONDS)
+    return _with_markers(payload)
+
+
+def _with_markers(payload: dict[str, Any]) -> dict[str, Any]:
+    # Data-quality markers depend on site-wide data, not on the compared packages'
+    # data_versions, so they are added outside this cache (quality.py caches its own).
+    window = payload["window"]
+    payload["markers"] = quality.markers_between(
+        dt.date.fromisoformat(window["start"]), dt.date.fromisoformat(window["end"])
+    )
     return payload
 
 

@@ -50,33 +50,6 @@
     return periods.partial[index] ? text + " (partial)" : text;
   }
 
-  // Data-quality markers (packages_app/quality.py) as chartjs-plugin-annotation
-  // annotations: a dashed line for a single day, a shaded box for a range.
-  function markerAnnotations(payload) {
-    var result = {};
-    var markers = payload.markers || [];
-    var colour = cssVar("--muted", "#5d6470");
-    markers.forEach(function (m, i) {
-      var label = { display: false, content: m.label, position: "start", color: cssVar("--fg", "#1c1f24"), backgroundColor: cssVar("--card", "#ffffff"), font: { size: 11 } };
-      var common = {
-        borderColor: colour,
-        borderWidth: 1,
-        label: label,
-        enter: function (ctx) { ctx.element.label.options.display = true; return true; },
-        leave: function (ctx) { ctx.element.label.options.display = false; return true; }
-      };
-      if (m.start === m.end) {
-        result["marker" + i] = Object.assign({ type: "line", xMin: m.start, xMax: m.start, borderDash: [4, 3] }, common);
-      } else {
-        result["marker" + i] = Object.assign({ type: "box", xMin: m.start, xMax: m.end, backgroundColor: withAlpha(colour.charAt(0) === "#" ? colour : "#5d6470", 0.12) }, common);
-      }
-    });
-    return result;
-  }
-
-  // The compare page (its own script) draws the same markers: it calls this with its payload.
-  window.PypistatsMarkers = { annotations: markerAnnotations };
-
   function build(canvas, payload) {
     var spec = null;
     for (var i = 0; i < payload.charts.length; i++) {
@@ -127,7 +100,7 @@
         interaction: { mode: "index", intersect: false },
         color: fg,
         plugins: {
-          annotation: { annotations: markerAnnotations(payload) },
+          annotation: { annotations: window.PypistatsMarkers.annotations(payload) },
           legend: { position: "bottom", labels: { color: fg, boxWidth: 12, boxHeight: 12, usePointStyle: false } },
           tooltip: {
             callbacks: {

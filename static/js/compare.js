@@ -98,6 +98,8 @@
         interaction: { mode: "index", intersect: false },
         color: fg,
         plugins: {
+          // Known upstream events and suspect days (static/js/markers.js).
+          annotation: { annotations: window.PypistatsMarkers.annotations(payload) },
           legend: { position: "bottom", labels: { color: fg, boxWidth: 12, boxHeight: 12 } },
           tooltip: {
             itemSort: function (a, b) { return (b.raw || 0) - (a.raw || 0); },

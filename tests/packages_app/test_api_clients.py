@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import orjson
 import pypistats
+import urllib3
 import pytest
 import schemathesis
 from django.test import Client
@@ -99,6 +100,14 @@ def live_api(transactional_db: None, settings: Any) -> Iterator[str]:
     golden.load_seed()
     server = LiveServer("127.0.0.1:0")
     yield server.url + "/api/"
+    # Close the clients' keep-alive connections and let the server's request threads
+    # finish while they may still share the test database connection.
+    urllib3_default_pool = getattr(urllib3, "_DEFAULT_POOL", None)
+    if urllib3_default_pool is not None:
+        urllib3_default_pool.clear()
+    for thread in threading.enumerate():
+        if "process_request_thread" in thread.name:
+            thread.join(timeout=2)
     server.stop()
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection
 
@@ -104,7 +105,7 @@ def package_series(
     180 days before it. With either, the window is exactly [start, end], an
     open end reaching all history held. None when we do not hold the package.
     """
-    params: list[object] = [int(metric)]
+    params: list[Any] = [int(metric)]
     category_sql = ""
     if categories is not None:
         names = list(categories)

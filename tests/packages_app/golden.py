@@ -15,15 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
-import pytest
 from django.db import transaction
 from django.utils import timezone
 
 from packages_app.models import Category, DownloadPoint, Metric, Package, RecentDownloads
 
-GOLDEN_PATH = Path(
-    os.environ.get("GOLDEN_CAPTURES", "/work/shared/upstream/golden-captures.txt")
-)
+GOLDEN_PATH = Path(os.environ.get("GOLDEN_CAPTURES", "/work/shared/upstream/golden-captures.txt"))
 # The checked-in copy is used when /work/shared is not there (a fresh clone in CI).
 LOCAL_COPY = Path(__file__).parent / "data" / "golden-captures.txt"
 
@@ -85,25 +82,37 @@ def captures(path: Path | None = None) -> list[Capture]:
 
 # --- The seed ---------------------------------------------------------------------------
 
-OVERALL = {
+OVERALL: dict[str, dict[int, tuple[int, int | None]]] = {
     # package: {days before today: (with_mirrors, without_mirrors)}
-    "demo-pkg": {1: (120, 100), 2: (60, 50), 5: (11, 10), 10: (7, 7), 40: (1001, 1000), 200: (5, 5)},
+    "demo-pkg": {
+        1: (120, 100),
+        2: (60, 50),
+        5: (11, 10),
+        10: (7, 7),
+        40: (1001, 1000),
+        200: (5, 5),
+    },
     "zope-interface": {1: (3, 2)},
     "old-only": {3: (4, None)},
     "__all__": {1: (1000000, 900000)},
 }
-PYTHON_MAJOR = {"demo-pkg": {2: {"3": 45, "null": 5}, 1: {"2": 1, "3": 90, "null": 9}}}
-PYTHON_MINOR = {
-    "demo-pkg": {1: {"2.7": 1, "3.10": 30, "3.9": 20, "3.12": 40, "null": 9}, 2: {"3.9": 25, "3.10": 25}}
+PYTHON_MAJOR: dict[str, dict[int, dict[str, int]]] = {
+    "demo-pkg": {2: {"3": 45, "null": 5}, 1: {"2": 1, "3": 90, "null": 9}}
 }
-SYSTEM = {
+PYTHON_MINOR: dict[str, dict[int, dict[str, int]]] = {
+    "demo-pkg": {
+        1: {"2.7": 1, "3.10": 30, "3.9": 20, "3.12": 40, "null": 9},
+        2: {"3.9": 25, "3.10": 25},
+    }
+}
+SYSTEM: dict[str, dict[int, dict[str, int]]] = {
     "demo-pkg": {
         1: {"Darwin": 10, "Linux": 70, "Windows": 12, "other": 1, "null": 7},
         2: {"Linux": 40, "null": 10},
     }
 }
 # A row hand-inserted upstream: only `month`.
-HAND_RECENT = {"month-only": {"month": 5}}
+HAND_RECENT: dict[str, dict[str, int]] = {"month-only": {"month": 5}}
 
 
 def _day(days_before_today: int) -> dt.date:
@@ -163,9 +172,9 @@ def load_seed() -> dict[str, Package]:
         (Metric.PYTHON_MINOR, PYTHON_MINOR),
         (Metric.SYSTEM, SYSTEM),
     ):
-        for name, days in table.items():
-            for before, values in days.items():
-                for category, downloads in values.items():
+        for name, by_day in table.items():
+            for before, by_category in by_day.items():
+                for category, downloads in by_category.items():
                     points.append(
                         DownloadPoint(
                             package=packages[name],
@@ -177,13 +186,13 @@ def load_seed() -> dict[str, Package]:
     DownloadPoint.objects.bulk_create(points)
     recents = {name: recent_of(days) for name, days in OVERALL.items()}
     recents.update(HAND_RECENT)
-    for name, values in recents.items():
-        if values:
+    for name, sums in recents.items():
+        if sums:
             RecentDownloads.objects.create(
                 package=packages[name],
-                last_day=values.get("day"),
-                last_week=values.get("week"),
-                last_month=values.get("month"),
+                last_day=sums.get("day"),
+                last_week=sums.get("week"),
+                last_month=sums.get("month"),
                 updated_at=REFRESHED_AT,
             )
     for package in packages.values():
@@ -200,9 +209,3 @@ def bump(package: Package) -> None:
         data_version=package.data_version + 1, last_refreshed_at=timezone.now()
     )
     package.refresh_from_db()
-
-
-@pytest.fixture
-def seeded(db: None) -> dict[str, Package]:
-    """The data the upstream golden captures were recorded with, in our store."""
-    return load_seed()

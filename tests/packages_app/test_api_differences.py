@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import orjson
 import pytest
 from django.test import Client
 
+from packages_app.models import Package
 from tests.packages_app import golden
-from tests.packages_app.golden import seeded  # noqa: F401
+
+
+@pytest.fixture
+def seeded(db: None) -> dict[str, Package]:
+    """The data the upstream golden captures were recorded with."""
+    return golden.load_seed()
 
 
 def _capture(target: str) -> golden.Capture:
     return next(c for c in golden.captures() if c.target == target)
 
 
-def _json(response) -> dict:  # type: ignore[no-untyped-def]
+def _json(response: Any) -> dict[str, Any]:
     assert response.status_code == 200, response.content
     assert response["Content-Type"] == "application/json"
     return orjson.loads(response.content)
@@ -26,7 +33,7 @@ def _json(response) -> dict:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("name", ["Demo-Pkg", "DEMO-PKG", "demo_pkg", "Demo.Pkg", "demo__pkg"])
-def test_uppercase_names_answer(seeded, client: Client, name: str) -> None:  # noqa: F811
+def test_uppercase_names_answer(seeded, client: Client, name: str) -> None:
     """Upstream only swaps `.`/`_` for `-`: `Demo-Pkg` 404s there. Ours answers, echoing the canonical name."""
     canonical = client.get("/api/packages/demo-pkg/recent")
     response = client.get(f"/api/packages/{name}/recent")
@@ -36,7 +43,7 @@ def test_uppercase_names_answer(seeded, client: Client, name: str) -> None:  # n
     assert system.content == _capture("/api/packages/demo-pkg/system").body
 
 
-def test_separator_runs_collapse(seeded, client: Client) -> None:  # noqa: F811
+def test_separator_runs_collapse(seeded, client: Client) -> None:
     response = client.get("/api/packages/zope..interface/recent")
     assert response.content == _capture("/api/packages/zope.interface/recent").body
 
@@ -56,7 +63,7 @@ def test_popular_spellings_answer(db, client: Client, name: str) -> None:
     }
 
 
-def test_non_ascii_name_is_404(seeded, client: Client) -> None:  # noqa: F811
+def test_non_ascii_name_is_404(seeded, client: Client) -> None:
     """Upstream answers 200 with `"package":"\\u00fc"` on breakdowns; `ü` is no project name: 404."""
     for endpoint in ("recent", "overall", "python_major", "python_minor", "system"):
         response = client.get(f"/api/packages/%C3%BC/{endpoint}")
@@ -68,8 +75,10 @@ def test_non_ascii_name_is_404(seeded, client: Client) -> None:  # noqa: F811
 # --- 2. os=other, os=null, version=null match -------------------------------------------
 
 
-@pytest.mark.parametrize(("other", "null"), [("other", "null"), ("OTHER", "NULL"), ("Other", "Null")])
-def test_os_other_and_null_match(seeded, client: Client, other: str, null: str) -> None:  # noqa: F811
+@pytest.mark.parametrize(
+    ("other", "null"), [("other", "null"), ("OTHER", "NULL"), ("Other", "Null")]
+)
+def test_os_other_and_null_match(seeded, client: Client, other: str, null: str) -> None:
     body = _json(client.get(f"/api/packages/demo-pkg/system?os={other}"))
     assert body["data"] == [{"category": "other", "date": "2026-11-23", "downloads": 1}]
     body = _json(client.get(f"/api/packages/demo-pkg/system?os={null}"))
@@ -79,14 +88,14 @@ def test_os_other_and_null_match(seeded, client: Client, other: str, null: str) 
     ]
 
 
-def test_version_null_matches(seeded, client: Client) -> None:  # noqa: F811
+def test_version_null_matches(seeded, client: Client) -> None:
     major = _json(client.get("/api/packages/demo-pkg/python_major?version=null"))
     assert [r["downloads"] for r in major["data"]] == [5, 9]
     minor = _json(client.get("/api/packages/demo-pkg/python_minor?version=NULL"))
     assert minor["data"] == [{"category": "null", "date": "2026-11-23", "downloads": 9}]
 
 
-def test_title_matching_is_kept_for_the_rest(seeded, client: Client) -> None:  # noqa: F811
+def test_title_matching_is_kept_for_the_rest(seeded, client: Client) -> None:
     """`.title()` still decides everything else: `3.1` is not `3.10`, `lInUx` is Linux."""
     assert _json(client.get("/api/packages/demo-pkg/python_minor?version=3.1"))["data"] == []
     assert len(_json(client.get("/api/packages/demo-pkg/system?os=lInUx"))["data"]) == 2
@@ -95,7 +104,7 @@ def test_title_matching_is_kept_for_the_rest(seeded, client: Client) -> None:  #
 # --- 3. The default window and start_date/end_date ---------------------------------------
 
 
-def test_default_window_drops_d200(seeded, client: Client) -> None:  # noqa: F811
+def test_default_window_drops_d200(seeded, client: Client) -> None:
     """Upstream returns every row it holds; its purge keeps 181 dates, but the captures'
     D-200 row was hand-inserted. Our default is the 181 dates, so that one row is absent,
     and everything else is byte-identical."""
@@ -107,23 +116,32 @@ def test_default_window_drops_d200(seeded, client: Client) -> None:  # noqa: F81
     ):
         expected = orjson.loads(_capture(target).body)
         expected["data"] = [r for r in expected["data"] if r["date"] != "2026-05-08"]
-        assert client.get(target).content == orjson.dumps(expected, option=orjson.OPT_SORT_KEYS) + b"\n"
+        assert (
+            client.get(target).content
+            == orjson.dumps(expected, option=orjson.OPT_SORT_KEYS) + b"\n"
+        )
 
 
-def test_window_is_181_dates_ending_at_the_latest_held(seeded, client: Client) -> None:  # noqa: F811
+def test_window_is_181_dates_ending_at_the_latest_held(seeded, client: Client) -> None:
     from packages_app.models import Category, DownloadPoint, Metric
 
     package = seeded["zope-interface"]
     category = Category.objects.get(metric=Metric.OVERALL, name="with_mirrors")
     for before in (180, 181):
         DownloadPoint.objects.create(
-            package=package, category=category, date=golden.D - dt.timedelta(days=before), downloads=9
+            package=package,
+            category=category,
+            date=golden.D - dt.timedelta(days=before),
+            downloads=9,
         )
-    dates = [r["date"] for r in _json(client.get("/api/packages/zope-interface/overall?mirrors=true"))["data"]]
+    dates = [
+        r["date"]
+        for r in _json(client.get("/api/packages/zope-interface/overall?mirrors=true"))["data"]
+    ]
     assert dates == ["2026-05-27", "2026-11-23"]  # D-180 in, D-181 out
 
 
-def test_start_date_reaches_all_history(seeded, client: Client) -> None:  # noqa: F811
+def test_start_date_reaches_all_history(seeded, client: Client) -> None:
     """With start_date at or before D-200 the answer is upstream's, byte for byte."""
     for target in (
         "/api/packages/demo-pkg/overall",
@@ -135,15 +153,25 @@ def test_start_date_reaches_all_history(seeded, client: Client) -> None:  # noqa
         assert response.content == _capture(target).body
 
 
-def test_start_and_end_date_bound_the_answer(seeded, client: Client) -> None:  # noqa: F811
+def test_start_and_end_date_bound_the_answer(seeded, client: Client) -> None:
     body = _json(
-        client.get("/api/packages/demo-pkg/overall?mirrors=false&start_date=2026-05-08&end_date=2026-10-15")
+        client.get(
+            "/api/packages/demo-pkg/overall?mirrors=false&start_date=2026-05-08&end_date=2026-10-15"
+        )
     )
-    assert [(r["date"], r["downloads"]) for r in body["data"]] == [("2026-05-08", 5), ("2026-10-15", 1000)]
+    assert [(r["date"], r["downloads"]) for r in body["data"]] == [
+        ("2026-05-08", 5),
+        ("2026-10-15", 1000),
+    ]
     only_end = _json(client.get("/api/packages/demo-pkg/overall?mirrors=false&end_date=2026-06-01"))
     assert [r["date"] for r in only_end["data"]] == ["2026-05-08"]
     # A range with no rows: overall 404s as upstream does on no rows, breakdowns are empty.
-    assert client.get("/api/packages/demo-pkg/overall?start_date=2020-01-01&end_date=2020-01-02").status_code == 404
+    assert (
+        client.get(
+            "/api/packages/demo-pkg/overall?start_date=2020-01-01&end_date=2020-01-02"
+        ).status_code
+        == 404
+    )
     assert _json(client.get("/api/packages/demo-pkg/system?end_date=2020-01-02"))["data"] == []
 
 
@@ -159,13 +187,13 @@ def test_start_and_end_date_bound_the_answer(seeded, client: Client) -> None:  #
         "start_date=2026-02-30",
     ],
 )
-def test_bad_dates_are_400(seeded, client: Client, query: str) -> None:  # noqa: F811
+def test_bad_dates_are_400(seeded, client: Client, query: str) -> None:
     response = client.get(f"/api/packages/demo-pkg/python_minor?{query}")
     assert response.status_code == 400
     assert response["Content-Type"] == "text/html; charset=utf-8"
     assert response.content == b"400"
 
 
-def test_dates_are_ignored_on_recent(seeded, client: Client) -> None:  # noqa: F811
+def test_dates_are_ignored_on_recent(seeded, client: Client) -> None:
     response = client.get("/api/packages/demo-pkg/recent?start_date=nonsense")
     assert response.content == _capture("/api/packages/demo-pkg/recent").body

@@ -21,7 +21,9 @@ def plain_static(settings: Any) -> None:
     }
 
 
-def test_docs_page_documents_the_api(db: None, client: Client, plain_static: None, settings: Any) -> None:
+def test_docs_page_documents_the_api(
+    db: None, client: Client, plain_static: None, settings: Any
+) -> None:
     settings.API_RATE_LIMIT_PER_MINUTE = 600
     settings.API_CACHE_MAX_AGE = 3600
     response = client.get("/api/")
@@ -45,7 +47,9 @@ def test_docs_page_documents_the_api(db: None, client: Client, plain_static: Non
     assert "<script>" not in html and "style=" not in html and "<style" not in html
 
 
-def test_docs_page_without_a_limit(db: None, client: Client, plain_static: None, settings: Any) -> None:
+def test_docs_page_without_a_limit(
+    db: None, client: Client, plain_static: None, settings: Any
+) -> None:
     settings.API_RATE_LIMIT_PER_MINUTE = 0
     assert "does not limit request rates" in client.get("/api/").content.decode()
 

@@ -12,12 +12,20 @@ import respx
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from packages_app import api_cache, api_selectors
 from packages_app.models import Category, DownloadPoint, Metric, Package
 from tests.packages_app import golden
-from tests.packages_app.golden import seeded  # noqa: F401
+
+
+@pytest.fixture
+def seeded(db: None) -> dict[str, Package]:
+    """The data the upstream golden captures were recorded with."""
+    return golden.load_seed()
+
 
 URL = "/api/packages/demo-pkg/python_minor"
 DEAD_REDIS = {
@@ -39,7 +47,7 @@ def _refresh(package: Package, downloads: int) -> None:
 # --- Cached bytes ----------------------------------------------------------------------
 
 
-def test_second_read_comes_from_the_cache_with_one_query(seeded, client: Client) -> None:  # noqa: F811
+def test_second_read_comes_from_the_cache_with_one_query(seeded, client: Client) -> None:
     first = client.get(URL)
     with CaptureQueriesContext(connection) as queries:
         second = client.get(URL)
@@ -48,21 +56,21 @@ def test_second_read_comes_from_the_cache_with_one_query(seeded, client: Client)
     assert len(api_sql) == 1 and "data_version" in api_sql[0]
 
 
-def test_a_miss_reads_the_series_in_one_statement(seeded, client: Client) -> None:  # noqa: F811
+def test_a_miss_reads_the_series_in_one_statement(seeded, client: Client) -> None:
     with CaptureQueriesContext(connection) as queries:
         client.get(URL)
     api_sql = [q["sql"] for q in queries.captured_queries if "packages_app" in q["sql"]]
     assert len(api_sql) == 2  # the version, then the answer (with its version) in one SELECT
 
 
-def test_cached_answer_is_keyed_by_data_version(seeded, client: Client) -> None:  # noqa: F811
+def test_cached_answer_is_keyed_by_data_version(seeded, client: Client) -> None:
     package = seeded["demo-pkg"]
     before = client.get(URL).content
     identity = api_cache.answer_id("demo-pkg", package.data_version, "python_minor", "")
     assert api_cache.get(identity) == (200, before)
 
 
-def test_refresh_between_reads_gives_a_fully_new_answer(seeded, client: Client) -> None:  # noqa: F811
+def test_refresh_between_reads_gives_a_fully_new_answer(seeded, client: Client) -> None:
     package = seeded["demo-pkg"]
     before = client.get(URL)
     assert client.get(URL).content == before.content  # served from the cache
@@ -73,11 +81,14 @@ def test_refresh_between_reads_gives_a_fully_new_answer(seeded, client: Client) 
     assert data and {row["downloads"] for row in data} == {7}
 
 
-def test_refresh_committing_between_version_and_series_reads(seeded, client: Client, monkeypatch) -> None:  # noqa: F811
+def test_refresh_committing_between_version_and_series_reads(
+    seeded, client: Client, monkeypatch
+) -> None:
     """The version read says v1, then a refresh commits v2 before the series is read: the
     answer is v2 entirely (one statement), labelled and cached as v2, never under v1."""
     package = seeded["demo-pkg"]
     stale_meta = api_selectors.package_meta("demo-pkg")
+    assert stale_meta is not None
     _refresh(package, 3)
     monkeypatch.setattr(api_selectors, "package_meta", lambda name: stale_meta)
     response = client.get(URL)
@@ -89,7 +100,9 @@ def test_refresh_committing_between_version_and_series_reads(seeded, client: Cli
     assert api_cache.get(v1) is None
 
 
-def test_a_points_change_without_a_version_bump_is_not_served_as_new(seeded, client: Client) -> None:  # noqa: F811
+def test_a_points_change_without_a_version_bump_is_not_served_as_new(
+    seeded, client: Client
+) -> None:
     """The contract is the version: until a refresh commits its bump, readers keep the old bytes."""
     before = client.get(URL).content
     DownloadPoint.objects.filter(package=seeded["demo-pkg"]).update(downloads=1)
@@ -135,7 +148,7 @@ def test_concurrent_refresh_on_postgres_never_mixes(client: Client) -> None:
 # --- A cache that is down ------------------------------------------------------------------
 
 
-def test_cache_down_means_same_bytes_not_errors(seeded, client: Client, settings) -> None:  # noqa: F811
+def test_cache_down_means_same_bytes_not_errors(seeded, client: Client, settings) -> None:
     expected = {t: client.get(t).content for t in (URL, "/api/packages/demo-pkg/recent")}
     settings.CACHES = DEAD_REDIS
     for target, body in expected.items():
@@ -153,7 +166,9 @@ def test_cache_down_means_same_bytes_not_errors(seeded, client: Client, settings
 
 
 @pytest.mark.parametrize("track", [False, True])
-def test_unknown_package_answers_as_upstream_without_calling_it(db, client: Client, settings, track: bool) -> None:
+def test_unknown_package_answers_as_upstream_without_calling_it(
+    db, client: Client, settings, track: bool
+) -> None:
     settings.API_TRACK_UNKNOWN_PACKAGES = track
     with respx.mock(assert_all_called=False) as upstream:
         route = upstream.route().mock(return_value=httpx.Response(500))
@@ -162,7 +177,11 @@ def test_unknown_package_answers_as_upstream_without_calling_it(db, client: Clie
         for endpoint in ("python_major", "python_minor", "system"):
             response = client.get(f"/api/packages/New_Thing/{endpoint}")
             assert response.status_code == 200
-            assert response.json() == {"data": [], "package": "new-thing", "type": f"{endpoint}_downloads"}
+            assert response.json() == {
+                "data": [],
+                "package": "new-thing",
+                "type": f"{endpoint}_downloads",
+            }
         assert not route.called
     package = Package.objects.filter(name="new-thing").first()
     if track:
@@ -201,14 +220,14 @@ def test_known_package_without_points(db, client: Client) -> None:
         "/api/packages//recent",
     ],
 )
-def test_bad_names_and_paths_are_text_404(seeded, client: Client, target: str) -> None:  # noqa: F811
+def test_bad_names_and_paths_are_text_404(seeded, client: Client, target: str) -> None:
     response = client.get(target)
     assert response.status_code == 404
     assert response["Content-Type"] == "text/html; charset=utf-8"
     assert response.content == b"404"
 
 
-def test_128_characters_is_still_a_name(seeded, client: Client) -> None:  # noqa: F811
+def test_128_characters_is_still_a_name(seeded, client: Client) -> None:
     assert client.get("/api/packages/" + "a" * 128 + "/system").status_code == 200
 
 
@@ -224,7 +243,7 @@ def test_128_characters_is_still_a_name(seeded, client: Client) -> None:  # noqa
         "whatever=1&&&=&",
     ],
 )
-def test_odd_parameters_never_500(seeded, client: Client, query: str) -> None:  # noqa: F811
+def test_odd_parameters_never_500(seeded, client: Client, query: str) -> None:
     for endpoint in ("python_major", "system", "overall", "recent"):
         response = client.get(f"/api/packages/demo-pkg/{endpoint}?{query}")
         assert response.status_code < 500
@@ -233,7 +252,9 @@ def test_odd_parameters_never_500(seeded, client: Client, query: str) -> None:  
 NAME_CHARS = string.ascii_letters + string.digits + "-_.~%/ \\'\"<>?#&=+ü\x00\n"
 
 
-@hsettings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hsettings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     name=st.text(alphabet=NAME_CHARS, min_size=0, max_size=140) | st.text(max_size=20),
     endpoint=st.sampled_from(
@@ -247,7 +268,9 @@ NAME_CHARS = string.ascii_letters + string.digits + "-_.~%/ \\'\"<>?#&=+ü\x00\n
         max_size=4,
     ),
 )
-def test_property_never_5xx(seeded, client: Client, name: str, endpoint: str, params: list[tuple[str, str]]) -> None:  # noqa: F811
+def test_property_never_5xx(
+    seeded, client: Client, name: str, endpoint: str, params: list[tuple[str, str]]
+) -> None:
     query = "&".join(f"{quote(k)}={quote(v)}" for k, v in params)
     target = f"/api/packages/{quote(name, safe='')}/{endpoint}" + (f"?{query}" if query else "")
     with respx.mock(assert_all_called=False) as upstream:
@@ -259,7 +282,7 @@ def test_property_never_5xx(seeded, client: Client, name: str, endpoint: str, pa
         assert response["Content-Type"] == "text/html; charset=utf-8"
 
 
-def test_categories_are_read_by_name_not_id(seeded, client: Client) -> None:  # noqa: F811
+def test_categories_are_read_by_name_not_id(seeded, client: Client) -> None:
     """A category created after the first answer (a new Python version) appears after a refresh."""
     client.get(URL)
     category = Category.objects.create(metric=Metric.PYTHON_MINOR, name="3.15")
@@ -267,4 +290,6 @@ def test_categories_are_read_by_name_not_id(seeded, client: Client) -> None:  # 
         package=seeded["demo-pkg"], category=category, date=golden.D, downloads=3
     )
     golden.bump(seeded["demo-pkg"])
-    assert {"category": "3.15", "date": "2026-11-23", "downloads": 3} in client.get(URL).json()["data"]
+    assert {"category": "3.15", "date": "2026-11-23", "downloads": 3} in client.get(URL).json()[
+        "data"
+    ]

@@ -180,7 +180,9 @@ end
 """
 
 
-def wrk(port: int, endpoint: str, n: int, etags: list[str], args: argparse.Namespace) -> dict[str, str]:
+def wrk(
+    port: int, endpoint: str, n: int, etags: list[str], args: argparse.Namespace
+) -> dict[str, str]:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(
             LUA
@@ -220,10 +222,16 @@ def wrk(port: int, endpoint: str, n: int, etags: list[str], args: argparse.Names
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("--pg", default=os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432"))
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument(
+        "--pg", default=os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+    )
     parser.add_argument("--db", default=os.environ.get("BENCH_DB", "pss_bench_b"))
-    parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/2"))
+    parser.add_argument(
+        "--redis", default=os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/2")
+    )
     parser.add_argument("--packages", type=int, default=10_000)
     parser.add_argument("--days", type=int, default=181)
     parser.add_argument("--duration", type=int, default=12)
@@ -274,14 +282,20 @@ def main() -> None:
         for endpoint in ("overall", "python_minor"):
             paths = [f"/api/packages/pkg-{i:05d}/{endpoint}" for i in range(1, args.packages + 1)]
             flush()
-            rows.append((endpoint, "cold (cache flushed)", wrk(port, endpoint, args.packages, [], args)))
+            rows.append(
+                (endpoint, "cold (cache flushed)", wrk(port, endpoint, args.packages, [], args))
+            )
             print(rows[-1])
             etags = fetch_all(port, paths)
             rows.append((endpoint, "warm", wrk(port, endpoint, args.packages, [], args)))
             print(rows[-1])
             subset = [etags[p] for p in paths[: args.etag_packages]]
             rows.append(
-                (endpoint, f"304 (If-None-Match, {len(subset)} packages)", wrk(port, endpoint, len(subset), subset, args))
+                (
+                    endpoint,
+                    f"304 (If-None-Match, {len(subset)} packages)",
+                    wrk(port, endpoint, len(subset), subset, args),
+                )
             )
             print(rows[-1])
     finally:

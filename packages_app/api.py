@@ -279,22 +279,56 @@ def _track_unknown(name: str) -> None:
         log.exception("could not queue %s for tracking", name)
 
 
-def _answer(request: HttpRequest, query: Query) -> HttpResponseBase:
-    meta = api_selectors.package_meta(query.name)
+Answer = tuple[HttpResponseBase, ratelimit.Verdict | None]
+
+
+def _count(counter: ratelimit.Counter | None) -> ratelimit.Verdict | None:
+    return None if counter is None else ratelimit.check_counter(counter)
+
+
+def _limited(verdict: ratelimit.Verdict | None) -> bool:
+    return verdict is not None and not verdict.allowed
+
+
+def _answer(request: HttpRequest, query: Query, counter: ratelimit.Counter | None) -> Answer:
+    recent: api_selectors.Recent | None = None
+    if query.endpoint == "recent":
+        # One statement gives the version and the numbers: no cache needed at all.
+        recent = api_selectors.package_recent(query.name)
+        meta = recent.meta if recent is not None else None
+    else:
+        meta = api_selectors.package_meta(query.name)
     if meta is None:
+        verdict = _count(counter)
+        if _limited(verdict):
+            return _text(429), verdict
         if settings.API_TRACK_UNKNOWN_PACKAGES:
             _track_unknown(query.name)
         # As upstream: 404 on recent/overall, empty data on the breakdowns.
         if query.endpoint in ("recent", "overall"):
-            return _bytes_response(404, wire.error_body(404))
-        return _bytes_response(200, _envelope(query, []))
+            return _bytes_response(404, wire.error_body(404)), verdict
+        return _bytes_response(200, _envelope(query, [])), verdict
     identity = api_cache.answer_id(query.name, meta.data_version, query.endpoint, query.params)
     tag = api_cache.etag(identity)
     if _not_modified(request, tag, meta.last_refreshed_at):
+        verdict = _count(counter)
+        if _limited(verdict):
+            return _text(429), verdict
         response: HttpResponseBase = HttpResponse(status=304)
         _validators(response, tag, meta.last_refreshed_at)
-        return response
-    cached = api_cache.get(identity)
+        return response, verdict
+    if recent is not None:
+        verdict = _count(counter)
+        if _limited(verdict):
+            return _text(429), verdict
+        status, body = _recent_answer(query, recent)
+        response = _bytes_response(status, body)
+        _validators(response, tag, meta.last_refreshed_at)
+        return response, verdict
+    # The hot path: the client's count and the cached answer in one cache round trip.
+    cached, verdict = api_cache.get_counting(identity, counter)
+    if _limited(verdict):
+        return _text(429), verdict
     if cached is not None:
         status, body = cached
     else:
@@ -311,7 +345,7 @@ def _answer(request: HttpRequest, query: Query) -> HttpResponseBase:
             api_cache.put(identity, status, body)
     response = _bytes_response(status, body)
     _validators(response, tag, meta.last_refreshed_at)
-    return response
+    return response, verdict
 
 
 def _bytes_response(status: int, body: bytes) -> HttpResponse:
@@ -327,16 +361,17 @@ def package_endpoint(request: HttpRequest, name: str, endpoint: str) -> HttpResp
     """GET /api/packages/<name>/<endpoint>"""
     if request.method == "OPTIONS":
         return _options()
-    verdict = ratelimit.check(request)
+    counter = ratelimit.counter(request)
     if request.method not in ("GET", "HEAD"):
-        return _finish(request, _text(405, {"Allow": ALLOWED_METHODS}), verdict)
-    if verdict is not None and not verdict.allowed:
-        return _finish(request, _text(429), verdict)
+        return _finish(request, _text(405, {"Allow": ALLOWED_METHODS}), _count(counter))
     try:
         query = parse_query(request, name, endpoint)
     except BadRequest as exc:
-        return _finish(request, _text(exc.status), verdict)
-    return _finish(request, _answer(request, query), verdict)
+        verdict = _count(counter)
+        status = 429 if _limited(verdict) else exc.status
+        return _finish(request, _text(status), verdict)
+    response, verdict = _answer(request, query, counter)
+    return _finish(request, response, verdict)
 
 
 @csrf_exempt

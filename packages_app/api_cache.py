@@ -15,6 +15,8 @@ import logging
 from django.conf import settings
 from django.core.cache import caches
 
+from . import ratelimit
+
 log = logging.getLogger(__name__)
 
 # Bump when the answer format or the window rule changes: old keys and ETags die.
@@ -45,6 +47,39 @@ def get(identity: str) -> tuple[int, bytes] | None:
     if isinstance(value, tuple) and len(value) == 2:
         return value
     return None
+
+
+def get_counting(
+    identity: str | None, counter: ratelimit.Counter | None
+) -> tuple[tuple[int, bytes] | None, ratelimit.Verdict | None]:
+    """The cached answer (if `identity`) and the rate-limit count, in one round trip on Redis.
+
+    The hot path of the API: one pipeline of INCR + EXPIRE NX (the client's window) and GET
+    (the answer). Other backends, or any failure, fall back to one call each.
+    """
+    cache = caches[settings.API_CACHE_ALIAS]
+    if counter is not None and identity is not None:
+        try:
+            client = ratelimit.redis_client(cache, counter.key)
+        except Exception:
+            client = None
+        if client is not None:
+            try:
+                counter_key = cache.make_and_validate_key(counter.key)
+                answer_key = cache.make_and_validate_key(_key(identity))
+                pipe = client.pipeline(transaction=False)
+                pipe.incr(counter_key)
+                pipe.expire(counter_key, counter.ttl, nx=True)
+                pipe.get(answer_key)
+                count, _, raw = pipe.execute()
+                value = cache._cache._serializer.loads(raw) if raw is not None else None
+                cached = value if isinstance(value, tuple) and len(value) == 2 else None
+                return cached, counter.verdict(int(count))
+            except Exception as exc:
+                log.warning("API cache read failed: %s", exc)
+                return None, counter.verdict(None)
+    verdict = ratelimit.check_counter(counter) if counter is not None else None
+    return (get(identity) if identity is not None else None), verdict
 
 
 def put(identity: str, status: int, body: bytes) -> None:

@@ -13,6 +13,7 @@ import ipaddress
 import logging
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
@@ -73,11 +74,11 @@ def _count(key: str, ttl: int) -> int | None:
     """Atomically add one to the window's counter; None when the cache cannot say."""
     cache = caches[settings.API_CACHE_ALIAS]
     try:
-        client_factory = getattr(getattr(cache, "_cache", None), "get_client", None)
-        if client_factory is not None and hasattr(cache, "make_and_validate_key"):
+        client = redis_client(cache, key)
+        if client is not None:
             # Redis: INCR and EXPIRE in one round trip. INCR creates the key at 1.
             full_key = cache.make_and_validate_key(key)
-            pipe = client_factory(full_key, write=True).pipeline(transaction=False)
+            pipe = client.pipeline(transaction=False)
             pipe.incr(full_key)
             pipe.expire(full_key, ttl, nx=True)
             count, _ = pipe.execute()
@@ -92,15 +93,45 @@ def _count(key: str, ttl: int) -> int | None:
         return None
 
 
-def check(request: HttpRequest) -> Verdict | None:
-    """Count this request against its client's budget; None when limiting is off."""
+def redis_client(cache: Any, key: str) -> Any | None:
+    """The raw redis-py client behind Django's RedisCache, or None for other backends."""
+    client_factory = getattr(getattr(cache, "_cache", None), "get_client", None)
+    if client_factory is None or not hasattr(cache, "make_and_validate_key"):
+        return None
+    return client_factory(cache.make_and_validate_key(key), write=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Counter:
+    """This request's counter in the current window, to be counted by the caller."""
+
+    key: str
+    limit: int
+    reset: int
+    ttl: int = WINDOW_SECONDS + 5
+
+    def verdict(self, count: int | None) -> Verdict:
+        if count is None:  # the cache could not count: not limited
+            return Verdict(True, self.limit, self.limit, self.reset)
+        return Verdict(count <= self.limit, self.limit, max(0, self.limit - count), self.reset)
+
+
+def counter(request: HttpRequest) -> Counter | None:
+    """The counter this request goes against; None when limiting is off."""
     limit = int(settings.API_RATE_LIMIT_PER_MINUTE)
     if limit <= 0:
         return None
     now = time.time()
     window = int(now // WINDOW_SECONDS)
     reset = max(1, int((window + 1) * WINDOW_SECONDS - now + 0.999))
-    count = _count(f"api-rl:{client_ip(request)}:{window}", WINDOW_SECONDS + 5)
-    if count is None:
-        return Verdict(True, limit, limit, reset)
-    return Verdict(count <= limit, limit, max(0, limit - count), reset)
+    return Counter(f"api-rl:{client_ip(request)}:{window}", limit, reset)
+
+
+def check_counter(current: Counter) -> Verdict:
+    return current.verdict(_count(current.key, current.ttl))
+
+
+def check(request: HttpRequest) -> Verdict | None:
+    """Count this request against its client's budget; None when limiting is off."""
+    current = counter(request)
+    return None if current is None else check_counter(current)

@@ -63,6 +63,14 @@ def test_a_miss_reads_the_series_in_one_statement(seeded, client: Client) -> Non
     assert len(api_sql) == 2  # the version, then the answer (with its version) in one SELECT
 
 
+def test_recent_is_one_statement(seeded, client: Client) -> None:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/api/packages/demo-pkg/recent")
+    assert response.status_code == 200
+    api_sql = [q["sql"] for q in queries.captured_queries if "packages_app" in q["sql"]]
+    assert len(api_sql) == 1 and "recentdownloads" in api_sql[0]
+
+
 def test_cached_answer_is_keyed_by_data_version(seeded, client: Client) -> None:
     package = seeded["demo-pkg"]
     before = client.get(URL).content

@@ -72,7 +72,9 @@ def get_counting(
                 pipe.expire(counter_key, counter.ttl, nx=True)
                 pipe.get(answer_key)
                 count, _, raw = pipe.execute()
-                value = cache._cache._serializer.loads(raw) if raw is not None else None
+                # Django's RedisCache serialiser: what cache.get() would have unpickled.
+                serializer = cache._cache._serializer  # type: ignore[attr-defined]
+                value = serializer.loads(raw) if raw is not None else None
                 cached = value if isinstance(value, tuple) and len(value) == 2 else None
                 return cached, counter.verdict(int(count))
             except Exception as exc:

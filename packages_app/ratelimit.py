@@ -94,11 +94,21 @@ def _count(key: str, ttl: int) -> int | None:
 
 
 def redis_client(cache: Any, key: str) -> Any | None:
-    """The raw redis-py client behind Django's RedisCache, or None for other backends."""
-    client_factory = getattr(getattr(cache, "_cache", None), "get_client", None)
+    """The raw redis-py client behind Django's RedisCache, or None for other backends.
+
+    Django builds a new redis.Redis object on every cache call (with ~170 response
+    callbacks to register); the API's hot path keeps one per cache client instead.
+    Clients are thread-safe and share Django's connection pool.
+    """
+    backend = getattr(cache, "_cache", None)
+    client_factory = getattr(backend, "get_client", None)
     if client_factory is None or not hasattr(cache, "make_and_validate_key"):
         return None
-    return client_factory(cache.make_and_validate_key(key), write=True)
+    client = getattr(backend, "_pss_api_client", None)
+    if client is None:
+        client = client_factory(cache.make_and_validate_key(key), write=True)
+        backend._pss_api_client = client  # type: ignore[union-attr]
+    return client
 
 
 @dataclass(frozen=True, slots=True)

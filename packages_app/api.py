@@ -32,7 +32,6 @@ from .names import canonicalize_or_none
 
 log = logging.getLogger(__name__)
 
-ENDPOINTS = ("recent", "overall", "python_major", "python_minor", "system")
 TYPES = {
     "recent": "recent_downloads",
     "overall": "overall_downloads",
@@ -243,17 +242,15 @@ def _series_answer(query: Query, series: api_selectors.Series | None) -> tuple[i
     rows = series.rows if series is not None else []
     if query.endpoint == "overall" and not rows:
         return 404, wire.error_body(404)
-    rows.sort(key=lambda r: (r[0].casefold(), r[1] if isinstance(r[1], str) else r[1].isoformat()))
+    # Upstream's ORDER BY category, date under an en_US collation (wire.row_sort_key);
+    # dates are all date objects (PostgreSQL) or all ISO strings (SQLite): same order.
+    rows.sort(key=lambda r: (r[0].casefold(), r[1]))
     data = [{"category": c, "date": d, "downloads": n} for c, d, n in rows]
     return 200, _envelope(query, data)
 
 
 def _read(query: Query) -> tuple[api_selectors.PackageMeta | None, int, bytes]:
-    """Build the answer from one read of the store (one SQL statement)."""
-    if query.endpoint == "recent":
-        recent = api_selectors.package_recent(query.name)
-        status, body = _recent_answer(query, recent)
-        return (recent.meta if recent else None), status, body
+    """Build a series answer from one read of the store (one SQL statement)."""
     series = api_selectors.package_series(
         query.name,
         Metric.from_slug(query.endpoint),

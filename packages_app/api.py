@@ -242,9 +242,7 @@ def _series_answer(query: Query, series: api_selectors.Series | None) -> tuple[i
     rows = series.rows if series is not None else []
     if query.endpoint == "overall" and not rows:
         return 404, wire.error_body(404)
-    # Upstream's ORDER BY category, date under an en_US collation (wire.row_sort_key);
-    # dates are all date objects (PostgreSQL) or all ISO strings (SQLite): same order.
-    rows.sort(key=lambda r: (r[0].casefold(), r[1]))
+    # Rows arrive in upstream's order (see api_selectors.package_series).
     data = [{"category": c, "date": d, "downloads": n} for c, d, n in rows]
     return 200, _envelope(query, data)
 

@@ -48,7 +48,7 @@ class Recent:
 @dataclass(frozen=True, slots=True)
 class Series:
     meta: PackageMeta
-    # (category, date, downloads), in no particular order.
+    # (category, date, downloads), in upstream's order.
     rows: list[tuple[str, dt.date | str, int]]
 
 
@@ -136,21 +136,35 @@ def package_series(
             window_sql += " AND d.date <= %s"
             params.append(as_param(end))
     params.append(name)
+    sqlite = connection.vendor == "sqlite"
+    # The package row once (kind 0), then its points (kind 1): a UNION ALL is still one
+    # statement, one snapshot, and the meta columns (a timestamptz that Django parses
+    # in Python) are not repeated on thousands of point rows.
+    # Points come in upstream's order, category case-insensitively then date
+    # (wire.row_sort_key): lower() in byte order is casefold() for the ASCII names
+    # upstream uses, under any database collation.
+    byte_order = "" if sqlite else ' COLLATE "C"'
     sql = (
-        f"SELECT p.id, p.data_version, p.last_refreshed_at, c.name, d.date, d.downloads "
+        f"SELECT 0 AS kind, p.id, p.data_version, p.last_refreshed_at, "
+        f"NULL{'' if sqlite else '::text'} AS category, NULL{'' if sqlite else '::date'} AS day, "
+        f"NULL{'' if sqlite else '::bigint'} AS downloads, NULL{'' if sqlite else '::text'} AS sort_name "
+        f"FROM {_PACKAGE} p WHERE p.name = %s "
+        f"UNION ALL "
+        f"SELECT 1, NULL, NULL, NULL, c.name, d.date, d.downloads, lower(c.name){byte_order} "
         f"FROM {_PACKAGE} p "
-        f"LEFT JOIN {_POINT} d ON d.package_id = p.id "
+        f"JOIN {_POINT} d ON d.package_id = p.id "
         f"AND d.category_id IN (SELECT id FROM {_CATEGORY} WHERE metric = %s{category_sql})"
         f"{window_sql} "
-        f"LEFT JOIN {_CATEGORY} c ON c.id = d.category_id "
-        f"WHERE p.name = %s"
+        f"JOIN {_CATEGORY} c ON c.id = d.category_id "
+        f"WHERE p.name = %s "
+        f"ORDER BY kind, sort_name, day"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, [name, *params])
         fetched = cursor.fetchall()
-    if not fetched:
+    if not fetched or fetched[0][0] != 0:
         return None
     first = fetched[0]
-    meta = PackageMeta(first[0], first[1], _aware(first[2]))
-    rows = [(r[3], r[4], r[5]) for r in fetched if r[3] is not None]
+    meta = PackageMeta(first[1], first[2], _aware(first[3]))
+    rows = [(r[4], r[5], r[6]) for r in fetched[1:]]
     return Series(meta, rows)

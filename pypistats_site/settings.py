@@ -176,6 +176,19 @@ UPSTREAM_PAUSE_AFTER_429 = env.float("UPSTREAM_PAUSE_AFTER_429", default=60.0)
 # Shown on every page that displays data fetched from the bundled demo upstream.
 DEMO_UPSTREAM = env.bool("DEMO_UPSTREAM", default=False)
 
+# --- The compatible JSON API (packages_app/api.py) ------------------------------------
+# Requests per minute per client IP across all API endpoints, shared by every
+# worker through the cache; 0 turns the limit off. Upstream allows 30/min.
+API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=600)
+# Cache-Control max-age of API answers (upstream data changes once a day).
+API_CACHE_MAX_AGE = env.int("API_CACHE_MAX_AGE", default=3600)
+# How long a pre-serialised answer stays in the cache (keys die with data_version anyway).
+API_CACHE_TIMEOUT = env.int("API_CACHE_TIMEOUT", default=7 * 24 * 3600)
+API_CACHE_ALIAS = env.str("API_CACHE_ALIAS", default="default")
+# Queue a valid but unknown package for tracking when the API is asked for it.
+# Off by default: anyone could otherwise make the site track arbitrary names.
+API_TRACK_UNKNOWN_PACKAGES = env.bool("API_TRACK_UNKNOWN_PACKAGES", default=False)
+
 # --- Package pages, search and badges (packages_app/views.py) ----------------------------
 # How many new packages one signed-in user may start tracking per day (UTC), from
 # the package page; the watchlists flow applies the same limit.

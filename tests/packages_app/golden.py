@@ -1,52 +1,219 @@
-"""shared/upstream/golden-captures.txt, parsed: the exact answers of the real upstream server."""
+"""The upstream golden captures: a parser, and the seed data they were recorded with.
+
+/work/shared/upstream/golden-captures.txt holds real request/response pairs from the
+pypistats.org server code run locally on 2026-11-24. `captures()` parses them into
+Capture records; `load_seed()` writes the same data (described in the file's header
+comment) into our models, with the `recent` rows as upstream's update_recent_stats()
+computed them.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+
+from django.db import transaction
+from django.utils import timezone
+
+from packages_app.models import Category, DownloadPoint, Metric, Package, RecentDownloads
 
 GOLDEN_PATH = Path(os.environ.get("GOLDEN_CAPTURES", "/work/shared/upstream/golden-captures.txt"))
-GOLDEN_TODAY = dt.date(2026, 11, 24)
-CAPTURED_HOST = "127.0.0.1:5093"
+# The checked-in copy is used when /work/shared is not there (a fresh clone in CI).
+LOCAL_COPY = Path(__file__).parent / "data" / "golden-captures.txt"
+
+TODAY = dt.date(2026, 11, 24)
+D = TODAY - dt.timedelta(days=1)  # upstream's ETL date: "yesterday"
+# When our seed says the data was last refreshed (Last-Modified).
+REFRESHED_AT = dt.datetime(2026, 11, 24, 3, 0, tzinfo=dt.UTC)
+# The host:port the captures were recorded against (it appears in the /api redirect).
+CAPTURE_ORIGIN = "http://127.0.0.1:5093"
+CAPTURED_HOST = CAPTURE_ORIGIN.removeprefix("http://")
+GOLDEN_TODAY = TODAY
 
 
-@dataclass
+@dataclass(frozen=True)
 class Capture:
-    path: str
+    method: str
+    target: str  # path and query, as sent
     status: int
-    reason: str
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b""
+    reason: str  # upstream's status text, e.g. NOT FOUND
+    content_type: str | None
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.target).path
+
+    @property
+    def query(self) -> list[tuple[str, str]]:
+        return parse_qsl(urlsplit(self.target).query, keep_blank_values=True)
 
 
-def load_captures(path: Path = GOLDEN_PATH) -> list[Capture]:
-    """Every `=== GET <path>` block: status line, headers, a blank line, then the body."""
-    captures: list[Capture] = []
-    blocks = path.read_text().split("=== GET ")[1:]
+def _source() -> Path:
+    return GOLDEN_PATH if GOLDEN_PATH.exists() else LOCAL_COPY
+
+
+def captures(path: Path | None = None) -> list[Capture]:
+    """Every `=== METHOD target` block: status line, headers, blank line, body."""
+    text = (path or _source()).read_text()
+    # The trailing commentary (C collation, rate limiting, misc) is not a capture.
+    text = text.split("\n# ----", 1)[0]
+    blocks = text.split("\n=== ")[1:]
+    result = []
     for block in blocks:
-        # The transcript ends with '#' comment lines after the last body.
-        lines = block.split("\n")
-        request_path = lines[0].strip()
-        status_line = lines[1]
+        request_line, rest = block.split("\n", 1)
+        method, target = request_line.split(" ", 1)
+        head, _, body = rest.partition("\n\n")
+        status_line, *header_lines = head.split("\n")
         _, code, reason = status_line.split(" ", 2)
-        headers: dict[str, str] = {}
-        index = 2
-        while lines[index]:
-            name, value = lines[index].split(": ", 1)
-            headers[name.lower()] = value
-            index += 1
-        body_lines = []
-        for line in lines[index + 1 :]:
-            if line.startswith("#"):
-                break
-            body_lines.append(line)
-        body = "\n".join(body_lines).rstrip("\n").encode()
-        length = int(headers["content-length"])
-        # Bodies end with exactly one "\n" when the server wrote one: trust Content-Length.
-        if len(body) + 1 == length:
-            body += b"\n"
-        assert len(body) == length, (request_path, len(body), length)
-        captures.append(Capture(request_path, int(code), reason, headers, body))
-    return captures
+        status = int(code)
+        headers = {}
+        for line in header_lines:
+            key, _, value = line.partition(": ")
+            headers[key.lower()] = value
+        length = int(headers.get("content-length", "0"))
+        body_bytes = body.encode()[:length]
+        assert len(body_bytes) == length, f"{target}: body shorter than Content-Length"
+        result.append(
+            Capture(method, target, status, reason, headers.get("content-type"), headers, body_bytes)
+        )
+    return result
+
+
+# The name the demo-upstream tests use.
+load_captures = captures
+
+
+# --- The seed ---------------------------------------------------------------------------
+
+OVERALL: dict[str, dict[int, tuple[int, int | None]]] = {
+    # package: {days before today: (with_mirrors, without_mirrors)}
+    "demo-pkg": {
+        1: (120, 100),
+        2: (60, 50),
+        5: (11, 10),
+        10: (7, 7),
+        40: (1001, 1000),
+        200: (5, 5),
+    },
+    "zope-interface": {1: (3, 2)},
+    "old-only": {3: (4, None)},
+    "__all__": {1: (1000000, 900000)},
+}
+PYTHON_MAJOR: dict[str, dict[int, dict[str, int]]] = {
+    "demo-pkg": {2: {"3": 45, "null": 5}, 1: {"2": 1, "3": 90, "null": 9}}
+}
+PYTHON_MINOR: dict[str, dict[int, dict[str, int]]] = {
+    "demo-pkg": {
+        1: {"2.7": 1, "3.10": 30, "3.9": 20, "3.12": 40, "null": 9},
+        2: {"3.9": 25, "3.10": 25},
+    }
+}
+SYSTEM: dict[str, dict[int, dict[str, int]]] = {
+    "demo-pkg": {
+        1: {"Darwin": 10, "Linux": 70, "Windows": 12, "other": 1, "null": 7},
+        2: {"Linux": 40, "null": 10},
+    }
+}
+# A row hand-inserted upstream: only `month`.
+HAND_RECENT: dict[str, dict[str, int]] = {"month-only": {"month": 5}}
+
+
+def _day(days_before_today: int) -> dt.date:
+    return TODAY - dt.timedelta(days=days_before_today)
+
+
+def recent_of(overall: dict[int, tuple[int, int | None]]) -> dict[str, int]:
+    """upstream's update_recent_stats(): sums of without_mirrors; no row when nothing to sum."""
+    without = {_day(k): v[1] for k, v in overall.items() if v[1] is not None}
+    periods = {
+        "day": [d for d in without if d == D],
+        "week": [d for d in without if d > D - dt.timedelta(days=7)],
+        "month": [d for d in without if d > D - dt.timedelta(days=30)],
+    }
+    return {p: sum(without[d] for d in ds) for p, ds in periods.items() if ds}
+
+
+def _category(metric: Metric, name: str) -> Category:
+    category, _ = Category.objects.get_or_create(metric=metric, name=name)
+    return category
+
+
+@transaction.atomic
+def load_seed() -> dict[str, Package]:
+    """Write the captures' data into our models; return the packages by name."""
+    packages: dict[str, Package] = {}
+    names = set(OVERALL) | set(PYTHON_MAJOR) | set(PYTHON_MINOR) | set(SYSTEM) | set(HAND_RECENT)
+    for name in sorted(names):
+        packages[name] = Package.objects.create(
+            name=name,
+            upstream_state="ok",
+            last_refreshed_at=REFRESHED_AT,
+            data_version=1,
+        )
+    points: list[DownloadPoint] = []
+    for name, days in OVERALL.items():
+        for before, (with_m, without_m) in days.items():
+            points.append(
+                DownloadPoint(
+                    package=packages[name],
+                    category=_category(Metric.OVERALL, "with_mirrors"),
+                    date=_day(before),
+                    downloads=with_m,
+                )
+            )
+            if without_m is not None:
+                points.append(
+                    DownloadPoint(
+                        package=packages[name],
+                        category=_category(Metric.OVERALL, "without_mirrors"),
+                        date=_day(before),
+                        downloads=without_m,
+                    )
+                )
+    for metric, table in (
+        (Metric.PYTHON_MAJOR, PYTHON_MAJOR),
+        (Metric.PYTHON_MINOR, PYTHON_MINOR),
+        (Metric.SYSTEM, SYSTEM),
+    ):
+        for name, by_day in table.items():
+            for before, by_category in by_day.items():
+                for category, downloads in by_category.items():
+                    points.append(
+                        DownloadPoint(
+                            package=packages[name],
+                            category=_category(metric, category),
+                            date=_day(before),
+                            downloads=downloads,
+                        )
+                    )
+    DownloadPoint.objects.bulk_create(points)
+    recents = {name: recent_of(days) for name, days in OVERALL.items()}
+    recents.update(HAND_RECENT)
+    for name, sums in recents.items():
+        if sums:
+            RecentDownloads.objects.create(
+                package=packages[name],
+                last_day=sums.get("day"),
+                last_week=sums.get("week"),
+                last_month=sums.get("month"),
+                updated_at=REFRESHED_AT,
+            )
+    for package in packages.values():
+        dates = [p.date for p in points if p.package_id == package.id]
+        if dates:
+            package.first_date, package.latest_date = min(dates), max(dates)
+            package.save(update_fields=["first_date", "latest_date"])
+    return packages
+
+
+def bump(package: Package) -> None:
+    """What a committed refresh does to the package row."""
+    Package.objects.filter(pk=package.pk).update(
+        data_version=package.data_version + 1, last_refreshed_at=timezone.now()
+    )
+    package.refresh_from_db()

@@ -30,12 +30,12 @@ def raw_get(
     return connection.getresponse()
 
 
-@pytest.mark.parametrize("capture", CAPTURES, ids=[c.path for c in CAPTURES])
+@pytest.mark.parametrize("capture", CAPTURES, ids=[c.target for c in CAPTURES])
 def test_golden_dataset_answers_every_capture_byte_for_byte(
     golden: DemoUpstream, capture: Capture
 ) -> None:
     host = f"{golden.host}:{golden.port}"
-    response = raw_get(golden, capture.path, {"Host": host})
+    response = raw_get(golden, capture.target, {"Host": host})
     body = response.read()
     expected_body = capture.body.replace(CAPTURED_HOST.encode(), host.encode())
     assert response.status == capture.status

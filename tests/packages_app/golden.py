@@ -79,7 +79,9 @@ def captures(path: Path | None = None) -> list[Capture]:
         body_bytes = body.encode()[:length]
         assert len(body_bytes) == length, f"{target}: body shorter than Content-Length"
         result.append(
-            Capture(method, target, status, reason, headers.get("content-type"), headers, body_bytes)
+            Capture(
+                method, target, status, reason, headers.get("content-type"), headers, body_bytes
+            )
         )
     return result
 

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
@@ -232,7 +233,14 @@ def refresh_package(
             recent = None
         result.calls = client.calls - calls_before
         _write(package.pk, payloads, recent, run, result, now)
-    except (upstream.UpstreamError, InvalidPackageName, DatabaseError) as exc:
+    # SoftTimeLimitExceeded: the task's time ran out, possibly inside the write
+    # transaction, which has rolled back; record it like any failure, with backoff.
+    except (
+        upstream.UpstreamError,
+        InvalidPackageName,
+        DatabaseError,
+        SoftTimeLimitExceeded,
+    ) as exc:
         result.calls = client.calls - calls_before
         result.status = RefreshRun.Status.FAILED
         result.error = _record_failure(package.pk, run, exc, result.calls, now)

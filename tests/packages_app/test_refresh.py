@@ -295,3 +295,29 @@ def test_a_404_for_a_package_we_hold_keeps_its_data_and_sets_not_found(
     assert package.upstream_state == UpstreamState.NOT_FOUND
     assert package.next_attempt_at is not None
     assert package.next_attempt_at - timezone.now() > dt.timedelta(days=6)
+
+
+def test_a_time_limit_inside_the_write_rolls_back_and_is_recorded(
+    demo: DemoUpstream, client_for: Callable[..., UpstreamClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    package = track("flask")
+    services.refresh_package(package_id=package.pk, client=client_for(demo))
+    package.refresh_from_db()
+    before, version = stored(package), package.data_version
+    demo.advance()
+
+    def out_of_time(*args: object, **kwargs: object) -> bool:
+        # The new points are already written in the transaction when time runs out.
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(services, "_write_recent", out_of_time)
+    result = services.refresh_package(package_id=package.pk, client=client_for(demo))
+    assert result.status == "failed"
+    package.refresh_from_db()
+    assert stored(package) == before and package.data_version == version
+    assert package.last_error.startswith("SoftTimeLimitExceeded")
+    assert package.upstream_state == UpstreamState.FAILING
+    run = RefreshRun.objects.filter(package=package).first()
+    assert run is not None and run.status == "failed" and run.finished_at is not None

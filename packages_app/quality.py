@@ -239,35 +239,52 @@ def _detect_days(start: dt.date, end: dt.date) -> list[dt.date]:
     return suspect_days_in(by_package, spans, all_id, start, end)
 
 
-def _year_days(year: int, version: str) -> list[dt.date]:
-    """One calendar year's suspect days, cached under the data version: a chart over
-    several years reuses the years it shares with any other window."""
-    key = f"quality:v2:{version}:{year}"
-    cached = None
+def _year_key(version: str, year: int) -> str:
+    return f"quality:v3:{version}:{year}"
+
+
+def _suspect_days(first_year: int, last_year: int, version: str) -> list[dt.date]:
+    """Suspect days of whole calendar years, cached per year under the data version (a
+    chart over several years reuses the years it shares with any other window).
+
+    The years not cached yet are detected in ONE pass (two queries), so a page costs the
+    same number of queries whatever the length of its range.
+    """
+    years = list(range(first_year, last_year + 1))
+    keys = {year: _year_key(version, year) for year in years}
+    cached: dict[str, Any] = {}
     with contextlib.suppress(Exception):  # a cache that is down costs queries, never an error
-        cached = cache.get(key)
-    if isinstance(cached, list):
-        return [_d(day) for day in cached]
-    days = _detect_days(dt.date(year, 1, 1), dt.date(year, 12, 31))
-    with contextlib.suppress(Exception):
-        cache.set(key, [day.isoformat() for day in days], CACHE_SECONDS)
-    return days
+        cached = cache.get_many(list(keys.values()))
+    by_year = {
+        year: [_d(day) for day in cached[key]]
+        for year, key in keys.items()
+        if isinstance(cached.get(key), list)
+    }
+    missing = [year for year in years if year not in by_year]
+    if missing:
+        detected = _detect_days(dt.date(missing[0], 1, 1), dt.date(missing[-1], 12, 31))
+        fresh: dict[int, list[dt.date]] = {year: [] for year in missing}
+        for day in detected:
+            if day.year in fresh:
+                fresh[day.year].append(day)
+        by_year.update(fresh)
+        with contextlib.suppress(Exception):
+            cache.set_many(
+                {keys[y]: [day.isoformat() for day in days] for y, days in fresh.items()},
+                CACHE_SECONDS,
+            )
+    return [day for year in years for day in by_year[year]]
 
 
 def detected_between(start: dt.date, end: dt.date) -> list[Marker]:
     """Suspect days (merged into runs) in [start, end], from the stored data. Cached.
 
-    Queries: one for the data version, then two per calendar year not yet cached.
+    Queries: one for the data version, then two when any year of the range is not cached.
     """
     if start > end:
         return []
     version = _data_version()
-    days = [
-        day
-        for year in range(start.year, end.year + 1)
-        for day in _year_days(year, version)
-        if start <= day <= end
-    ]
+    days = [day for day in _suspect_days(start.year, end.year, version) if start <= day <= end]
     return [Marker(s, e, "suspect", SUSPECT_LABEL) for s, e in _merge(days)]
 
 

@@ -17,11 +17,12 @@ pytestmark = pytest.mark.django_db
 def test_every_scheduled_task_is_registered() -> None:
     app.loader.import_default_modules()
     names = {entry["task"] for entry in app.conf.beat_schedule.values()}
-    assert names == {
+    # Refresh's own entries are there; other apps (digests, alerts) add theirs.
+    assert {
         "packages_app.tasks.sweep_due_packages",
         "packages_app.tasks.sweep_new_and_failed_packages",
         "packages_app.tasks.worker_heartbeat",
-    }
+    } <= names
     for name in names:
         assert name in app.tasks, name
     assert "packages_app.tasks.refresh_package" in app.tasks

@@ -92,6 +92,21 @@ def test_detection_is_bounded_in_queries_and_cached_by_data_version(
 
 
 @pytest.mark.django_db
+def test_a_window_of_many_years_costs_the_queries_of_one(
+    django_assert_max_num_queries: Any,
+) -> None:
+    """Cold, the years a window lacks are detected in one pass: a chart over six years
+    costs the same queries as one over a month (pages assert constant query counts)."""
+    make_package("pkg-long", D(2021, 1, 1), D(2026, 10, 31), weekday_pattern(500))
+    with django_assert_max_num_queries(3):  # data version, packages, points
+        many = quality.detected_between(D(2021, 1, 1), D(2026, 10, 31))
+    with django_assert_max_num_queries(1):  # every year is cached now: the data version only
+        assert quality.detected_between(D(2021, 1, 1), D(2026, 10, 31)) == many
+    with django_assert_max_num_queries(1):
+        quality.detected_between(D(2023, 3, 1), D(2023, 3, 31))
+
+
+@pytest.mark.django_db
 def test_markers_between_is_json_safe_and_skips_detections_inside_known_events() -> None:
     # __all__ falls to zero on the known 2026-08-24 event day and on an unknown day.
     make_package(

@@ -37,6 +37,11 @@ urlpatterns = [
     path("watchlists/new/", watchlist_views.watchlist_create, name="watchlist_create"),
     path("watchlists/suggest/", watchlist_views.suggest, name="watchlist_suggest"),
     path(
+        "watchlists/add-package/",
+        watchlist_views.watchlist_add_from_page,
+        name="watchlist_add_from_page",
+    ),
+    path(
         "watchlists/shared/<str:token>/", watchlist_views.watchlist_public, name="watchlist_public"
     ),
     path("watchlists/<uuid:uid>/", watchlist_views.watchlist_detail, name="watchlist_detail"),

@@ -301,6 +301,16 @@ def watchlist_add(request: HtmxHttpRequest, uid: str) -> HttpResponse:
 
 @login_required
 @require_POST
+def watchlist_add_from_page(request: HtmxHttpRequest) -> HttpResponse:
+    """The package page's "add to watchlist": the list is chosen in the form, not the URL.
+
+    Same access check and service as watchlist_add; then the watchlist page with a message.
+    """
+    return watchlist_add(request, request.POST.get("watchlist", ""))
+
+
+@login_required
+@require_POST
 def watchlist_bulk_add(request: HtmxHttpRequest, uid: str) -> HttpResponse:
     acc = access.get_watchlist_for_editor(request, uid)
     form = BulkAddForm(request.POST)

@@ -143,6 +143,10 @@ def test_a_worker_killed_mid_refresh_leaves_data_intact_and_the_task_is_redelive
     demo.clear_faults()
     calls_before_redelivery = len(demo.requests)
     # A new worker: with a short visibility timeout the unacknowledged message comes back.
+    # kombu scans for expired messages when a worker starts and then only every tenth
+    # periodic tick (minutes apart), so start it once the message is surely past the
+    # 3-second timeout: otherwise its start-up scan can come a moment too early.
+    time.sleep(4)
     workers.start(CELERY_VISIBILITY_TIMEOUT="3")
 
     def refreshed() -> bool:

@@ -42,6 +42,12 @@ def _fast_and_isolated(settings, tmp_path) -> Iterator[None]:
     settings.HTTPS = False
     settings.SECURE_SSL_REDIRECT = False
     settings.DEMO_UPSTREAM = False
+    # Pages render {% static %}: never read a collectstatic manifest a developer may have
+    # left under var/, whatever the app under test.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
     with contextlib.suppress(Exception):  # a test may point the cache at a dead server
         cache.clear()
     yield

@@ -41,10 +41,6 @@ def _plain_http_live_server() -> Iterator[None]:
 
 @pytest.fixture
 def data(transactional_db: Any, settings: Any) -> None:
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
     put_series("django", lambda d: 40_000 + 9_000 * (d.weekday() < 5) + d.day * 50, days=400)
     put_series("flask", lambda d: 25_000 + 6_000 * (d.weekday() < 5) + d.month * 200, days=400)
     put_series("fastapi", lambda d: 15_000 + 20 * d.toordinal() % 7000, days=200)

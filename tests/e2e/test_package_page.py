@@ -17,9 +17,9 @@ import pytest
 from packages_app.chart_options import parse_options
 from packages_app.package_charts import chart_payload
 from tests.e2e.conftest import ARTIFACTS
-from tests.packages_app.pages_data import make_package, plain_static  # noqa: F401
+from tests.packages_app.pages_data import make_package
 
-pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("plain_static")]
+pytestmark = [pytest.mark.e2e]
 
 PAINTED = """(selector) => {
   const canvas = document.querySelector(selector);

@@ -99,12 +99,3 @@ def eager_celery() -> Iterator[None]:
     app.conf.task_always_eager, app.conf.task_eager_propagates = True, False
     yield
     app.conf.task_always_eager, app.conf.task_eager_propagates = previous
-
-
-@pytest.fixture(autouse=True)
-def _plain_static_storage(settings) -> None:
-    """Admin pages render {% static %}; without collectstatic there is no manifest to read."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from packages_app.models import Category, DownloadPoint, Metric, Package, RecentDownloads
 
@@ -74,13 +71,3 @@ def daily_without_mirrors(package: Package) -> dict[dt.date, int]:
             package=package, category__metric=Metric.OVERALL, category__name="without_mirrors"
         ).values_list("date", "downloads")
     )
-
-
-@pytest.fixture
-def plain_static(settings: Any) -> Iterator[None]:
-    """Pages render {% static %}: without collectstatic, use the plain storage (no manifest)."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-    yield

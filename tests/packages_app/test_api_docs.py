@@ -12,18 +12,7 @@ from django.test import Client
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
-@pytest.fixture
-def plain_static(settings: Any) -> None:
-    # No collectstatic manifest in tests: serve static names as they are.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
-def test_docs_page_documents_the_api(
-    db: None, client: Client, plain_static: None, settings: Any
-) -> None:
+def test_docs_page_documents_the_api(db: None, client: Client, settings: Any) -> None:
     settings.API_RATE_LIMIT_PER_MINUTE = 600
     settings.API_CACHE_MAX_AGE = 3600
     response = client.get("/api/")
@@ -47,9 +36,7 @@ def test_docs_page_documents_the_api(
     assert "<script>" not in html and "style=" not in html and "<style" not in html
 
 
-def test_docs_page_without_a_limit(
-    db: None, client: Client, plain_static: None, settings: Any
-) -> None:
+def test_docs_page_without_a_limit(db: None, client: Client, settings: Any) -> None:
     settings.API_RATE_LIMIT_PER_MINUTE = 0
     assert "does not limit request rates" in client.get("/api/").content.decode()
 
@@ -58,27 +45,20 @@ def test_docs_page_without_a_limit(
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
+    from tests.e2e.conftest import CHROMIUM_ARGS
     from tests.services import CHROMIUM
 
     with sync_playwright() as p:
         instance = p.chromium.launch(
             executable_path=CHROMIUM,
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
+            args=CHROMIUM_ARGS,
         )
         yield instance
         instance.close()
 
 
 @pytest.mark.e2e
-def test_docs_page_in_a_browser(transactional_db: None, plain_static: None, browser: Any) -> None:
+def test_docs_page_in_a_browser(transactional_db: None, browser: Any) -> None:
     from pytest_django.live_server_helper import LiveServer
 
     server = LiveServer("127.0.0.1:0")

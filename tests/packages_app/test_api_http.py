@@ -76,10 +76,6 @@ def test_etag_depends_on_params_and_version(seeded, client: Client) -> None:
 
 
 def test_cors_on_api_answers_only(seeded, client: Client, settings) -> None:
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
     for target in (URL, "/api/packages/nosuchpkg/recent", "/api/packages/demo-pkg/recent/"):
         response = client.get(target, headers={"Origin": "https://example.org"})
         assert response["Access-Control-Allow-Origin"] == "*"

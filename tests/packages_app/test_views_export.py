@@ -9,9 +9,9 @@ import pytest
 
 from packages_app.chart_options import parse_options
 from packages_app.package_charts import chart_payload
-from tests.packages_app.pages_data import daily_without_mirrors, make_package, plain_static  # noqa: F401
+from tests.packages_app.pages_data import daily_without_mirrors, make_package
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("plain_static")]
+pytestmark = pytest.mark.django_db
 
 D = dt.date
 

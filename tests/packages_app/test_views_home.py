@@ -10,9 +10,9 @@ from django.test.utils import CaptureQueriesContext
 
 from packages_app import selectors
 from packages_app.models import Category, DownloadPoint, Metric
-from tests.packages_app.pages_data import make_package, plain_static  # noqa: F401
+from tests.packages_app.pages_data import make_package
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("plain_static")]
+pytestmark = pytest.mark.django_db
 
 D = dt.date
 HX = {"HTTP_HX_REQUEST": "true"}

@@ -18,15 +18,6 @@ from watchlists.models import Invitation, Membership, Team, Visibility, Watchlis
 PASSWORD = "correct horse battery staple"
 
 
-@pytest.fixture(autouse=True)
-def _plain_static_storage(settings: Any) -> None:
-    """Tests run without collectstatic, so no manifest exists: serve names as they are."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
 @dataclass
 class World:
     alice: Any

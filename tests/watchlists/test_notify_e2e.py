@@ -10,19 +10,11 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.conftest import CHROMIUM_ARGS
 from tests.services import CHROMIUM
 from tests.watchlists.notify_helpers import make_package, weekday_pattern
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.mark.e2e
@@ -38,7 +30,7 @@ def test_chart_shows_marker_annotations(live_server: Any, settings: Any) -> None
     make_package("annotated", dt.date(2026, 7, 1), dt.date(2026, 9, 30), weekday_pattern(1000))
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1200, "height": 900})
         errors: list[str] = []
         # Failed loads are checked by URL below (the browser's own /favicon.ico probe
@@ -92,7 +84,7 @@ def test_subscribe_and_alert_pages_in_a_browser(live_server: Any, settings: Any)
     watchlist = services.watchlist_create(name="Browser list", user=alice)
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1200, "height": 1000})
         page = context.new_page()
         page.goto(f"{live_server.url}/accounts/login/")

@@ -137,10 +137,6 @@ def test_markers_between_is_json_safe_and_skips_detections_inside_known_events()
 
 @pytest.mark.django_db
 def test_chart_payload_and_package_page_carry_the_markers(settings: Any) -> None:
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
     package = make_package("markedpkg", D(2026, 7, 1), D(2026, 9, 30), weekday_pattern(1000))
     options = parse_options({"start": "2026-08-01", "end": "2026-09-30"})
     payload = chart_payload(package, options)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import datetime as dt
 import http.client
 import os
 import re
@@ -78,7 +79,7 @@ def load(pg: str, db: str, env: dict[str, str], packages: int, days: int, reload
     started = time.monotonic()
     with psycopg.connect(f"{pg}/{db}", autocommit=True) as conn:
         for table in (
-            "packages_app_downloadpoint",
+            "packages_app_downloadmonth",
             "packages_app_recentdownloads",
             "packages_app_refreshrun",
             "packages_app_package",
@@ -105,34 +106,51 @@ def load(pg: str, db: str, env: dict[str, str], packages: int, days: int, reload
         )
         # Bulk load without the primary key and the foreign keys (whose per-row deferred
         # triggers would dominate), then build the key once and validate the FKs in one pass.
+        table = "packages_app_downloadmonth"
         constraints = conn.execute(
             "SELECT conname, contype, pg_get_constraintdef(oid) FROM pg_constraint "
-            "WHERE conrelid = 'packages_app_downloadpoint'::regclass AND contype IN ('p', 'f')"
+            f"WHERE conrelid = '{table}'::regclass AND contype IN ('p', 'f')"
         ).fetchall()
         pk = next(c for c in constraints if c[1] == "p")
         for name, _, _ in constraints:
-            conn.execute(f'ALTER TABLE packages_app_downloadpoint DROP CONSTRAINT "{name}"')
+            conn.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
         print(f"{db}: loading ~{packages * days * 21:,} points")
+        conn.execute("SET work_mem = '256MB'")
+        # Months packed as packages_app.points does: a big-endian int8 per day of the
+        # month (int8send), -1 for the days outside the window held.
         conn.execute(
-            """
-            INSERT INTO packages_app_downloadpoint (downloads, package_id, date, category_id)
-            SELECT ((p.id * 7919 + c.id * 104729 + d * 31) %% 100000)::bigint,
-                   p.id, %s::date - d, c.id
+            f"""
+            INSERT INTO {table} (package_id, category_id, held, month, days)
+            SELECT p.id, c.id,
+                   count(*) FILTER (WHERE g.day::date BETWEEN %(first)s AND %(latest)s),
+                   m.month::date,
+                   string_agg(
+                       CASE WHEN g.day::date BETWEEN %(first)s AND %(latest)s
+                       THEN int8send(((p.id * 7919 + c.id * 104729
+                                      + (%(latest)s - g.day::date) * 31) %% 100000)::bigint)
+                       ELSE int8send(-1::bigint) END,
+                       ''::bytea ORDER BY g.day)
             FROM packages_app_package p
             CROSS JOIN packages_app_category c
-            CROSS JOIN generate_series(0, %s) AS d
+            CROSS JOIN generate_series(date_trunc('month', %(first)s::date),
+                                       %(latest)s::date, interval '1 month') AS m(month)
+            CROSS JOIN LATERAL generate_series(
+                m.month, m.month + interval '1 month' - interval '1 day', interval '1 day'
+            ) AS g(day)
+            GROUP BY p.id, c.id, m.month
             """,
-            [latest, days - 1],
+            {
+                "first": dt.date.fromisoformat(latest) - dt.timedelta(days=days - 1),
+                "latest": dt.date.fromisoformat(latest),
+            },
         )
         conn.execute(
-            f'ALTER TABLE packages_app_downloadpoint ADD CONSTRAINT "{pk[0]}" '
-            "PRIMARY KEY (package_id, category_id, date) INCLUDE (downloads)"
+            f'ALTER TABLE {table} ADD CONSTRAINT "{pk[0]}" '
+            "PRIMARY KEY (package_id, category_id, month) INCLUDE (days)"
         )
         for name, kind, definition in constraints:
             if kind == "f":
-                conn.execute(
-                    f'ALTER TABLE packages_app_downloadpoint ADD CONSTRAINT "{name}" {definition}'
-                )
+                conn.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
         conn.execute(
             """
             INSERT INTO packages_app_recentdownloads (package_id, last_day, last_week, last_month, updated_at)

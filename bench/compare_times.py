@@ -40,7 +40,8 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.test import Client  # noqa: E402
 
-from packages_app.models import Category, DownloadPoint, Metric, Package  # noqa: E402
+from packages_app import points  # noqa: E402
+from packages_app.models import Category, DownloadMonth, Metric, Package  # noqa: E402
 from packages_app.names import ALL_PACKAGES  # noqa: E402
 
 DAYS = 730
@@ -58,7 +59,7 @@ def load(latest: dt.date) -> None:
     with transaction.atomic():
         Package.objects.filter(name__in=NAMES).delete()
         all_pypi, _ = Package.objects.get_or_create(name=ALL_PACKAGES)
-        DownloadPoint.objects.filter(package=all_pypi).delete()
+        DownloadMonth.objects.filter(package=all_pypi).delete()
         categories = [
             Category.objects.get_or_create(metric=metric, name=name)[0]
             for metric, names in CATEGORIES.items()
@@ -75,22 +76,21 @@ def load(latest: dt.date) -> None:
         all_pypi.save()
         for index, package in enumerate([*packages, all_pypi]):
             scale = 1_000_000 if package.name == ALL_PACKAGES else 1000 * (index + 1)
-            DownloadPoint.objects.bulk_create(
+            points.put(
+                package.pk,
                 (
-                    DownloadPoint(
-                        package=package,
-                        category=category,
-                        date=first + dt.timedelta(days=day),
-                        downloads=scale + (day * 37 + category.pk * 11) % 997,
+                    (
+                        category.pk,
+                        first + dt.timedelta(days=day),
+                        scale + (day * 37 + category.pk * 11) % 997,
                     )
                     for category in categories
                     for day in range(DAYS)
                 ),
-                batch_size=10_000,
             )
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE packages_app_downloadpoint")
+            cursor.execute("VACUUM ANALYZE packages_app_downloadmonth")
 
 
 def timed(client: Client, url: str, n: int, *, cold: bool) -> tuple[list[float], list[float]]:
@@ -133,8 +133,13 @@ def main() -> None:
     engine = connection.vendor
     cache_backend = settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]
     print(f"database: {engine}, cache: {cache_backend}, {DAYS} days x 10 packages + __all__")
-    points = DownloadPoint.objects.filter(package__name__in=[*NAMES, ALL_PACKAGES]).count()
-    print(f"points loaded: {points}")
+    held = sum(
+        points.count(pk)
+        for pk in Package.objects.filter(name__in=[*NAMES, ALL_PACKAGES]).values_list(
+            "pk", flat=True
+        )
+    )
+    print(f"points loaded: {held}")
     load_before = os.getloadavg()[0]
     timed(client, base, 5, cold=True)  # warm up the process, connections and plans
     results = [
@@ -153,7 +158,7 @@ def main() -> None:
     print("\n".join(results))
     if not args.keep:
         Package.objects.filter(name__in=NAMES).delete()
-        DownloadPoint.objects.filter(package__name=ALL_PACKAGES).delete()
+        DownloadMonth.objects.filter(package__name=ALL_PACKAGES).delete()
         Package.objects.filter(name=ALL_PACKAGES).update(
             first_date=None, latest_date=None, upstream_state="new"
         )

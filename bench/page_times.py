@@ -42,7 +42,8 @@ from django.db.models import F  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from packages_app.models import Category, DownloadPoint, Metric, Package  # noqa: E402
+from packages_app import points  # noqa: E402
+from packages_app.models import Category, Metric, Package  # noqa: E402
 
 NAME = "bench-two-years"
 WEIGHTS: dict[Metric, dict[str, int]] = {
@@ -73,22 +74,20 @@ def ensure_package(days: int) -> Package:
     package = Package.objects.create(
         name=NAME, first_date=first, latest_date=latest, upstream_state="ok"
     )
-    points = []
+    rows = []
     for metric, weights in WEIGHTS.items():
         for name, weight in weights.items():
             category, _ = Category.objects.get_or_create(metric=metric, name=name)
             for i in range(days):
                 day = first + dt.timedelta(days=i)
                 value = 1000 * weight + (i * 7919) % 97
-                points.append(
-                    DownloadPoint(package=package, category=category, date=day, downloads=value)
-                )
-    DownloadPoint.objects.bulk_create(points, batch_size=10_000)
+                rows.append((category.pk, day, value))
+    points.put(package.pk, rows)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             # Index-only scans need a current visibility map.
-            cursor.execute("VACUUM ANALYZE packages_app_downloadpoint")
-    print(f"loaded {len(points):,} points for {NAME} ({first} .. {latest})")
+            cursor.execute("VACUUM ANALYZE packages_app_downloadmonth")
+    print(f"loaded {len(rows):,} points for {NAME} ({first} .. {latest})")
     return package
 
 

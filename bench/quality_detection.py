@@ -33,7 +33,8 @@ END = dt.date(2026, 10, 31)
 
 
 def build() -> None:
-    from packages_app.models import Category, DownloadPoint, Metric, Package
+    from packages_app import points
+    from packages_app.models import Category, Metric, Package
 
     category, _ = Category.objects.get_or_create(metric=Metric.OVERALL, name="without_mirrors")
     days = (END - START).days + 1
@@ -41,17 +42,16 @@ def build() -> None:
         name = "__all__" if i == PACKAGES else f"bench-{i}"
         package = Package.objects.create(name=name, first_date=START, latest_date=END)
         base = 10**9 if i == PACKAGES else 1000 * (i + 1)
-        DownloadPoint.objects.bulk_create(
+        points.put(
+            package.pk,
             (
-                DownloadPoint(
-                    package=package,
-                    category=category,
-                    date=START + dt.timedelta(days=d),
-                    downloads=base if (START + dt.timedelta(days=d)).weekday() < 5 else base // 2,
+                (
+                    category.pk,
+                    START + dt.timedelta(days=d),
+                    base if (START + dt.timedelta(days=d)).weekday() < 5 else base // 2,
                 )
                 for d in range(days)
             ),
-            batch_size=5000,
         )
 
 

@@ -144,17 +144,36 @@ def run_phase(package_ids: list[int], threads: int) -> dict[str, Any]:
 UPSTREAM_TABLES = {"overall": 16, "python_major": 4, "python_minor": 4, "system": 8}
 
 
-def storage(cursor: Any) -> dict[str, Any]:
-    cursor.execute("VACUUM ANALYZE packages_app_downloadpoint")
-    cursor.execute("SELECT count(*) FROM packages_app_downloadpoint")
-    points = cursor.fetchone()[0]
+OURS = "packages_app_downloadmonth"
+# The points held, one row per day, decoded in SQL from the packed months (big-endian
+# int8 per day, -1 where not held): what the upstream-schema tables are loaded from.
+POINTS_SQL = f"""
+    SELECT m.package_id, m.category_id, m.month + g.i AS date, v.downloads
+    FROM {OURS} m
+    CROSS JOIN LATERAL generate_series(0, length(m.days) / 8 - 1) AS g(i)
+    CROSS JOIN LATERAL (
+        SELECT ('x' || encode(substring(m.days FROM g.i * 8 + 1 FOR 8), 'hex'))::bit(64)::bigint
+            AS downloads
+    ) v
+    WHERE v.downloads >= 0
+"""
+
+
+def sizes(cursor: Any, table: str) -> tuple[int, int, int]:
     cursor.execute(
-        "SELECT pg_relation_size('packages_app_downloadpoint'), "
-        "pg_indexes_size('packages_app_downloadpoint'), "
-        "pg_total_relation_size('packages_app_downloadpoint')"
+        f"SELECT pg_relation_size('{table}'), pg_indexes_size('{table}'), "
+        f"pg_total_relation_size('{table}')"
     )
     heap, indexes, total = cursor.fetchone()
-    ours = {"points": points, "heap": heap, "indexes": indexes, "total": total}
+    return heap, indexes, total
+
+
+def storage(cursor: Any) -> dict[str, Any]:
+    cursor.execute(f"VACUUM ANALYZE {OURS}")
+    cursor.execute(f"SELECT coalesce(sum(held), 0), count(*) FROM {OURS}")
+    points, rows = cursor.fetchone()
+    heap, indexes, total = sizes(cursor, OURS)
+    ours = {"points": points, "rows": rows, "heap": heap, "indexes": indexes, "total": total}
     up_total = up_heap = up_indexes = up_rows = 0
     for metric, (table, width) in enumerate(UPSTREAM_TABLES.items(), start=1):
         cursor.execute(f"DROP TABLE IF EXISTS {table}")
@@ -166,24 +185,20 @@ def storage(cursor: Any) -> dict[str, Any]:
         cursor.execute(f"CREATE INDEX ix_{table}_package ON {table} (package)")
         cursor.execute(
             f"INSERT INTO {table} SELECT p.date, k.name, c.name, p.downloads "
-            "FROM packages_app_downloadpoint p JOIN packages_app_package k ON k.id = p.package_id "
+            f"FROM ({POINTS_SQL}) p JOIN packages_app_package k ON k.id = p.package_id "
             "JOIN packages_app_category c ON c.id = p.category_id WHERE c.metric = %s "
             "ORDER BY p.date, k.name, c.name",
             [metric],
         )
         up_rows += cursor.rowcount
         cursor.execute(f"VACUUM ANALYZE {table}")
-        cursor.execute(
-            f"SELECT pg_relation_size('{table}'), pg_indexes_size('{table}'), pg_total_relation_size('{table}')"
-        )
-        h, i, t = cursor.fetchone()
+        h, i, t = sizes(cursor, table)
         up_heap, up_indexes, up_total = up_heap + h, up_indexes + i, up_total + t
     upstream_schema = {"rows": up_rows, "heap": up_heap, "indexes": up_indexes, "total": up_total}
-    # Refreshes insert each package's new day in the middle of the primary key, so the
-    # index fills pages unevenly; a REINDEX (routine maintenance) shows the compact size.
-    cursor.execute("REINDEX TABLE packages_app_downloadpoint")
-    cursor.execute("SELECT pg_total_relation_size('packages_app_downloadpoint')")
-    reindexed = cursor.fetchone()[0]
+    # Each day's refresh rewrites the current month's rows (a new tuple and index entry
+    # each); a REINDEX (routine maintenance) shows the compact size.
+    cursor.execute(f"REINDEX TABLE {OURS}")
+    reindexed = sizes(cursor, OURS)[2]
     return {
         "ours_reindexed_bytes_per_point": round(reindexed / points, 1),
         "ratio_reindexed": round(reindexed / up_total, 3),
@@ -197,18 +212,19 @@ def storage(cursor: Any) -> dict[str, Any]:
 
 def explain(cursor: Any, package_id: int, name: str) -> dict[str, str]:
     since = TODAY - dt.timedelta(days=181)
+    first_month = since.replace(day=1)
     plans = {}
     queries = {
         "ours: one package, overall, a date range": (
-            "SELECT category_id, date, downloads FROM packages_app_downloadpoint "
+            f"SELECT category_id, month, days FROM {OURS} "
             "WHERE package_id = %s AND category_id IN (SELECT id FROM packages_app_category WHERE metric = 1) "
-            "AND date >= %s ORDER BY category_id, date",
-            [package_id, since],
+            "AND month >= %s ORDER BY category_id, month",
+            [package_id, first_month],
         ),
-        "ours: one package, every point (refresh diff read)": (
-            "SELECT category_id, date, downloads FROM packages_app_downloadpoint "
-            "WHERE package_id = %s AND date >= %s AND date <= %s",
-            [package_id, since, TODAY],
+        "ours: one package, every month in the window (refresh diff read)": (
+            f"SELECT category_id, month, days FROM {OURS} "
+            "WHERE package_id = %s AND month >= %s AND month <= %s",
+            [package_id, first_month, TODAY],
         ),
         "upstream schema: one package, overall": (
             "SELECT category, date, downloads FROM overall WHERE package = %s ORDER BY category, date",

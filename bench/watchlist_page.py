@@ -52,7 +52,8 @@ def main() -> None:
 def run() -> None:
     from django.contrib.auth import get_user_model
 
-    from packages_app.models import Category, DownloadPoint, Metric, Package
+    from packages_app import points
+    from packages_app.models import Category, Metric, Package
     from watchlists.models import Watchlist, WatchlistEntry
 
     user = get_user_model().objects.create_user("bench", "bench@example.org", "x" * 12)
@@ -63,14 +64,12 @@ def run() -> None:
         for i in range(max(SIZES))
     )
     for package in packages:
-        DownloadPoint.objects.bulk_create(
-            DownloadPoint(
-                package=package,
-                category=category,
-                date=end - dt.timedelta(days=d),
-                downloads=1000 + (d * 37 + package.pk) % 500,
-            )
-            for d in range(DAYS)
+        points.put(
+            package.pk,
+            (
+                (category.pk, end - dt.timedelta(days=d), 1000 + (d * 37 + package.pk) % 500)
+                for d in range(DAYS)
+            ),
         )
     client = Client()
     client.force_login(user)

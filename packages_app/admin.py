@@ -1,7 +1,8 @@
 """Admin for tracked packages and their refresh history.
 
-DownloadPoint is not registered: its primary key is composite, which the admin
-cannot address; the package list shows how many points each package holds.
+The stored months (DownloadMonth) are not registered: their primary key is composite,
+which the admin cannot address, and their days are packed; the package list shows
+how many points each package holds.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
-from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery, Sum
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -19,7 +20,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
 from . import services
-from .models import Category, DownloadPoint, Package, RecentDownloads, RefreshRun
+from .models import Category, DownloadMonth, Package, RecentDownloads, RefreshRun
 from .names import InvalidPackageName, canonicalize
 
 
@@ -116,10 +117,10 @@ class PackageAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Package]:
         # One correlated count per listed row, in the same query: no N+1.
         points = (
-            DownloadPoint.objects.filter(package=OuterRef("pk"))
+            DownloadMonth.objects.filter(package=OuterRef("pk"))
             .order_by()
             .values("package")
-            .annotate(n=Count("*"))
+            .annotate(n=Sum("held"))
             .values("n")
         )
         return super().get_queryset(request).annotate(points_count=Subquery(points))

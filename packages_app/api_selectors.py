@@ -17,13 +17,14 @@ from typing import Any
 
 from django.db import connection
 
-from .models import Category, DownloadPoint, Metric, Package, RecentDownloads
+from . import points
+from .models import Category, DownloadMonth, Metric, Package, RecentDownloads
 
 # Upstream's purge keeps the ETL date and the 180 days before it: 181 dates.
 DEFAULT_WINDOW_DAYS = 180
 
 _PACKAGE = Package._meta.db_table
-_POINT = DownloadPoint._meta.db_table
+_MONTH = DownloadMonth._meta.db_table
 _CATEGORY = Category._meta.db_table
 _RECENT = RecentDownloads._meta.db_table
 
@@ -59,6 +60,12 @@ def _aware(value: dt.datetime | str | None) -> dt.datetime | None:
         value = dt.datetime.fromisoformat(value)
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
+    return value
+
+
+def _date(value: dt.date | str | None) -> dt.date | None:
+    if isinstance(value, str):  # SQLite returns dates as ISO text
+        return dt.date.fromisoformat(value)
     return value
 
 
@@ -115,47 +122,53 @@ def package_series(
         else:
             category_sql = " AND name IN (" + ", ".join(["%s"] * len(names)) + ")"
             params.extend(names)
+    sqlite = connection.vendor == "sqlite"
+    # The SQL narrows to whole months; the exact days are cut from them below.
     if start is None and end is None:
-        if connection.vendor == "sqlite":
+        if sqlite:
             window_sql = (
-                f" AND d.date >= date(p.latest_date, '-{DEFAULT_WINDOW_DAYS} days')"
-                " AND d.date <= p.latest_date"
+                f" AND m.month >= date(p.latest_date, '-{DEFAULT_WINDOW_DAYS} days', 'start of month')"
+                " AND m.month <= p.latest_date"
             )
         else:
             window_sql = (
-                f" AND d.date >= p.latest_date - {DEFAULT_WINDOW_DAYS} AND d.date <= p.latest_date"
+                f" AND m.month >= date_trunc('month', p.latest_date - {DEFAULT_WINDOW_DAYS})::date"
+                " AND m.month <= p.latest_date"
             )
     else:
         window_sql = ""
         # SQLite stores dates as ISO text; PostgreSQL takes the date itself.
-        as_param = str if connection.vendor == "sqlite" else (lambda d: d)
+        as_param = str if sqlite else (lambda d: d)
         if start is not None:
-            window_sql += " AND d.date >= %s"
-            params.append(as_param(start))
+            window_sql += " AND m.month >= %s"
+            params.append(as_param(points.month_of(start)))
         if end is not None:
-            window_sql += " AND d.date <= %s"
+            window_sql += " AND m.month <= %s"
             params.append(as_param(end))
     params.append(name)
-    sqlite = connection.vendor == "sqlite"
-    # The package row once (kind 0), then its points (kind 1): a UNION ALL is still one
+    # The package row once (kind 0), then its months (kind 1): a UNION ALL is still one
     # statement, one snapshot, and the meta columns (a timestamptz that Django parses
-    # in Python) are not repeated on thousands of point rows.
-    # Points come in upstream's order, category case-insensitively then date
+    # in Python) are not repeated on every month row.
+    # Months come in upstream's order, category case-insensitively then date
     # (wire.row_sort_key): lower() in byte order is casefold() for the ASCII names
     # upstream uses, under any database collation.
     byte_order = "" if sqlite else ' COLLATE "C"'
+
+    def typed(sql_type: str) -> str:
+        return "" if sqlite else f"::{sql_type}"
+
     sql = (
         f"SELECT 0 AS kind, p.id, p.data_version, p.last_refreshed_at, "
-        f"NULL{'' if sqlite else '::text'} AS category, NULL{'' if sqlite else '::date'} AS day, "
-        f"NULL{'' if sqlite else '::bigint'} AS downloads, NULL{'' if sqlite else '::text'} AS sort_name "
+        f"NULL{typed('text')} AS category, p.latest_date AS day, "
+        f"NULL{typed('bytea')} AS days, NULL{typed('text')} AS sort_name "
         f"FROM {_PACKAGE} p WHERE p.name = %s "
         f"UNION ALL "
-        f"SELECT 1, NULL, NULL, NULL, c.name, d.date, d.downloads, lower(c.name){byte_order} "
+        f"SELECT 1, NULL, NULL, NULL, c.name, m.month, m.days, lower(c.name){byte_order} "
         f"FROM {_PACKAGE} p "
-        f"JOIN {_POINT} d ON d.package_id = p.id "
-        f"AND d.category_id IN (SELECT id FROM {_CATEGORY} WHERE metric = %s{category_sql})"
+        f"JOIN {_MONTH} m ON m.package_id = p.id "
+        f"AND m.category_id IN (SELECT id FROM {_CATEGORY} WHERE metric = %s{category_sql})"
         f"{window_sql} "
-        f"JOIN {_CATEGORY} c ON c.id = d.category_id "
+        f"JOIN {_CATEGORY} c ON c.id = m.category_id "
         f"WHERE p.name = %s "
         f"ORDER BY kind, sort_name, day"
     )
@@ -166,5 +179,18 @@ def package_series(
         return None
     first = fetched[0]
     meta = PackageMeta(first[1], first[2], _aware(first[3]))
-    rows = [(r[4], r[5], r[6]) for r in fetched[1:]]
+    if start is None and end is None:
+        latest = _date(first[5])
+        if latest is None:
+            return Series(meta, [])
+        start, end = latest - dt.timedelta(days=DEFAULT_WINDOW_DAYS), latest
+    rows: list[tuple[str, dt.date | str, int]] = []
+    for row in fetched[1:]:
+        category = row[4]
+        month = _date(row[5])
+        assert month is not None  # a month row always has its month
+        rows.extend(
+            (category, date, downloads)
+            for date, downloads in points.month_points(month, row[6], start, end)
+        )
     return Series(meta, rows)

@@ -3,9 +3,13 @@
 Storage is the point of this app: every day ever fetched is kept (upstream drops
 days after 180), so the series table is designed to stay small per point:
   - the category string is stored once, in Category, and referenced by a smallint;
-  - the natural key (package, category, date) is the primary key itself, so there
+  - one row holds a calendar month of one package's category: PostgreSQL's fixed
+    costs per row (a 24-byte tuple header, line pointers, an index tuple) are paid
+    once per ~30 days instead of once per day; the days are packed 8 bytes each
+    (see points.py, the only code that reads or writes them);
+  - the natural key (package, category, month) is the primary key itself, so there
     is no surrogate id column and no second unique index;
-  - on PostgreSQL that primary key INCLUDEs downloads (migration 0002), so the
+  - on PostgreSQL that primary key INCLUDEs the packed days (migration 0003), so the
     reads pages and the API make ("one package, one metric, a date range") are
     index-only scans.
 """
@@ -112,31 +116,39 @@ class Category(models.Model):
         return f"{Metric(self.metric).label}:{self.name}"
 
 
-class DownloadPoint(models.Model):
-    """One day's downloads of one package in one category: the natural key is the primary key."""
+class DownloadMonth(models.Model):
+    """One calendar month of daily downloads of one package in one category.
 
-    pk = models.CompositePrimaryKey("package", "category", "date")
-    # Column order matters for row width on PostgreSQL: the 8-byte value first.
-    downloads = models.BigIntegerField()
-    # No separate FK indexes: the primary key (package, category, date) already
-    # leads with package, and categories are never deleted while points use them.
+    `days` packs one big-endian signed 64-bit value per day of the month (28 to 31
+    of them); -1 marks a day we do not hold. Read and write it only through
+    `packages_app.points`, which also keeps `held` (the days held) in step.
+    """
+
+    pk = models.CompositePrimaryKey("package", "category", "month")
+    # No separate FK indexes: the primary key (package, category, month) already
+    # leads with package, and categories are never deleted while months use them.
     package = models.ForeignKey(
-        Package, on_delete=models.CASCADE, related_name="points", db_index=False
+        Package, on_delete=models.CASCADE, related_name="months", db_index=False
     )
-    date = models.DateField()
     category = models.ForeignKey(
         Category, on_delete=models.PROTECT, related_name="+", db_index=False
     )
+    held = models.PositiveSmallIntegerField(help_text="Days of the month held")
+    month = models.DateField(help_text="The first day of the month")
+    days = models.BinaryField()
 
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(downloads__gte=0), name="point_downloads_nonneg"
-            )
+                condition=models.Q(month__day=1), name="downloadmonth_month_first_day"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(held__gte=1, held__lte=31), name="downloadmonth_held_range"
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.package_id}/{self.category_id}/{self.date}={self.downloads}"
+        return f"{self.package_id}/{self.category_id}/{self.month:%Y-%m} ({self.held} days)"
 
 
 class RecentDownloads(models.Model):

@@ -25,7 +25,8 @@ from typing import Any
 from django.core.cache import cache
 from django.db.models import Count, Max, Sum
 
-from .models import Category, DownloadPoint, Metric, Package
+from . import points
+from .models import Metric, Package
 from .names import ALL_PACKAGES
 
 ONE_DAY = dt.timedelta(days=1)
@@ -228,14 +229,15 @@ def _detect_days(start: dt.date, end: dt.date) -> list[dt.date]:
     }
     by_package: dict[int, dict[dt.date, int]] = defaultdict(dict)
     if spans:
-        rows = DownloadPoint.objects.filter(
-            package_id__in=list(spans),
-            category__in=Category.objects.filter(metric=Metric.OVERALL, name="without_mirrors"),
-            date__gte=start - dt.timedelta(weeks=BASELINE_WEEKS),
-            date__lte=end,
-        ).values_list("package_id", "date", "downloads")
-        for package_id, date, downloads in rows:
-            by_package[package_id][date] = downloads
+        by_package.update(
+            points.by_package(
+                package_ids=spans,
+                metric=Metric.OVERALL,
+                category="without_mirrors",
+                start=start - dt.timedelta(weeks=BASELINE_WEEKS),
+                end=end,
+            )
+        )
     return suspect_days_in(by_package, spans, all_id, start, end)
 
 

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Max, Q, QuerySet, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
-from .models import DownloadPoint, Metric, Package, RefreshRun, UpstreamState
+from . import points
+from .models import DownloadMonth, Metric, Package, RefreshRun, UpstreamState
 from .names import ALL_PACKAGES
 from .series import last_complete_week, percent_change
 
@@ -66,28 +66,22 @@ def package_series(
 ) -> SeriesByMetric:
     """Daily points of one package for some metrics and dates, in ONE query.
 
-    A values_list over DownloadPoint joined to its Category: on PostgreSQL the
-    points side is an index-only scan of the covering primary key
-    (package_id, category_id, date) INCLUDE (downloads). Plain data out.
+    On PostgreSQL an index-only scan of the months' covering primary key
+    (points.read). Plain data out.
     """
     wanted = list(metrics)
     result: SeriesByMetric = {metric: {} for metric in wanted}
-    rows = DownloadPoint.objects.filter(
-        package_id=package_id,
-        category__metric__in=[int(metric) for metric in wanted],
-        date__gte=start,
-        date__lte=end,
-    ).values_list("category__metric", "category__name", "date", "downloads")
-    # Rows arrive in primary-key order (category by category): look the series up
-    # once per run of rows, not once per row.
     by_value = {int(metric): result[metric] for metric in wanted}
+    # Rows arrive category by category: look the series up once per run of rows.
     current_key: tuple[int, str] | None = None
-    points: dict[dt.date, int] = {}
-    for metric_value, category, date, downloads in rows:
+    series: dict[dt.date, int] = {}
+    for _, metric_value, category, date, downloads in points.read(
+        package_ids=[package_id], metrics=by_value, start=start, end=end
+    ):
         if (metric_value, category) != current_key:
             current_key = (metric_value, category)
-            points = by_value[metric_value].setdefault(category, {})
-        points[date] = downloads
+            series = by_value[metric_value].setdefault(category, {})
+        series[date] = downloads
     return result
 
 
@@ -100,12 +94,10 @@ def metric_series(
 
 def total_without_mirrors(package_id: int) -> int:
     """Every mirror-free download held for the package (the "total" badge)."""
-    value = DownloadPoint.objects.filter(
-        package_id=package_id,
-        category__metric=Metric.OVERALL,
-        category__name="without_mirrors",
-    ).aggregate(total=Sum("downloads"))["total"]
-    return int(value or 0)
+    held = points.by_package(
+        package_ids=[package_id], metric=Metric.OVERALL, category="without_mirrors"
+    )
+    return sum(held[package_id].values())
 
 
 def packages_started_by_user_today(user: Any) -> int:
@@ -139,7 +131,7 @@ class Movers:
 
 
 def weekly_movers(*, as_of: dt.date | None = None, limit: int = 10) -> Movers | None:
-    """The week's biggest movers, over COMPLETE ISO weeks only, in one query.
+    """The week's biggest movers, over COMPLETE ISO weeks only, in one query (of the months).
 
     The last complete week is the latest Monday..Sunday that ends on or before both
     yesterday (upstream's newest possible day) and the newest date held. It is
@@ -154,25 +146,25 @@ def weekly_movers(*, as_of: dt.date | None = None, limit: int = 10) -> Movers | 
         anchor = min(anchor, as_of)
     week_start, week_end = last_complete_week(anchor)
     prev_start = week_start - dt.timedelta(days=7)
-    prev_end = week_start - dt.timedelta(days=1)
-    rows = (
-        DownloadPoint.objects.filter(
+    months = (
+        DownloadMonth.objects.filter(
             package__tracked=True,
             package__first_date__lte=prev_start,
             package__latest_date__gte=week_end,
             category__metric=Metric.OVERALL,
             category__name="without_mirrors",
-            date__gte=prev_start,
-            date__lte=week_end,
+            month__gte=points.month_of(prev_start),
+            month__lte=week_end,
         )
         .exclude(package__name=ALL_PACKAGES)
-        .values("package__name")
-        .annotate(
-            last=Coalesce(Sum("downloads", filter=Q(date__gte=week_start)), 0),
-            previous=Coalesce(Sum("downloads", filter=Q(date__lte=prev_end)), 0),
-        )
-        .values_list("package__name", "last", "previous")
+        .values_list("package__name", "month", "days")
     )
+    sums: dict[str, list[int]] = {}
+    for name, month, blob in months:
+        last_previous = sums.setdefault(name, [0, 0])
+        for day, downloads in points.month_points(month, blob, prev_start, week_end):
+            last_previous[0 if day >= week_start else 1] += downloads
+    rows = [(name, last, previous) for name, (last, previous) in sums.items()]
     movers = [
         Mover(
             name=name,

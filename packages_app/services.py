@@ -13,8 +13,8 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from . import upstream
-from .models import Category, DownloadPoint, Package, RecentDownloads, RefreshRun, UpstreamState
+from . import points, upstream
+from .models import Category, Package, RecentDownloads, RefreshRun, UpstreamState
 from .names import InvalidPackageName, canonicalize
 
 logger = logging.getLogger(__name__)
@@ -274,22 +274,23 @@ def _write(
         # Serialise writers of one package (PostgreSQL; SQLite's IMMEDIATE
         # transactions already serialise every writer).
         package = Package.objects.select_for_update().get(pk=package_id)
-        stored: dict[tuple[int, dt.date], int] = {}
+        stored: points.Months = {}
         if dates:
-            stored = {
-                (category_id, date): downloads
-                for category_id, date, downloads in DownloadPoint.objects.filter(
-                    package_id=package_id, date__gte=min(dates), date__lte=max(dates)
-                ).values_list("category_id", "date", "downloads")
-            }
-        new_rows: list[tuple[int, dt.date, int]] = []
-        changed_rows: list[tuple[int, dt.date, int]] = []
+            stored = points.load(
+                package_id, points.month_of(min(dates)), points.month_of(max(dates))
+            )
+        dirty: points.Months = {}
         for (category_id, date), downloads in incoming.items():
-            held = stored.get((category_id, date))
+            key = (category_id, points.month_of(date))
+            values = stored.get(key)
+            if values is None:
+                values = stored[key] = points.empty_month(key[1])
+            held = values[date.day - 1]
             if held == downloads:
                 result.unchanged += 1
-            elif held is None:
-                new_rows.append((category_id, date, downloads))
+                continue
+            if held == points.MISSING:
+                result.inserted += 1
             elif downloads == 0 and held > 0:
                 # Upstream has had all-zero outage days: a zero replacing a real
                 # value is suspect, so ours stays.
@@ -302,12 +303,15 @@ def _write(
                     date,
                     held,
                 )
+                continue
             else:
-                changed_rows.append((category_id, date, downloads))
-        result.inserted, result.updated = len(new_rows), len(changed_rows)
-        write_points(package_id, new_rows, changed_rows)
+                result.updated += 1
+            values[date.day - 1] = downloads
+            dirty[key] = values
+        # Only the months holding a new or changed day are written, whole.
+        points.save(package_id, dirty)
         recent_changed = _write_recent(package_id, recent_values, now)
-        changed = bool(new_rows or changed_rows) or recent_changed
+        changed = bool(dirty) or recent_changed
         if dates:
             package.first_date = min(filter(None, (package.first_date, min(dates))))
             package.latest_date = max(filter(None, (package.latest_date, max(dates))))
@@ -338,42 +342,6 @@ def _write(
         run.finished_at = timezone.now()
         run.save(
             update_fields=["status", "calls", "inserted", "updated", "unchanged", "finished_at"]
-        )
-
-
-def write_points(
-    package_id: int,
-    new_rows: list[tuple[int, dt.date, int]],
-    changed_rows: list[tuple[int, dt.date, int]],
-) -> None:
-    """Insert new points and overwrite changed ones, in bulk; rows are (category_id, date, downloads).
-
-    Must run inside the refresh transaction that holds the package row lock: no other
-    writer can insert this package's points meanwhile, so new rows cannot conflict.
-    On PostgreSQL new rows go through COPY (a backfill is ~4,000 rows a package);
-    elsewhere, and for the few changed rows, a portable bulk upsert.
-    """
-    if new_rows and connection.vendor == "postgresql":
-        table = DownloadPoint._meta.db_table
-        with connection.cursor() as cursor:
-            raw = cursor.cursor  # the psycopg cursor
-            with raw.copy(
-                f"COPY {table} (package_id, category_id, date, downloads) FROM STDIN"
-            ) as copy:
-                for category_id, date, downloads in new_rows:
-                    copy.write_row((package_id, category_id, date, downloads))
-        new_rows = []
-    rows = new_rows + changed_rows
-    if rows:
-        DownloadPoint.objects.bulk_create(
-            [
-                DownloadPoint(package_id=package_id, category_id=c, date=d, downloads=n)
-                for c, d, n in rows
-            ],
-            batch_size=2000,
-            update_conflicts=True,
-            unique_fields=["package", "category", "date"],
-            update_fields=["downloads"],
         )
 
 

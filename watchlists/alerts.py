@@ -10,7 +10,8 @@
   once per package and latest day held (it fires again only after data came back
   and stopped again).
 
-Reads per watchlist: its entries (1), 35 days of points (1), totals held (1).
+Reads per watchlist: its entries (1), every without_mirrors point held (1: the totals need
+them all, the rules the last 35 days).
 """
 
 from __future__ import annotations
@@ -21,13 +22,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Sum
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from packages_app import points as stored_points
 from packages_app import quality
-from packages_app.models import Category, DownloadPoint, Metric, Package
+from packages_app.models import Metric, Package
 
 from . import notify_services, webhooks
 from .models import Watchlist, WatchlistEntry
@@ -166,21 +167,15 @@ def _watchlist_data(
     if not packages:
         return packages, points, totals
     newest = max(p.latest_date for p in packages if p.latest_date is not None)
-    category = Category.objects.filter(metric=Metric.OVERALL, name="without_mirrors")
     ids = [p.pk for p in packages]
-    for package_id, date, downloads in DownloadPoint.objects.filter(
-        package_id__in=ids,
-        category__in=category,
-        date__gte=newest - dt.timedelta(days=READ_DAYS - 1),
-        date__lte=newest,
-    ).values_list("package_id", "date", "downloads"):
-        points[package_id][date] = downloads
-    for row in (
-        DownloadPoint.objects.filter(package_id__in=ids, category__in=category)
-        .values("package_id")
-        .annotate(total=Sum("downloads"))
-    ):
-        totals[row["package_id"]] = int(row["total"] or 0)
+    # Every day held, once: the totals need them all and the rules the last READ_DAYS.
+    held = stored_points.by_package(
+        package_ids=ids, metric=Metric.OVERALL, category="without_mirrors"
+    )
+    since = newest - dt.timedelta(days=READ_DAYS - 1)
+    for package_id, days in held.items():
+        points[package_id] = {d: n for d, n in days.items() if since <= d <= newest}
+        totals[package_id] = sum(days.values())
     return packages, points, totals
 
 

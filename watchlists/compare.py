@@ -28,9 +28,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.core.cache import cache
-from django.db.models import Q
 from django.utils.safestring import SafeString, mark_safe
 
+from packages_app import points as stored_points
 from packages_app import quality, series
 from packages_app.chart_options import (
     COMPARE_DEFAULTS,
@@ -39,7 +39,7 @@ from packages_app.chart_options import (
     QueryLike,
     parse_options,
 )
-from packages_app.models import DownloadPoint, Metric, Package
+from packages_app.models import Metric, Package
 from packages_app.names import ALL_PACKAGES, InvalidPackageName, canonicalize
 
 MAX_PACKAGES = 10
@@ -275,17 +275,17 @@ def compare_points(
     result: dict[int, dict[dt.date, int]] = {pk: {} for pk in package_ids}
     if not package_ids or not spans:
         return result
-    dates = Q()
-    for start, end in spans:
-        dates |= Q(date__gte=start, date__lte=end)
-    rows = DownloadPoint.objects.filter(
-        dates,
-        package_id__in=list(package_ids),
-        category__metric=int(metric),
-        category__name=category,
-    ).values_list("package_id", "date", "downloads")
-    for package_id, date, downloads in rows:
-        result[package_id][date] = downloads
+    held = stored_points.by_package(
+        package_ids=package_ids,
+        metric=metric,
+        category=category,
+        start=min(start for start, _ in spans),
+        end=max(end for _, end in spans),
+    )
+    for package_id, days in held.items():
+        result[package_id] = {
+            d: n for d, n in days.items() if any(start <= d <= end for start, end in spans)
+        }
     return result
 
 

@@ -23,8 +23,9 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from packages_app import points as stored_points
 from packages_app import quality, series
-from packages_app.models import Category, DownloadPoint, Metric, Package
+from packages_app.models import Metric, Package
 
 from . import notify_services, stats
 from .models import Watchlist, WatchlistEntry
@@ -163,13 +164,11 @@ def _points_for(packages: list[Package], end: dt.date) -> dict[int, dict[dt.date
     ids = [p.pk for p in packages if p.latest_date is not None]
     if not ids:
         return result
-    rows = DownloadPoint.objects.filter(
-        package_id__in=ids,
-        category__in=Category.objects.filter(metric=Metric.OVERALL, name="without_mirrors"),
-        date__lte=end,
-    ).values_list("package_id", "date", "downloads")
-    for package_id, date, downloads in rows:
-        result[package_id][date] = downloads
+    result.update(
+        stored_points.by_package(
+            package_ids=ids, metric=Metric.OVERALL, category="without_mirrors", end=end
+        )
+    )
     return result
 
 

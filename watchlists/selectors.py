@@ -12,7 +12,8 @@ from typing import Any
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 
-from packages_app.models import Category, DownloadPoint, Metric, Package, UpstreamState
+from packages_app import points as stored_points
+from packages_app.models import Metric, Package, UpstreamState
 from packages_app.names import ALL_PACKAGES
 
 from . import stats
@@ -162,15 +163,16 @@ def _series_for(packages: Iterable[Package]) -> dict[int, stats.Series]:
         return {}
     newest = max(p.latest_date for p in packages if p.latest_date is not None)
     start = newest - dt.timedelta(days=stats.WINDOW_DAYS)
-    points = DownloadPoint.objects.filter(
-        package_id__in={p.pk for p in packages},
-        category__in=Category.objects.filter(metric=Metric.OVERALL, name="without_mirrors"),
-        date__gte=start,
-        date__lte=newest,
-    ).values_list("package_id", "date", "downloads")
     series: dict[int, stats.Series] = defaultdict(dict)
-    for package_id, date, downloads in points:
-        series[package_id][date] = downloads
+    series.update(
+        stored_points.by_package(
+            package_ids={p.pk for p in packages},
+            metric=Metric.OVERALL,
+            category="without_mirrors",
+            start=start,
+            end=newest,
+        )
+    )
     return series
 
 

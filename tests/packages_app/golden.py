@@ -18,7 +18,8 @@ from urllib.parse import parse_qsl, urlsplit
 from django.db import transaction
 from django.utils import timezone
 
-from packages_app.models import Category, DownloadPoint, Metric, Package, RecentDownloads
+from packages_app.models import Category, Metric, Package, RecentDownloads
+from tests.stored_points import Point, store
 
 GOLDEN_PATH = Path(os.environ.get("GOLDEN_CAPTURES", "/work/shared/upstream/golden-captures.txt"))
 # The checked-in copy is used when /work/shared is not there (a fresh clone in CI).
@@ -157,11 +158,11 @@ def load_seed() -> dict[str, Package]:
             last_refreshed_at=REFRESHED_AT,
             data_version=1,
         )
-    points: list[DownloadPoint] = []
+    points: list[Point] = []
     for name, days in OVERALL.items():
         for before, (with_m, without_m) in days.items():
             points.append(
-                DownloadPoint(
+                Point(
                     package=packages[name],
                     category=_category(Metric.OVERALL, "with_mirrors"),
                     date=_day(before),
@@ -170,7 +171,7 @@ def load_seed() -> dict[str, Package]:
             )
             if without_m is not None:
                 points.append(
-                    DownloadPoint(
+                    Point(
                         package=packages[name],
                         category=_category(Metric.OVERALL, "without_mirrors"),
                         date=_day(before),
@@ -186,14 +187,14 @@ def load_seed() -> dict[str, Package]:
             for before, by_category in by_day.items():
                 for category, downloads in by_category.items():
                     points.append(
-                        DownloadPoint(
+                        Point(
                             package=packages[name],
                             category=_category(metric, category),
                             date=_day(before),
                             downloads=downloads,
                         )
                     )
-    DownloadPoint.objects.bulk_create(points)
+    store(points)
     recents = {name: recent_of(days) for name, days in OVERALL.items()}
     recents.update(HAND_RECENT)
     for name, sums in recents.items():
@@ -206,7 +207,7 @@ def load_seed() -> dict[str, Package]:
                 updated_at=REFRESHED_AT,
             )
     for package in packages.values():
-        dates = [p.date for p in points if p.package_id == package.id]
+        dates = [p.date for p in points if p.package.pk == package.pk]
         if dates:
             package.first_date, package.latest_date = min(dates), max(dates)
             package.save(update_fields=["first_date", "latest_date"])

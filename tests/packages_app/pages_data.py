@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from packages_app.models import Category, DownloadPoint, Metric, Package, RecentDownloads
+from packages_app import points
+from packages_app.models import Category, Metric, Package, RecentDownloads
+from tests.stored_points import Point, store
 
 CATEGORIES: dict[Metric, dict[str, int]] = {
     # category -> weight (downloads per day = base * weight, before the day's wobble)
@@ -49,7 +51,7 @@ def make_package(
                 day = first
                 while day <= latest:
                     points.append(
-                        DownloadPoint(
+                        Point(
                             package=package,
                             category=category,
                             date=day,
@@ -57,7 +59,7 @@ def make_package(
                         )
                     )
                     day += dt.timedelta(days=1)
-        DownloadPoint.objects.bulk_create(points, batch_size=5000)
+        store(points)
     if recent is not None:
         RecentDownloads.objects.create(
             package=package, last_day=recent[0], last_week=recent[1], last_month=recent[2]
@@ -66,8 +68,6 @@ def make_package(
 
 
 def daily_without_mirrors(package: Package) -> dict[dt.date, int]:
-    return dict(
-        DownloadPoint.objects.filter(
-            package=package, category__metric=Metric.OVERALL, category__name="without_mirrors"
-        ).values_list("date", "downloads")
-    )
+    return points.by_package(
+        package_ids=[package.pk], metric=Metric.OVERALL, category="without_mirrors"
+    )[package.pk]

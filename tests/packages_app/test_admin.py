@@ -10,7 +10,8 @@ from django.urls import reverse
 
 from packages_app import services
 from packages_app.demo_upstream import DemoUpstream
-from packages_app.models import Category, DownloadPoint, Metric, Package, RefreshRun
+from packages_app.models import Category, DownloadMonth, Metric, Package, RefreshRun
+from tests.stored_points import Point, store
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = reverse("admin:packages_app_package_changelist")
@@ -20,8 +21,8 @@ ADD = reverse("admin:packages_app_package_add")
 def with_points(name: str, days: int) -> Package:
     package, _ = services.package_track(name=name)
     category, _ = Category.objects.get_or_create(metric=Metric.OVERALL, name="with_mirrors")
-    DownloadPoint.objects.bulk_create(
-        DownloadPoint(
+    store(
+        Point(
             package=package,
             category=category,
             date=dt.date(2026, 1, 1) + dt.timedelta(days=i),
@@ -150,4 +151,4 @@ def test_refresh_history_is_read_only(admin_client) -> None:
 
 
 def test_download_points_are_not_registered() -> None:
-    assert DownloadPoint not in admin.site._registry
+    assert DownloadMonth not in admin.site._registry

@@ -123,17 +123,14 @@ def test_default_window_drops_d200(seeded, client: Client) -> None:
 
 
 def test_window_is_181_dates_ending_at_the_latest_held(seeded, client: Client) -> None:
-    from packages_app.models import Category, DownloadPoint, Metric
+    from packages_app.models import Category, Metric
+    from tests.stored_points import Point, store
 
     package = seeded["zope-interface"]
     category = Category.objects.get(metric=Metric.OVERALL, name="with_mirrors")
-    for before in (180, 181):
-        DownloadPoint.objects.create(
-            package=package,
-            category=category,
-            date=golden.D - dt.timedelta(days=before),
-            downloads=9,
-        )
+    store(
+        Point(package, category, golden.D - dt.timedelta(days=before), 9) for before in (180, 181)
+    )
     dates = [
         r["date"]
         for r in _json(client.get("/api/packages/zope-interface/overall?mirrors=true"))["data"]

@@ -17,8 +17,9 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from packages_app import api_cache, api_selectors
-from packages_app.models import Category, DownloadPoint, Metric, Package
+from packages_app.models import Category, Metric, Package
 from tests.packages_app import golden
+from tests.stored_points import Point, overwrite_all, store
 
 
 @pytest.fixture
@@ -40,7 +41,7 @@ DEAD_REDIS = {
 
 def _refresh(package: Package, downloads: int) -> None:
     """What a committed refresh does: new values for every point, data_version bumped."""
-    DownloadPoint.objects.filter(package=package).update(downloads=downloads)
+    overwrite_all(package, downloads)
     golden.bump(package)
 
 
@@ -113,7 +114,7 @@ def test_a_points_change_without_a_version_bump_is_not_served_as_new(
 ) -> None:
     """The contract is the version: until a refresh commits its bump, readers keep the old bytes."""
     before = client.get(URL).content
-    DownloadPoint.objects.filter(package=seeded["demo-pkg"]).update(downloads=1)
+    overwrite_all(seeded["demo-pkg"], 1)
     assert client.get(URL).content == before
 
 
@@ -135,7 +136,7 @@ def test_concurrent_refresh_on_postgres_never_mixes(client: Client) -> None:
         try:
             for value in range(1, 60):
                 with transaction.atomic():
-                    DownloadPoint.objects.filter(package=package).update(downloads=value)
+                    overwrite_all(package, value)
                     Package.objects.filter(pk=package.pk).update(data_version=value + 100)
         finally:
             connections.close_all()
@@ -294,9 +295,7 @@ def test_categories_are_read_by_name_not_id(seeded, client: Client) -> None:
     """A category created after the first answer (a new Python version) appears after a refresh."""
     client.get(URL)
     category = Category.objects.create(metric=Metric.PYTHON_MINOR, name="3.15")
-    DownloadPoint.objects.create(
-        package=seeded["demo-pkg"], category=category, date=golden.D, downloads=3
-    )
+    store([Point(seeded["demo-pkg"], category, golden.D, 3)])
     golden.bump(seeded["demo-pkg"])
     assert {"category": "3.15", "date": "2026-11-23", "downloads": 3} in client.get(URL).json()[
         "data"

@@ -12,7 +12,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from packages_app.demo_upstream import DemoUpstream
-from packages_app.models import DownloadPoint, Package, UpstreamState
+from packages_app.models import Package, UpstreamState
+from tests.stored_points import count
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,7 +52,7 @@ def test_track_rejects_an_invalid_name_and_tracks_nothing() -> None:
 
 def test_refresh_named_packages_prints_a_summary(upstream_settings, demo: DemoUpstream) -> None:
     out, err = run("refresh", "Requests", "httpx")
-    points = DownloadPoint.objects.count()
+    points = count()
     assert points > 0
     assert f"2 packages, 10 upstream calls, {points} points written, 0 errors" in out
     assert "refresh" in err  # the tqdm progress bar goes to stderr
@@ -140,8 +141,10 @@ def test_bin_demo_setup_tracks_refreshes_and_prints_a_login(tmp_path: Path) -> N
         {
             "VAR_DIR": str(tmp_path),
             "DEMO_PORT": "0",
-            "UPSTREAM_RATE_PER_SECOND": "0",
-            "UPSTREAM_RATE_PER_MINUTE": "0",
+            # Below the demo upstream's own 5/s and 30/min per endpoint (it answers
+            # 429 past them), yet fast enough for a test.
+            "UPSTREAM_RATE_PER_SECOND": "4",
+            "UPSTREAM_RATE_PER_MINUTE": "25",
         }
     )
     done = subprocess.run(

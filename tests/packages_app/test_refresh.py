@@ -11,7 +11,6 @@ from packages_app import services
 from packages_app.demo_upstream import CORRECTION_DELTA, DemoUpstream
 from packages_app.models import (
     Category,
-    DownloadPoint,
     Metric,
     Package,
     RecentDownloads,
@@ -20,6 +19,7 @@ from packages_app.models import (
 )
 from packages_app.upstream import UpstreamClient
 from tests.packages_app.golden import GOLDEN_TODAY
+from tests.stored_points import held
 
 pytestmark = pytest.mark.django_db
 
@@ -42,9 +42,7 @@ def stored(package: Package) -> set[tuple[str, str, str, int]]:
     names = {c.id: (Metric(c.metric).label, c.name) for c in Category.objects.all()}
     return {
         (*names[category_id], date.isoformat(), downloads)
-        for category_id, date, downloads in DownloadPoint.objects.filter(
-            package=package
-        ).values_list("category_id", "date", "downloads")
+        for category_id, date, downloads in held(package)
     }
 
 
@@ -176,7 +174,7 @@ def test_not_on_pypi_stats_is_a_state_retried_much_later(
     assert package.consecutive_failures == 0
     assert package.next_attempt_at is not None
     assert package.next_attempt_at - timezone.now() > dt.timedelta(days=6)
-    assert not DownloadPoint.objects.filter(package=package).exists()
+    assert not held(package)
     assert RefreshRun.objects.get(package=package).status == "not_found"
 
 

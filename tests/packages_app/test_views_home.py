@@ -9,8 +9,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from packages_app import selectors
-from packages_app.models import Category, DownloadPoint, Metric
+from packages_app.models import Category, Metric, Package
 from tests.packages_app.pages_data import make_package
+from tests.stored_points import Point, store
 
 pytestmark = pytest.mark.django_db
 
@@ -46,10 +47,8 @@ def test_home_runs_a_constant_number_of_queries(client) -> None:
 
 def _set_week(package_name: str, monday: dt.date, per_day: int) -> None:
     category = Category.objects.get(metric=Metric.OVERALL, name="without_mirrors")
-    for i in range(7):
-        DownloadPoint.objects.filter(
-            package__name=package_name, category=category, date=monday + dt.timedelta(days=i)
-        ).update(downloads=per_day)
+    package = Package.objects.get(name=package_name)
+    store(Point(package, category, monday + dt.timedelta(days=i), per_day) for i in range(7))
 
 
 @time_machine.travel(dt.datetime(2024, 3, 20, 10, tzinfo=dt.UTC), tick=False)  # a Wednesday

@@ -13,6 +13,7 @@ from packages_app import quality, selectors
 from packages_app.chart_options import parse_options
 from packages_app.package_charts import chart_payload
 from tests.packages_app.pages_data import daily_without_mirrors, make_package
+from tests.stored_points import forget
 
 pytestmark = pytest.mark.django_db
 
@@ -201,10 +202,8 @@ def test_chart_payload_matches_the_stored_points(django_pkg) -> None:
 
 
 def test_zero_days_inside_the_history_are_zeros(client) -> None:
-    from packages_app.models import DownloadPoint
-
     package = make_package("gappy", first=D(2024, 1, 1), latest=D(2024, 1, 31))
-    DownloadPoint.objects.filter(package=package, date=D(2024, 1, 15)).delete()
+    forget(package, D(2024, 1, 15))
     payload = chart_payload(package, parse_options({"range": "all"}))
     assert payload is not None
     index = payload["periods"]["labels"].index("2024-01-15")

@@ -15,7 +15,8 @@ from django.conf import settings
 
 from packages_app import services, tasks
 from packages_app.demo_upstream import DemoUpstream
-from packages_app.models import DownloadPoint, Package, RefreshRun, UpstreamState
+from packages_app.models import Package, RefreshRun, UpstreamState
+from tests.stored_points import count
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[2]
@@ -120,7 +121,7 @@ def test_a_worker_processes_a_sweep_end_to_end(workers: Workers, demo: DemoUpstr
     assert states == {"django": "ok", "requests": "ok", "nosuchpkg": "not_found"}
     for name in ("django", "requests"):
         package = Package.objects.get(name=name)
-        assert DownloadPoint.objects.filter(package=package).count() == served_count(demo, name)
+        assert count(package) == served_count(demo, name)
         assert package.data_version == 1
     assert RefreshRun.objects.filter(status="ok").count() == 2
 
@@ -138,7 +139,7 @@ def test_a_worker_killed_mid_refresh_leaves_data_intact_and_the_task_is_redelive
     package.refresh_from_db()
     assert package.upstream_state == UpstreamState.NEW
     assert (package.data_version, package.latest_date) == (0, None)
-    assert not DownloadPoint.objects.filter(package=package).exists()
+    assert not count(package)
     assert RefreshRun.objects.get(package=package).status == "running"
     demo.clear_faults()
     calls_before_redelivery = len(demo.requests)
@@ -155,7 +156,7 @@ def test_a_worker_killed_mid_refresh_leaves_data_intact_and_the_task_is_redelive
 
     wait_for(refreshed, what="the redelivered refresh")
     assert len(demo.requests) - calls_before_redelivery == 5
-    assert DownloadPoint.objects.filter(package=package).count() == served_count(demo, "numpy")
+    assert count(package) == served_count(demo, "numpy")
     assert package.data_version == 1
     runs = dict(RefreshRun.objects.filter(package=package).values_list("status", "error"))
     assert set(runs) == {"ok", "failed"}
@@ -184,5 +185,5 @@ def test_a_pool_process_killed_mid_refresh_is_rejected_and_redelivered(
         return package.upstream_state == UpstreamState.OK
 
     wait_for(refreshed, what="the requeued refresh")
-    assert DownloadPoint.objects.filter(package=package).count() == served_count(demo, "pandas")
+    assert count(package) == served_count(demo, "pandas")
     assert parent.poll() is None  # the worker itself lived on

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 
-from packages_app.models import Category, DownloadPoint, Metric, Package, UpstreamState
+from packages_app.models import Category, Metric, Package, UpstreamState
 from packages_app.names import ALL_PACKAGES
+from tests.stored_points import Point, store
 
 LATEST = dt.date(2026, 11, 22)  # a Sunday
 
@@ -38,10 +39,7 @@ def put_series(
         dated = [(latest - dt.timedelta(days=len(values) - 1 - i), v) for i, v in enumerate(values)]
     package, _ = Package.objects.get_or_create(name=name, defaults={"tracked": tracked})
     cat, _ = Category.objects.get_or_create(metric=metric, name=category)
-    DownloadPoint.objects.bulk_create(
-        [DownloadPoint(package=package, category=cat, date=d, downloads=v) for d, v in dated],
-        batch_size=5000,
-    )
+    store(Point(package, cat, d, v) for d, v in dated)
     first = dated[0][0]
     package.first_date = min(first, package.first_date or first)
     package.latest_date = max(latest, package.latest_date or latest)

@@ -11,7 +11,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from packages_app.models import Category, DownloadPoint, Metric, Package, UpstreamState
+from packages_app.models import Category, Metric, Package, UpstreamState
+from tests.stored_points import Point, store
 from watchlists import services
 from watchlists.models import Invitation, Membership, Team, Visibility, Watchlist
 
@@ -47,8 +48,8 @@ def make_user(username: str) -> Any:
 def add_series(package: Package, end: dt.date, values: list[int]) -> None:
     """overall/without_mirrors points for the len(values) days ending at `end`."""
     category, _ = Category.objects.get_or_create(metric=Metric.OVERALL, name="without_mirrors")
-    DownloadPoint.objects.bulk_create(
-        DownloadPoint(
+    store(
+        Point(
             package=package,
             category=category,
             date=end - dt.timedelta(days=len(values) - 1 - i),

@@ -8,7 +8,8 @@ from typing import Any
 
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 
-from packages_app.models import Category, DownloadPoint, Metric, Package, UpstreamState
+from packages_app.models import Category, Metric, Package, UpstreamState
+from tests.stored_points import Point, store
 
 
 def without_mirrors() -> Category:
@@ -32,9 +33,9 @@ def make_package(
     while day <= end:
         v = value(day) if callable(value) else value
         if v:  # upstream omits zero days: inside the held span a missing day is a zero
-            points.append(DownloadPoint(package=package, category=category, date=day, downloads=v))
+            points.append(Point(package, category, day, v))
         day += dt.timedelta(days=1)
-    DownloadPoint.objects.bulk_create(points)
+    store(points)
     package.first_date = start
     package.latest_date = end
     package.tracked = tracked

@@ -11,7 +11,10 @@ off (and our budget off), then:
      package index), loaded with the same data in the same database;
   4. EXPLAIN of the reads pages and the API make, to show they are index-only.
 
-    .venv/bin/python bench/refresh_pipeline.py [--packages 1000] [--threads 4]
+    .venv/bin/python bench/refresh_pipeline.py [--packages 1000] [--processes 2] [--threads 2]
+
+The refreshes run in worker processes (default 2, one per core, as the Celery worker's
+prefork pool does), each with a few threads so one waits on HTTP while another computes.
 
 Connection: BENCH_PG (default postgres://postgres@127.0.0.1:5432).
 """
@@ -22,6 +25,7 @@ import argparse
 import concurrent.futures
 import datetime as dt
 import json
+import multiprocessing
 import os
 import resource
 import subprocess
@@ -67,11 +71,13 @@ def start_demo(env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
     return process, line.split(" on ")[1].split()[0]
 
 
-def run_phase(package_ids: list[int], threads: int) -> dict[str, Any]:
-    from django.db import connection
+def refresh_share(package_ids: list[int], threads: int) -> dict[str, Any]:
+    """One worker process's share of a phase: `threads` threads refreshing its packages."""
+    from django.db import connection, connections
 
     from packages_app import services, upstream
 
+    connections.close_all()  # never share the parent's connection across a fork
     local = threading.local()
     clients: list[upstream.UpstreamClient] = []
     spent = {"http_s": 0.0, "validate_s": 0.0, "write_s": 0.0}
@@ -89,17 +95,11 @@ def run_phase(package_ids: list[int], threads: int) -> dict[str, Any]:
         return wrapper
 
     # Where the time goes (summed over threads): HTTP to the demo upstream, payload
-    # validation, and the database transaction (diff read + COPY/upsert + package row).
-    originals = (
-        upstream.UpstreamClient._get,
-        upstream.parse_series,
-        upstream.parse_recent,
-        services._write,
-    )
-    upstream.UpstreamClient._get = timed("http_s", originals[0])  # type: ignore[method-assign]
-    upstream.parse_series = timed("validate_s", originals[1])
-    upstream.parse_recent = timed("validate_s", originals[2])
-    services._write = timed("write_s", originals[3])
+    # validation, and the database transaction (diff read + month upserts + package row).
+    upstream.UpstreamClient._get = timed("http_s", upstream.UpstreamClient._get)  # type: ignore[method-assign]
+    upstream.parse_series = timed("validate_s", upstream.parse_series)
+    upstream.parse_recent = timed("validate_s", upstream.parse_recent)
+    services._write = timed("write_s", services._write)
 
     def one(package_id: int) -> services.RefreshResult:
         client = getattr(local, "client", None)
@@ -108,35 +108,68 @@ def run_phase(package_ids: list[int], threads: int) -> dict[str, Any]:
             clients.append(client)
         return services.refresh_package(package_id=package_id, client=client)
 
-    def close() -> None:
-        connection.close()
-
-    started = time.perf_counter()
+    cpu_before = time.process_time()
     with concurrent.futures.ThreadPoolExecutor(threads) as pool:
         results = list(pool.map(one, package_ids))
-        list(pool.map(lambda _: close(), range(threads * 4)))
-    wall = time.perf_counter() - started
-    upstream.UpstreamClient._get = originals[0]  # type: ignore[method-assign]
-    upstream.parse_series, upstream.parse_recent, services._write = originals[1:]
+        list(pool.map(lambda _: connection.close(), range(threads * 4)))
     for client in clients:
         client.close()
-    calls = sum(r.calls for r in results)
-    written = sum(r.written for r in results)
-    errors = [r.error for r in results if r.status != "ok"]
+    return {
+        "results": [(r.status, r.calls, r.inserted, r.updated, r.error) for r in results],
+        "spent": spent,
+        "cpu_s": time.process_time() - cpu_before,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_phase(
+    package_ids: list[int], processes: int, threads: int, demo_pid: int
+) -> dict[str, Any]:
+    """Refresh the packages in `processes` worker processes of `threads` threads each,
+    as Celery's prefork pool does (one process per core)."""
+    from django.db import connections
+
+    connections.close_all()
+    shares = [package_ids[i::processes] for i in range(processes)]
+    demo_cpu_before = _cpu_seconds(demo_pid)
+    started = time.perf_counter()
+    with multiprocessing.get_context("fork").Pool(processes) as pool:
+        outcomes = pool.starmap(refresh_share, [(share, threads) for share in shares])
+    wall = time.perf_counter() - started
+    demo_cpu = _cpu_seconds(demo_pid) - demo_cpu_before
+    results = [r for outcome in outcomes for r in outcome["results"]]
+    spent = {
+        key: sum(outcome["spent"][key] for outcome in outcomes)
+        for key in ("http_s", "validate_s", "write_s")
+    }
+    calls = sum(r[1] for r in results)
+    inserted = sum(r[2] for r in results)
+    updated = sum(r[3] for r in results)
+    written = inserted + updated
+    errors = [r[4] for r in results if r[0] != "ok"]
     return {
         "packages": len(results),
+        "processes": processes,
+        "threads_per_process": threads,
         "wall_s": round(wall, 2),
         "calls": calls,
         "calls_per_s": round(calls / wall, 1),
-        "inserted": sum(r.inserted for r in results),
-        "updated": sum(r.updated for r in results),
+        "inserted": inserted,
+        "updated": updated,
         "points_written": written,
         "points_per_s": round(written / wall),
         "errors": len(errors),
         "first_error": errors[0] if errors else "",
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb": round(max(outcome["peak_rss_mb"] for outcome in outcomes), 1),
+        "refresh_cpu_s": round(sum(outcome["cpu_s"] for outcome in outcomes), 1),
+        "demo_upstream_cpu_s": round(demo_cpu, 1),
         **{key: round(value, 1) for key, value in spent.items()},
-        "points_per_write_s": round(written / spent["write_s"]) if spent["write_s"] else 0,
         "load_average": os.getloadavg()[0],
     }
 
@@ -242,7 +275,10 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--packages", type=int, default=1000)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument(
+        "--processes", type=int, default=2, help="worker processes (Celery's prefork pool)"
+    )
+    parser.add_argument("--threads", type=int, default=2, help="threads per worker process")
     parser.add_argument("--db", default="pss_bench_a")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--json", type=Path, help="also write the results here")
@@ -282,9 +318,13 @@ def main() -> int:
         call_command("migrate", verbosity=0)
         Package.objects.bulk_create(Package(name=f"bench-{i:05d}") for i in range(args.packages))
         ids = list(Package.objects.order_by("pk").values_list("pk", flat=True))
-        print(f"demo upstream {url}; {len(ids)} packages; {args.threads} threads", flush=True)
+        print(
+            f"demo upstream {url}; {len(ids)} packages; "
+            f"{args.processes} processes x {args.threads} threads",
+            flush=True,
+        )
 
-        backfill = run_phase(ids, args.threads)
+        backfill = run_phase(ids, args.processes, args.threads, demo.pid)
         print("backfill", json.dumps(backfill), flush=True)
         request = urllib.request.Request(
             url.removesuffix("/api") + "/_control",
@@ -293,7 +333,7 @@ def main() -> int:
             method="POST",
         )
         urllib.request.urlopen(request, timeout=10).read()
-        incremental = run_phase(ids, args.threads)
+        incremental = run_phase(ids, args.processes, args.threads, demo.pid)
         print("incremental", json.dumps(incremental), flush=True)
         with connection.cursor() as cursor:
             sizes = storage(cursor)

@@ -23,10 +23,6 @@ def test_chart_shows_marker_annotations(live_server: Any, settings: Any) -> None
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from playwright.sync_api import sync_playwright
 
-    # The session-wide live server built its middleware before the autouse fixture
-    # turned SECURE_SSL_REDIRECT off (HTTPS is on by default): rebuild it with the
-    # test settings, or every page redirects to an https:// port that is not there.
-    live_server.thread.httpd.get_app().application.load_middleware()
     make_package("annotated", dt.date(2026, 7, 1), dt.date(2026, 9, 30), weekday_pattern(1000))
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
@@ -79,7 +75,6 @@ def test_subscribe_and_alert_pages_in_a_browser(live_server: Any, settings: Any)
     from watchlists import services
     from watchlists.notify_models import DigestSubscription
 
-    live_server.thread.httpd.get_app().application.load_middleware()
     alice = make_user("alice")
     watchlist = services.watchlist_create(name="Browser list", user=alice)
     ARTIFACTS.mkdir(exist_ok=True)

@@ -1,10 +1,14 @@
-"""Benchmark the compatible JSON API with wrk: gunicorn (2 sync workers) on PostgreSQL + Redis.
+"""Benchmark the compatible JSON API with wrk: granian (2 WSGI workers) on PostgreSQL + Redis.
 
 Not a test. It
   1. (re)creates a dedicated PostgreSQL database (default pss_bench_b), migrates it and
      bulk-loads 10,000 packages x 181 days of synthetic points in every category
      (overall 2, python_major 3, python_minor 11, system 5: ~40M rows) with set-based SQL;
-  2. starts gunicorn on 127.0.0.1:<free port> with DEBUG=0, HTTPS=0 and its own Redis DB;
+  2. starts the server on 127.0.0.1:<free port> with DEBUG=0, HTTPS=0 and its own Redis DB:
+     granian (--interface wsgi, 2 workers, 1 blocking thread each, keep-alive) as the Dockerfile
+     runs it; --server gunicorn-sync is the previous setup (2 sync workers, no keep-alive),
+     --server gunicorn-gthread the keep-alive alternative (threads: --blocking-threads);
+     --no-fast-path sends every request through Django (API_FAST_PATH=0);
   3. runs wrk (16 connections) with a Lua script picking random packages, for `overall` and
      `python_minor`: cold cache (Redis flushed first), warm cache (every answer pre-fetched),
      and 304s (If-None-Match with each package's ETag);
@@ -13,6 +17,7 @@ Not a test. It
     .venv/bin/python bench/api_wrk.py                 # load (if needed) and run everything
     .venv/bin/python bench/api_wrk.py --reload        # drop and reload the data first
     .venv/bin/python bench/api_wrk.py --duration 15 --connections 16
+    .venv/bin/python bench/api_wrk.py --server gunicorn-sync --no-fast-path   # the old setup
 
 Needs wrk (`apt-get install -y wrk`), PostgreSQL and Redis on 127.0.0.1.
 """
@@ -143,6 +148,42 @@ def load(pg: str, db: str, env: dict[str, str], packages: int, days: int, reload
     print(f"{db}: loaded in {time.monotonic() - started:.0f} s")
 
 
+def server_command(args: argparse.Namespace, port: int) -> list[str]:
+    if args.server.startswith("gunicorn"):
+        worker_class = args.server.removeprefix("gunicorn-")
+        threads = ["--threads", str(args.blocking_threads)] if worker_class == "gthread" else []
+        return [
+            str(VENV_BIN / "gunicorn"),
+            "pypistats_site.wsgi",
+            "-w",
+            str(args.workers),
+            "-k",
+            worker_class,
+            *threads,
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+        ]
+    return [
+        str(VENV_BIN / "granian"),
+        "--interface",
+        "wsgi",
+        "--workers",
+        str(args.workers),
+        "--blocking-threads",
+        str(args.blocking_threads),
+        "--no-ws",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "pypistats_site.wsgi:application",
+    ]
+
+
 def wait_for(port: int, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -154,7 +195,7 @@ def wait_for(port: int, timeout: float = 30) -> None:
         except OSError:
             pass
         time.sleep(0.3)
-    raise RuntimeError("gunicorn did not answer")
+    raise RuntimeError("the server did not answer")
 
 
 def fetch_all(port: int, paths: list[str], workers: int = 6) -> dict[str, str]:
@@ -248,6 +289,22 @@ def main() -> None:
     parser.add_argument(
         "--warm-packages", type=int, default=2_000, help="packages in the warm and 304 runs"
     )
+    parser.add_argument(
+        "--server",
+        choices=["granian", "gunicorn-sync", "gunicorn-gthread"],
+        default="granian",
+        help="granian: what Dockerfile runs (WSGI, keep-alive); gunicorn-sync: the old setup",
+    )
+    parser.add_argument(
+        "--blocking-threads", type=int, default=1, help="granian threads per worker"
+    )
+    parser.add_argument(
+        "--no-fast-path",
+        dest="fast_path",
+        action="store_false",
+        help="API_FAST_PATH=0: every request through Django",
+    )
+    parser.add_argument("--endpoints", nargs="+", default=["overall", "python_minor"])
     parser.add_argument("--reload", action="store_true")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
@@ -268,27 +325,14 @@ def main() -> None:
     }
     load(args.pg, args.db, env, args.packages, args.days, args.reload)
     port = free_port()
-    gunicorn = subprocess.Popen(
-        [
-            str(VENV_BIN / "gunicorn"),
-            "pypistats_site.wsgi",
-            "-w",
-            str(args.workers),
-            "-k",
-            "sync",
-            "-b",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
+    if not args.fast_path:
+        env["API_FAST_PATH"] = "0"
+    server = subprocess.Popen(server_command(args, port), cwd=ROOT, env=env)
     flush = redis.Redis.from_url(args.redis).flushdb
     rows = []
     try:
         wait_for(port)
-        for endpoint in ("overall", "python_minor"):
+        for endpoint in args.endpoints:
             paths = [f"/api/packages/pkg-{i:05d}/{endpoint}" for i in range(1, args.packages + 1)]
             flush()
             rows.append(
@@ -316,12 +360,13 @@ def main() -> None:
             )
             print(rows[-1])
     finally:
-        gunicorn.send_signal(signal.SIGTERM)
-        gunicorn.wait(timeout=30)
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
     print()
     print(f"load average after the runs: {os.getloadavg()}")
     print(
-        f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s; gunicorn {args.workers} sync workers; "
+        f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s; {' '.join(server_command(args, 0)[:1])} "
+        f"{args.server}, {args.workers} workers, fast path {'on' if args.fast_path else 'off'}; "
         f"{args.packages} packages x {args.days} days"
     )
     print("| endpoint | cache | req/s | p50 | p99 | requests | non-2xx/3xx | socket errors |")

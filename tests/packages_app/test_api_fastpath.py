@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from urllib.parse import unquote_to_bytes, urlsplit
@@ -485,3 +486,36 @@ def test_over_http(served: tuple[str, str], settings) -> None:
         assert fast.get(URL, headers={"If-None-Match": tag}).status_code == 304
         golden.bump(Package.objects.get(name="demo-pkg"))
         assert fast.get(URL, headers={"If-None-Match": tag}).status_code == 200
+
+
+# --- api_cache.put on Redis: what cache.set() stores, through the kept client --------------
+
+
+@pytest.mark.redis
+def test_put_stores_what_cache_set_would(settings) -> None:
+    import redis
+    from django.core.cache import caches
+
+    from packages_app import api_cache
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["REDIS_URL"],
+            "KEY_PREFIX": "pss-put-test",
+        }
+    }
+    settings.API_CACHE_TIMEOUT = 1234
+    backend = caches["default"]
+    r = redis.Redis.from_url(os.environ["REDIS_URL"])
+    api_cache.put("1:demo-pkg:7:overall:", 200, b'{"x":1}\n')
+    backend.set("reference", (200, b'{"x":1}\n'), 1234)
+    ours = backend.make_and_validate_key(api_cache._key("1:demo-pkg:7:overall:"))
+    theirs = backend.make_and_validate_key("reference")
+    assert r.get(ours) == r.get(theirs)
+    assert 1200 < r.ttl(ours) <= 1234
+    assert api_cache.get("1:demo-pkg:7:overall:") == (200, b'{"x":1}\n')
+    settings.API_CACHE_TIMEOUT = 0  # as cache.set(..., 0): nothing kept
+    api_cache.put("1:demo-pkg:7:overall:", 200, b"new")
+    assert r.get(ours) is None
+    r.delete(theirs)

@@ -246,8 +246,7 @@ def _series_answer(query: Query, series: api_selectors.Series | None) -> tuple[i
     if query.endpoint == "overall" and not rows:
         return 404, wire.error_body(404)
     # Rows arrive in upstream's order (see api_selectors.package_series).
-    data = [{"category": c, "date": d, "downloads": n} for c, d, n in rows]
-    return 200, _envelope(query, data)
+    return 200, wire.dumps_series(query.name, TYPES[query.endpoint], rows)
 
 
 def _read(query: Query) -> tuple[api_selectors.PackageMeta | None, int, bytes]:

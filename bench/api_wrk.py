@@ -218,8 +218,32 @@ math.randomseed(%(seed)d)
 local n = %(n)d
 local endpoint = "%(endpoint)s"
 local etags = {%(etags)s}
+local cold = %(cold)s
+local nthreads = %(threads)d
+-- Cold runs walk one shuffled order of all packages (the same in every thread, each thread
+-- taking every nthreads-th entry), so no package is asked twice until all have been.
+local order = {}
+if cold then
+  for k = 1, n do order[k] = k end
+  for k = n, 2, -1 do
+    local j = math.random(1, k)
+    order[k], order[j] = order[j], order[k]
+  end
+end
+local next = 0
+local threads = 0
+function setup(thread)
+  thread:set("id", threads)
+  threads = threads + 1
+end
 request = function()
-  local i = math.random(1, n)
+  local i
+  if cold then
+    i = order[(next * nthreads + id) %% n + 1]
+    next = next + 1
+  else
+    i = math.random(1, n)
+  end
   local path = string.format("/api/packages/pkg-%%05d/%%s", i, endpoint)
   local headers = {}
   if #etags > 0 then headers["If-None-Match"] = etags[i] end
@@ -229,7 +253,12 @@ end
 
 
 def wrk(
-    port: int, endpoint: str, n: int, etags: list[str], args: argparse.Namespace
+    port: int,
+    endpoint: str,
+    n: int,
+    etags: list[str],
+    args: argparse.Namespace,
+    cold: bool = False,
 ) -> dict[str, str]:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(
@@ -239,6 +268,8 @@ def wrk(
                 "n": n,
                 "endpoint": endpoint,
                 "etags": ",".join("'" + e + "'" for e in etags),
+                "cold": "true" if cold else "false",
+                "threads": args.threads,
             }
         )
         script = f.name
@@ -328,16 +359,20 @@ def main() -> None:
     if not args.fast_path:
         env["API_FAST_PATH"] = "0"
     server = subprocess.Popen(server_command(args, port), cwd=ROOT, env=env)
-    flush = redis.Redis.from_url(args.redis).flushdb
+    print(f"load average before the runs: {os.getloadavg()}")
+    store = redis.Redis.from_url(args.redis)
+    flush = store.flushdb
     rows = []
     try:
         wait_for(port)
         for endpoint in args.endpoints:
             paths = [f"/api/packages/pkg-{i:05d}/{endpoint}" for i in range(1, args.packages + 1)]
             flush()
-            rows.append(
-                (endpoint, "cold (cache flushed)", wrk(port, endpoint, args.packages, [], args))
-            )
+            result = wrk(port, endpoint, args.packages, [], args, cold=True)
+            # Every miss stores its answer: the answers in Redis are the misses served.
+            misses = sum(1 for _ in store.scan_iter("pss-bench:*:api:*", count=1000))
+            result["misses"] = str(misses)
+            rows.append((endpoint, "cold (cache flushed, each package once)", result))
             print(rows[-1])
             # Warm: the first --warm-packages answers are fetched (cached) first, and wrk
             # picks among them; the data set is still every package's points.
@@ -365,16 +400,18 @@ def main() -> None:
     print()
     print(f"load average after the runs: {os.getloadavg()}")
     print(
-        f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s; {' '.join(server_command(args, 0)[:1])} "
-        f"{args.server}, {args.workers} workers, fast path {'on' if args.fast_path else 'off'}; "
+        f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s; {args.server}, "
+        f"{args.workers} workers, fast path {'on' if args.fast_path else 'off'}; "
         f"{args.packages} packages x {args.days} days"
     )
-    print("| endpoint | cache | req/s | p50 | p99 | requests | non-2xx/3xx | socket errors |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(
+        "| endpoint | cache | req/s | p50 | p99 | requests | non-2xx/3xx | socket errors | misses |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     for endpoint, label, r in rows:
         print(
             f"| {endpoint} | {label} | {r['req/s']} | {r['p50']} | {r['p99']} | {r['requests']} | "
-            f"{r['non-2xx/3xx']} | {r['socket errors']} |"
+            f"{r['non-2xx/3xx']} | {r['socket errors']} | {r.get('misses', '0 (pre-fetched)')} |"
         )
 
 

@@ -19,4 +19,4 @@ RUN SECRET_KEY=build-only-not-secret DEBUG=0 python manage.py collectstatic --no
 
 USER app
 EXPOSE 8000
-CMD ["granian", "--interface", "wsgi", "--host", "0.0.0.0", "--port", "8000", "--workers", "2", "--blocking-threads", "1", "--no-ws", "--workers-lifetime", "6h", "--respawn-failed-workers", "--access-log", "pypistats_site.wsgi:application"]
+CMD ["granian", "--interface", "wsgi", "--host", "0.0.0.0", "--port", "8000", "--workers", "2", "--blocking-threads", "2", "--no-ws", "--workers-lifetime", "6h", "--respawn-failed-workers", "--access-log", "pypistats_site.wsgi:application"]

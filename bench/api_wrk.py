@@ -5,7 +5,7 @@ Not a test. It
      bulk-loads 10,000 packages x 181 days of synthetic points in every category
      (overall 2, python_major 3, python_minor 11, system 5: ~40M rows) with set-based SQL;
   2. starts the server on 127.0.0.1:<free port> with DEBUG=0, HTTPS=0 and its own Redis DB:
-     granian (--interface wsgi, 2 workers, 1 blocking thread each, keep-alive) as the Dockerfile
+     granian (--interface wsgi, 2 workers, 2 blocking threads each, keep-alive) as the Dockerfile
      runs it; --server gunicorn-sync is the previous setup (2 sync workers, no keep-alive),
      --server gunicorn-gthread the keep-alive alternative (threads: --blocking-threads);
      --no-fast-path sends every request through Django (API_FAST_PATH=0);
@@ -327,7 +327,10 @@ def main() -> None:
         help="granian: what Dockerfile runs (WSGI, keep-alive); gunicorn-sync: the old setup",
     )
     parser.add_argument(
-        "--blocking-threads", type=int, default=1, help="granian threads per worker"
+        "--blocking-threads",
+        type=int,
+        default=2,
+        help="granian blocking threads (gunicorn-gthread: threads) per worker",
     )
     parser.add_argument(
         "--no-fast-path",

@@ -9,10 +9,13 @@ Not a test. It
      runs it; --server gunicorn-sync is the previous setup (2 sync workers, no keep-alive),
      --server gunicorn-gthread the keep-alive alternative (threads: --blocking-threads);
      --no-fast-path sends every request through Django (API_FAST_PATH=0);
-  3. runs wrk (16 connections) with a Lua script picking random packages, for `overall` and
-     `python_minor`: cold cache (Redis flushed first), warm cache (every answer pre-fetched),
-     and 304s (If-None-Match with each package's ETag);
-  4. prints a Markdown table (req/s, p50, p99, non-2xx/3xx, socket errors) for docs/benchmarks.md.
+  3. runs wrk (16 connections) with a Lua script, for `overall` and `python_minor`: cold (Redis
+     flushed first; each package asked once, in a shuffled order, for --cold-duration seconds;
+     the misses column counts the answers stored), warm (random picks among --warm-packages
+     whose answers were fetched first) and 304s (the same, with each one's ETag in
+     If-None-Match);
+  4. prints a Markdown table (req/s, p50, p99, non-2xx/3xx, socket errors, misses) for
+     docs/benchmarks.md, with the load average before and after.
 
     .venv/bin/python bench/api_wrk.py                 # load (if needed) and run everything
     .venv/bin/python bench/api_wrk.py --reload        # drop and reload the data first
@@ -260,6 +263,7 @@ def wrk(
     args: argparse.Namespace,
     cold: bool = False,
 ) -> dict[str, str]:
+    duration = args.cold_duration if cold else args.duration
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(
             LUA
@@ -277,7 +281,7 @@ def wrk(
         "wrk",
         f"-t{args.threads}",
         f"-c{args.connections}",
-        f"-d{args.duration}s",
+        f"-d{duration}s",
         "--latency",
         "-s",
         script,
@@ -314,6 +318,12 @@ def main() -> None:
     parser.add_argument("--packages", type=int, default=10_000)
     parser.add_argument("--days", type=int, default=181)
     parser.add_argument("--duration", type=int, default=12)
+    parser.add_argument(
+        "--cold-duration",
+        type=int,
+        default=4,
+        help="cold runs: short enough that no package is asked twice (see the misses column)",
+    )
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2)
@@ -403,7 +413,8 @@ def main() -> None:
     print()
     print(f"load average after the runs: {os.getloadavg()}")
     print(
-        f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s; {args.server}, "
+        f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s (cold: -d{args.cold_duration}s); "
+        f"{args.server}, "
         f"{args.workers} workers, fast path {'on' if args.fast_path else 'off'}; "
         f"{args.packages} packages x {args.days} days"
     )

@@ -167,7 +167,12 @@ class FastPath:
             and environ.get("REQUEST_METHOD") in ("GET", "HEAD")
             and environ.get("PATH_INFO", "").startswith(PREFIX)
         ):
-            answered = self.answer(environ)
+            try:
+                answered = self.answer(environ)
+            except Exception:
+                # Nothing was counted (answer() catches what happens after counting).
+                log.exception("API fast path failed; Django answers")
+                answered = None
             if answered is not None:
                 status, headers, body = answered
                 start_response(status, headers)

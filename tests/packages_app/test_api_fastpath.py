@@ -369,6 +369,15 @@ def test_django_gets_the_environ_untouched(pair: Pair) -> None:
         assert pair.behind.path_infos[-1] == before["PATH_INFO"]
 
 
+def test_a_fast_path_failure_is_handed_to_django(pair: Pair, monkeypatch) -> None:
+    def broken(*args: Any) -> bool:
+        raise RuntimeError("a bug in the fast path")
+
+    monkeypatch.setattr(pair.fast.middleware, "redirects", broken)
+    status, _, _ = pair.compare("GET", URL, fast_answers=False)
+    assert status == "200 OK"
+
+
 def test_https_redirect_left_to_django(seeded, frozen, in_test_transaction, settings) -> None:
     settings.SECURE_SSL_REDIRECT = True
     pair = Pair()

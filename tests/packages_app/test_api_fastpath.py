@@ -14,10 +14,17 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import os
+import re
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any
-from urllib.parse import unquote_to_bytes, urlsplit
+from urllib.parse import quote, unquote_to_bytes, urlsplit
 
 import pytest
 import time_machine
@@ -528,3 +535,96 @@ def test_put_stores_what_cache_set_would(settings) -> None:
     api_cache.put("1:demo-pkg:7:overall:", 200, b"new")
     assert r.get(ours) is None
     r.delete(theirs)
+
+
+# --- The shipped server command: granian, as the Dockerfile runs it ------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _shipped_command(port: int) -> list[str]:
+    """The Dockerfile's CMD, on 127.0.0.1:<port>, with this venv's granian."""
+    match = re.search(r"^CMD (\[.*\])$", (ROOT / "Dockerfile").read_text(), re.MULTILINE)
+    assert match is not None
+    command: list[str] = json.loads(match.group(1))
+    assert command[:3] == ["granian", "--interface", "wsgi"]
+    command[0] = str(Path(sys.executable).parent / "granian")
+    command[command.index("--host") + 1] = "127.0.0.1"
+    command[command.index("--port") + 1] = str(port)
+    return command
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_the_shipped_granian_command_answers_as_django(transactional_db: None, settings) -> None:
+    """granian (separate processes, their own connections) against the test database, compared
+    with Django's handler in this process: same statuses, header values and bodies. Header
+    names are compared case-insensitively (granian writes them in lower case), and Date,
+    Server and the rate-limit reset (another process's clock second) are left out; so is
+    a 304's Content-Length, which granian drops."""
+    import httpx
+
+    golden.load_seed()
+    db = settings.DATABASES["default"]
+    auth = quote(db["USER"]) + (f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else "")
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{auth}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "HTTPS": "0",
+        "DEBUG": "0",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "CACHE_KEY_PREFIX": "pss-granian-test",
+    }
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        _shipped_command(port),
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    django = WSGIHandler()
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    if client.get("/healthz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, "granian did not start"
+                time.sleep(0.2)
+            tag = None
+            for method, target, headers in [
+                ("GET", URL, {}),  # a miss
+                ("GET", URL, {}),  # a hit
+                ("HEAD", URL, {}),
+                ("GET", URL, {"If-None-Match": "<tag>"}),
+                ("GET", "/api/packages/demo-pkg/recent", {}),
+                ("GET", "/api/packages/nosuchpkg/overall", {}),  # Django's
+            ]:
+                if tag is not None:
+                    headers = {k: v.replace("<tag>", tag) for k, v in headers.items()}
+                ours = client.request(method, target, headers=headers)
+                status, reference_headers, body = call(
+                    django, environ_for(method, target, headers, "10.7.7.7")
+                )
+                assert f"{ours.status_code} {ours.reason_phrase}" == status
+                assert ours.content == body
+                skip = {"date", "server", "x-ratelimit-reset"}
+                if ours.status_code == 304:
+                    # granian (hyper) drops Django's `Content-Length: 0` from a 304, whoever
+                    # answered: RFC 9110 8.6 allows it there only as the 200's length.
+                    assert "content-length" not in ours.headers
+                    skip.add("content-length")
+                assert [(k, v) for k, v in ours.headers.items() if k not in skip] == [
+                    (k.lower(), v) for k, v in reference_headers if k.lower() not in skip
+                ]
+                assert 1 <= int(ours.headers["x-ratelimit-reset"]) <= 60
+                tag = tag or ours.headers["etag"]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

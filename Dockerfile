@@ -1,4 +1,4 @@
-# The app image: web (gunicorn), worker and beat all run from it.
+# The app image: web (granian, WSGI), worker and beat all run from it.
 FROM python:3.12-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -19,4 +19,4 @@ RUN SECRET_KEY=build-only-not-secret DEBUG=0 python manage.py collectstatic --no
 
 USER app
 EXPOSE 8000
-CMD ["gunicorn", "pypistats_site.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "2", "--access-logfile", "-"]
+CMD ["granian", "--interface", "wsgi", "--host", "0.0.0.0", "--port", "8000", "--workers", "2", "--blocking-threads", "2", "--no-ws", "--workers-lifetime", "6h", "--respawn-failed-workers", "--access-log", "pypistats_site.wsgi:application"]

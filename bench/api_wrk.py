@@ -1,18 +1,26 @@
-"""Benchmark the compatible JSON API with wrk: gunicorn (2 sync workers) on PostgreSQL + Redis.
+"""Benchmark the compatible JSON API with wrk: granian (2 WSGI workers) on PostgreSQL + Redis.
 
 Not a test. It
   1. (re)creates a dedicated PostgreSQL database (default pss_bench_b), migrates it and
      bulk-loads 10,000 packages x 181 days of synthetic points in every category
      (overall 2, python_major 3, python_minor 11, system 5: ~40M rows) with set-based SQL;
-  2. starts gunicorn on 127.0.0.1:<free port> with DEBUG=0, HTTPS=0 and its own Redis DB;
-  3. runs wrk (16 connections) with a Lua script picking random packages, for `overall` and
-     `python_minor`: cold cache (Redis flushed first), warm cache (every answer pre-fetched),
-     and 304s (If-None-Match with each package's ETag);
-  4. prints a Markdown table (req/s, p50, p99, non-2xx/3xx, socket errors) for docs/benchmarks.md.
+  2. starts the server on 127.0.0.1:<free port> with DEBUG=0, HTTPS=0 and its own Redis DB:
+     granian (--interface wsgi, 2 workers, 2 blocking threads each, keep-alive) as the Dockerfile
+     runs it; --server gunicorn-sync is the previous setup (2 sync workers, no keep-alive),
+     --server gunicorn-gthread the keep-alive alternative (threads: --blocking-threads);
+     --no-fast-path sends every request through Django (API_FAST_PATH=0);
+  3. runs wrk (16 connections) with a Lua script, for `overall` and `python_minor`: cold (Redis
+     flushed first; each package asked once, in a shuffled order, for --cold-duration seconds;
+     the misses column counts the answers stored), warm (random picks among --warm-packages
+     whose answers were fetched first) and 304s (the same, with each one's ETag in
+     If-None-Match);
+  4. prints a Markdown table (req/s, p50, p99, non-2xx/3xx, socket errors, misses) for
+     docs/benchmarks.md, with the load average before and after.
 
     .venv/bin/python bench/api_wrk.py                 # load (if needed) and run everything
     .venv/bin/python bench/api_wrk.py --reload        # drop and reload the data first
     .venv/bin/python bench/api_wrk.py --duration 15 --connections 16
+    .venv/bin/python bench/api_wrk.py --server gunicorn-sync --no-fast-path   # the old setup
 
 Needs wrk (`apt-get install -y wrk`), PostgreSQL and Redis on 127.0.0.1.
 """
@@ -161,6 +169,42 @@ def load(pg: str, db: str, env: dict[str, str], packages: int, days: int, reload
     print(f"{db}: loaded in {time.monotonic() - started:.0f} s")
 
 
+def server_command(args: argparse.Namespace, port: int) -> list[str]:
+    if args.server.startswith("gunicorn"):
+        worker_class = args.server.removeprefix("gunicorn-")
+        threads = ["--threads", str(args.blocking_threads)] if worker_class == "gthread" else []
+        return [
+            str(VENV_BIN / "gunicorn"),
+            "pypistats_site.wsgi",
+            "-w",
+            str(args.workers),
+            "-k",
+            worker_class,
+            *threads,
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+        ]
+    return [
+        str(VENV_BIN / "granian"),
+        "--interface",
+        "wsgi",
+        "--workers",
+        str(args.workers),
+        "--blocking-threads",
+        str(args.blocking_threads),
+        "--no-ws",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "pypistats_site.wsgi:application",
+    ]
+
+
 def wait_for(port: int, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -172,7 +216,7 @@ def wait_for(port: int, timeout: float = 30) -> None:
         except OSError:
             pass
         time.sleep(0.3)
-    raise RuntimeError("gunicorn did not answer")
+    raise RuntimeError("the server did not answer")
 
 
 def fetch_all(port: int, paths: list[str], workers: int = 6) -> dict[str, str]:
@@ -195,8 +239,32 @@ math.randomseed(%(seed)d)
 local n = %(n)d
 local endpoint = "%(endpoint)s"
 local etags = {%(etags)s}
+local cold = %(cold)s
+local nthreads = %(threads)d
+-- Cold runs walk one shuffled order of all packages (the same in every thread, each thread
+-- taking every nthreads-th entry), so no package is asked twice until all have been.
+local order = {}
+if cold then
+  for k = 1, n do order[k] = k end
+  for k = n, 2, -1 do
+    local j = math.random(1, k)
+    order[k], order[j] = order[j], order[k]
+  end
+end
+local next = 0
+local threads = 0
+function setup(thread)
+  thread:set("id", threads)
+  threads = threads + 1
+end
 request = function()
-  local i = math.random(1, n)
+  local i
+  if cold then
+    i = order[(next * nthreads + id) %% n + 1]
+    next = next + 1
+  else
+    i = math.random(1, n)
+  end
   local path = string.format("/api/packages/pkg-%%05d/%%s", i, endpoint)
   local headers = {}
   if #etags > 0 then headers["If-None-Match"] = etags[i] end
@@ -206,8 +274,14 @@ end
 
 
 def wrk(
-    port: int, endpoint: str, n: int, etags: list[str], args: argparse.Namespace
+    port: int,
+    endpoint: str,
+    n: int,
+    etags: list[str],
+    args: argparse.Namespace,
+    cold: bool = False,
 ) -> dict[str, str]:
+    duration = args.cold_duration if cold else args.duration
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(
             LUA
@@ -216,6 +290,8 @@ def wrk(
                 "n": n,
                 "endpoint": endpoint,
                 "etags": ",".join("'" + e + "'" for e in etags),
+                "cold": "true" if cold else "false",
+                "threads": args.threads,
             }
         )
         script = f.name
@@ -223,7 +299,7 @@ def wrk(
         "wrk",
         f"-t{args.threads}",
         f"-c{args.connections}",
-        f"-d{args.duration}s",
+        f"-d{duration}s",
         "--latency",
         "-s",
         script,
@@ -260,12 +336,37 @@ def main() -> None:
     parser.add_argument("--packages", type=int, default=10_000)
     parser.add_argument("--days", type=int, default=181)
     parser.add_argument("--duration", type=int, default=12)
+    parser.add_argument(
+        "--cold-duration",
+        type=int,
+        default=4,
+        help="cold runs: short enough that no package is asked twice (see the misses column)",
+    )
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
         "--warm-packages", type=int, default=2_000, help="packages in the warm and 304 runs"
     )
+    parser.add_argument(
+        "--server",
+        choices=["granian", "gunicorn-sync", "gunicorn-gthread"],
+        default="granian",
+        help="granian: what Dockerfile runs (WSGI, keep-alive); gunicorn-sync: the old setup",
+    )
+    parser.add_argument(
+        "--blocking-threads",
+        type=int,
+        default=2,
+        help="granian blocking threads (gunicorn-gthread: threads) per worker",
+    )
+    parser.add_argument(
+        "--no-fast-path",
+        dest="fast_path",
+        action="store_false",
+        help="API_FAST_PATH=0: every request through Django",
+    )
+    parser.add_argument("--endpoints", nargs="+", default=["overall", "python_minor"])
     parser.add_argument("--reload", action="store_true")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
@@ -286,32 +387,23 @@ def main() -> None:
     }
     load(args.pg, args.db, env, args.packages, args.days, args.reload)
     port = free_port()
-    gunicorn = subprocess.Popen(
-        [
-            str(VENV_BIN / "gunicorn"),
-            "pypistats_site.wsgi",
-            "-w",
-            str(args.workers),
-            "-k",
-            "sync",
-            "-b",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    flush = redis.Redis.from_url(args.redis).flushdb
+    if not args.fast_path:
+        env["API_FAST_PATH"] = "0"
+    server = subprocess.Popen(server_command(args, port), cwd=ROOT, env=env)
+    print(f"load average before the runs: {os.getloadavg()}")
+    store = redis.Redis.from_url(args.redis)
+    flush = store.flushdb
     rows = []
     try:
         wait_for(port)
-        for endpoint in ("overall", "python_minor"):
+        for endpoint in args.endpoints:
             paths = [f"/api/packages/pkg-{i:05d}/{endpoint}" for i in range(1, args.packages + 1)]
             flush()
-            rows.append(
-                (endpoint, "cold (cache flushed)", wrk(port, endpoint, args.packages, [], args))
-            )
+            result = wrk(port, endpoint, args.packages, [], args, cold=True)
+            # Every miss stores its answer: the answers in Redis are the misses served.
+            misses = sum(1 for _ in store.scan_iter("pss-bench:*:api:*", count=1000))
+            result["misses"] = str(misses)
+            rows.append((endpoint, "cold (cache flushed, each package once)", result))
             print(rows[-1])
             # Warm: the first --warm-packages answers are fetched (cached) first, and wrk
             # picks among them; the data set is still every package's points.
@@ -334,20 +426,24 @@ def main() -> None:
             )
             print(rows[-1])
     finally:
-        gunicorn.send_signal(signal.SIGTERM)
-        gunicorn.wait(timeout=30)
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
     print()
     print(f"load average after the runs: {os.getloadavg()}")
     print(
-        f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s; gunicorn {args.workers} sync workers; "
+        f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s (cold: -d{args.cold_duration}s); "
+        f"{args.server}, "
+        f"{args.workers} workers, fast path {'on' if args.fast_path else 'off'}; "
         f"{args.packages} packages x {args.days} days"
     )
-    print("| endpoint | cache | req/s | p50 | p99 | requests | non-2xx/3xx | socket errors |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(
+        "| endpoint | cache | req/s | p50 | p99 | requests | non-2xx/3xx | socket errors | misses |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     for endpoint, label, r in rows:
         print(
             f"| {endpoint} | {label} | {r['req/s']} | {r['p50']} | {r['p99']} | {r['requests']} | "
-            f"{r['non-2xx/3xx']} | {r['socket errors']} |"
+            f"{r['non-2xx/3xx']} | {r['socket errors']} | {r.get('misses', '0 (pre-fetched)')} |"
         )
 
 

@@ -194,11 +194,14 @@ def _not_modified(request: HttpRequest, tag: str, last_modified: dt.datetime | N
     return False
 
 
-def _validators(response: HttpResponseBase, tag: str, last_modified: dt.datetime | None) -> None:
-    response["ETag"] = tag
+def _validators(tag: str, last_modified: dt.datetime | None) -> list[tuple[str, str]]:
+    headers = [("ETag", tag)]
     if last_modified is not None:
-        response["Last-Modified"] = format_datetime(last_modified.astimezone(dt.UTC), usegmt=True)
-    response["Cache-Control"] = f"public, max-age={settings.API_CACHE_MAX_AGE}"
+        headers.append(
+            ("Last-Modified", format_datetime(last_modified.astimezone(dt.UTC), usegmt=True))
+        )
+    headers.append(("Cache-Control", f"public, max-age={settings.API_CACHE_MAX_AGE}"))
+    return headers
 
 
 # --- Answers ----------------------------------------------------------------------------
@@ -243,8 +246,7 @@ def _series_answer(query: Query, series: api_selectors.Series | None) -> tuple[i
     if query.endpoint == "overall" and not rows:
         return 404, wire.error_body(404)
     # Rows arrive in upstream's order (see api_selectors.package_series).
-    data = [{"category": c, "date": d, "downloads": n} for c, d, n in rows]
-    return 200, _envelope(query, data)
+    return 200, wire.dumps_series(query.name, TYPES[query.endpoint], rows)
 
 
 def _read(query: Query) -> tuple[api_selectors.PackageMeta | None, int, bytes]:
@@ -274,7 +276,19 @@ def _track_unknown(name: str) -> None:
         log.exception("could not queue %s for tracking", name)
 
 
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """An answer for a package we hold, before it becomes an HttpResponse (the view, via
+    _response) or a WSGI response (api_fastpath): one implementation for both."""
+
+    status: int
+    body: bytes
+    content_type: str
+    headers: list[tuple[str, str]]  # after Content-Type: the validators, in order
+
+
 Answer = tuple[HttpResponseBase, ratelimit.Verdict | None]
+Replied = tuple[Reply, ratelimit.Verdict | None]
 
 
 def _count(counter: ratelimit.Counter | None) -> ratelimit.Verdict | None:
@@ -285,45 +299,51 @@ def _limited(verdict: ratelimit.Verdict | None) -> bool:
     return verdict is not None and not verdict.allowed
 
 
-def _answer(request: HttpRequest, query: Query, counter: ratelimit.Counter | None) -> Answer:
-    recent: api_selectors.Recent | None = None
+def _rate_limited(verdict: ratelimit.Verdict | None) -> Replied:
+    return Reply(429, wire.RATE_LIMITED_BODY, wire.ERROR_CONTENT_TYPE, []), verdict
+
+
+def _bytes_reply(status: int, body: bytes, headers: list[tuple[str, str]]) -> Reply:
+    content_type = wire.CONTENT_TYPE if status == 200 else wire.ERROR_CONTENT_TYPE
+    return Reply(status, body, content_type, headers)
+
+
+def lookup(query: Query) -> tuple[api_selectors.PackageMeta | None, api_selectors.Recent | None]:
+    """The package's meta (one indexed query); for `recent`, its numbers in the same statement."""
     if query.endpoint == "recent":
         # One statement gives the version and the numbers: no cache needed at all.
         recent = api_selectors.package_recent(query.name)
-        meta = recent.meta if recent is not None else None
-    else:
-        meta = api_selectors.package_meta(query.name)
-    if meta is None:
-        verdict = _count(counter)
-        if _limited(verdict):
-            return _text(429), verdict
-        if settings.API_TRACK_UNKNOWN_PACKAGES:
-            _track_unknown(query.name)
-        # As upstream: 404 on recent/overall, empty data on the breakdowns.
-        if query.endpoint in ("recent", "overall"):
-            return _bytes_response(404, wire.error_body(404)), verdict
-        return _bytes_response(200, _envelope(query, [])), verdict
+        return (recent.meta if recent is not None else None), recent
+    return api_selectors.package_meta(query.name), None
+
+
+def answer_held(
+    request: HttpRequest,
+    query: Query,
+    meta: api_selectors.PackageMeta,
+    recent: api_selectors.Recent | None,
+    counter: ratelimit.Counter | None,
+) -> Replied:
+    """The answer for a package we hold (`meta` from lookup()), counted against `counter`."""
     identity = api_cache.answer_id(query.name, meta.data_version, query.endpoint, query.params)
     tag = api_cache.etag(identity)
     if _not_modified(request, tag, meta.last_refreshed_at):
         verdict = _count(counter)
         if _limited(verdict):
-            return _text(429), verdict
-        response: HttpResponseBase = HttpResponse(status=304)
-        _validators(response, tag, meta.last_refreshed_at)
-        return response, verdict
+            return _rate_limited(verdict)
+        # Django's HttpResponse(status=304) carries its default content type: so does ours.
+        reply = Reply(304, b"", wire.ERROR_CONTENT_TYPE, _validators(tag, meta.last_refreshed_at))
+        return reply, verdict
     if recent is not None:
         verdict = _count(counter)
         if _limited(verdict):
-            return _text(429), verdict
+            return _rate_limited(verdict)
         status, body = _recent_answer(query, recent)
-        response = _bytes_response(status, body)
-        _validators(response, tag, meta.last_refreshed_at)
-        return response, verdict
+        return _bytes_reply(status, body, _validators(tag, meta.last_refreshed_at)), verdict
     # The hot path: the client's count and the cached answer in one cache round trip.
     cached, verdict = api_cache.get_counting(identity, counter)
     if _limited(verdict):
-        return _text(429), verdict
+        return _rate_limited(verdict)
     if cached is not None:
         status, body = cached
     else:
@@ -338,14 +358,34 @@ def _answer(request: HttpRequest, query: Query, counter: ratelimit.Counter | Non
             tag = api_cache.etag(identity)
         if read_meta is not None:
             api_cache.put(identity, status, body)
-    response = _bytes_response(status, body)
-    _validators(response, tag, meta.last_refreshed_at)
-    return response, verdict
+    return _bytes_reply(status, body, _validators(tag, meta.last_refreshed_at)), verdict
+
+
+def _response(reply: Reply) -> HttpResponse:
+    response = HttpResponse(reply.body, status=reply.status, content_type=reply.content_type)
+    for key, value in reply.headers:
+        response[key] = value
+    return response
+
+
+def _answer(request: HttpRequest, query: Query, counter: ratelimit.Counter | None) -> Answer:
+    meta, recent = lookup(query)
+    if meta is None:
+        verdict = _count(counter)
+        if _limited(verdict):
+            return _text(429), verdict
+        if settings.API_TRACK_UNKNOWN_PACKAGES:
+            _track_unknown(query.name)
+        # As upstream: 404 on recent/overall, empty data on the breakdowns.
+        if query.endpoint in ("recent", "overall"):
+            return _bytes_response(404, wire.error_body(404)), verdict
+        return _bytes_response(200, _envelope(query, [])), verdict
+    reply, verdict = answer_held(request, query, meta, recent, counter)
+    return _response(reply), verdict
 
 
 def _bytes_response(status: int, body: bytes) -> HttpResponse:
-    content_type = wire.CONTENT_TYPE if status == 200 else wire.ERROR_CONTENT_TYPE
-    return HttpResponse(body, status=status, content_type=content_type)
+    return _response(_bytes_reply(status, body, []))
 
 
 # --- Views ------------------------------------------------------------------------------

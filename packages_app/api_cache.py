@@ -85,9 +85,22 @@ def get_counting(
 
 
 def put(identity: str, status: int, body: bytes) -> None:
+    """Store an answer: what cache.set() does, through the one kept redis-py client on Redis
+    (Django's RedisCache.set builds a new redis.Redis on every call)."""
+    cache = caches[settings.API_CACHE_ALIAS]
+    key = _key(identity)
     try:
-        caches[settings.API_CACHE_ALIAS].set(
-            _key(identity), (status, body), settings.API_CACHE_TIMEOUT
-        )
+        client = ratelimit.redis_client(cache, key)
+        if client is None:
+            cache.set(key, (status, body), settings.API_CACHE_TIMEOUT)
+            return
+        # RedisCache.set -> RedisCacheClient.set, step for step.
+        timeout = cache.get_backend_timeout(settings.API_CACHE_TIMEOUT)
+        full_key = cache.make_and_validate_key(key)
+        value = cache._cache._serializer.dumps((status, body))  # type: ignore[attr-defined]
+        if timeout == 0:
+            client.delete(full_key)
+        else:
+            client.set(full_key, value, ex=timeout)
     except Exception as exc:
         log.warning("API cache write failed: %s", exc)

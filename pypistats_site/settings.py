@@ -188,6 +188,10 @@ API_CACHE_ALIAS = env.str("API_CACHE_ALIAS", default="default")
 # Queue a valid but unknown package for tracking when the API is asked for it.
 # Off by default: anyone could otherwise make the site track arbitrary names.
 API_TRACK_UNKNOWN_PACKAGES = env.bool("API_TRACK_UNKNOWN_PACKAGES", default=False)
+# Answer API hits (cached answers, 304s, 429s for held packages) in the WSGI fast path
+# (packages_app/api_fastpath.py) instead of Django's full request handling. Same bytes
+# either way; 0 sends every request through Django.
+API_FAST_PATH = env.bool("API_FAST_PATH", default=True)
 
 # --- Package pages, search and badges (packages_app/views.py) ----------------------------
 # How many new packages one signed-in user may start tracking per day (UTC), from

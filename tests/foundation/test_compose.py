@@ -62,8 +62,9 @@ def test_commands(compose: dict[str, Any]) -> None:
     assert (
         web.index("manage.py migrate")
         < web.index("manage.py track __all__")
-        < web.index("gunicorn")
+        < web.index("granian --interface wsgi")
     )
+    assert "pypistats_site.wsgi:application" in web
     assert "celery -A pypistats_site worker" in _command(services["worker"])
     assert "celery -A pypistats_site beat" in _command(services["beat"])
     assert services["beat"]["deploy"]["replicas"] == 1

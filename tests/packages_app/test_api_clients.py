@@ -22,6 +22,7 @@ import pypistats
 import pytest
 import schemathesis
 import urllib3
+from django.core.handlers.wsgi import WSGIHandler
 from django.test import Client
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
@@ -36,8 +37,9 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
+from packages_app import api_fastpath
 from packages_app.models import Package
-from tests.packages_app import golden
+from tests.packages_app import golden, wsgi_live
 
 
 @pytest.fixture
@@ -97,26 +99,20 @@ def upstream_replay() -> Iterator[str]:
 
 @pytest.fixture
 def live_api(transactional_db: None, settings: Any) -> Iterator[str]:
-    """Our app on 127.0.0.1:<ephemeral>, with the golden seed loaded.
+    """Our app on 127.0.0.1:<ephemeral>, with the golden seed loaded: the real WSGI
+    callable (the API's fast path in front of Django, as pypistats_site/wsgi.py builds it).
 
-    A server of its own rather than pytest-django's session `live_server`: that one
-    builds its middleware before the per-test settings (SECURE_SSL_REDIRECT off)
-    apply, so it would redirect every request to https.
+    Built here, after the per-test settings (SECURE_SSL_REDIRECT off) apply; pytest-django's
+    session `live_server` would build its middleware before them and serves Django's
+    handler without wsgi.py's fast path.
     """
-    from pytest_django.live_server_helper import LiveServer
-
     golden.load_seed()
-    server = LiveServer("127.0.0.1:0")
-    yield server.url + "/api/"
-    # Close the clients' keep-alive connections and let the server's request threads
-    # finish while they may still share the test database connection.
-    urllib3_default_pool = getattr(urllib3, "_DEFAULT_POOL", None)
-    if urllib3_default_pool is not None:
-        urllib3_default_pool.clear()
-    for thread in threading.enumerate():
-        if "process_request_thread" in thread.name:
-            thread.join(timeout=2)
-    server.stop()
+    with wsgi_live.serving(api_fastpath.wrap(WSGIHandler())) as url:
+        yield url + "/api/"
+        # Close the clients' keep-alive connections before the server goes.
+        urllib3_default_pool = getattr(urllib3, "_DEFAULT_POOL", None)
+        if urllib3_default_pool is not None:
+            urllib3_default_pool.clear()
 
 
 CALLS: list[tuple[str, Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = [

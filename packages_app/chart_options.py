@@ -89,6 +89,17 @@ class Window:
     def clipped(self) -> bool:
         return self.start != self.requested_start or self.end != self.requested_end
 
+    def as_payload(self) -> dict[str, str | int | bool]:
+        """The `window` object of the package and compare pages' chart payloads."""
+        return {
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "requested_start": self.requested_start.isoformat(),
+            "requested_end": self.requested_end.isoformat(),
+            "days": self.days,
+            "clipped": self.clipped,
+        }
+
 
 @dataclass(frozen=True)
 class ChartOptions:

@@ -12,23 +12,29 @@ CSV_HEADER = ["chart", "series", "category", "period_start", "period_end", "part
 UNIT_BY_CHART = {"python_minor_share": "percent"}
 
 
+def period_cells(periods: dict[str, Any], dataset: dict[str, Any]) -> Iterator[list[Any]]:
+    """A dataset's CSV cells per period: start, end, partial, value ("" when not held).
+
+    The package and compare exports share these columns after their own leading ones.
+    """
+    for i, start in enumerate(periods["labels"]):
+        value = dataset["data"][i]
+        yield [
+            start,
+            periods["ends"][i],
+            "true" if periods["partial"][i] else "false",
+            "" if value is None else value,
+        ]
+
+
 def csv_rows(payload: dict[str, Any]) -> Iterator[list[Any]]:
     """One row per chart, series and period (long format: easy to pivot and to filter)."""
     yield CSV_HEADER
     periods = payload["periods"]
     for chart in payload["charts"]:
         for dataset in chart["datasets"]:
-            for i, start in enumerate(periods["labels"]):
-                value = dataset["data"][i]
-                yield [
-                    chart["id"],
-                    dataset["label"],
-                    dataset["key"],
-                    start,
-                    periods["ends"][i],
-                    "true" if periods["partial"][i] else "false",
-                    "" if value is None else value,
-                ]
+            for cells in period_cells(periods, dataset):
+                yield [chart["id"], dataset["label"], dataset["key"], *cells]
 
 
 def to_csv(payload: dict[str, Any]) -> str:

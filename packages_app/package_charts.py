@@ -237,14 +237,7 @@ def chart_payload(
     summ = series.summary(without, window.start, window.end)
     payload: dict[str, Any] = {
         "package": package.name,
-        "window": {
-            "start": window.start.isoformat(),
-            "end": window.end.isoformat(),
-            "requested_start": window.requested_start.isoformat(),
-            "requested_end": window.requested_end.isoformat(),
-            "days": window.days,
-            "clipped": window.clipped,
-        },
+        "window": window.as_payload(),
         "options": {
             "range": None if options.custom_dates else options.range,
             "start": options.start.isoformat() if options.start else None,

@@ -39,6 +39,7 @@ from packages_app.chart_options import (
     QueryLike,
     parse_options,
 )
+from packages_app.exports import period_cells
 from packages_app.models import Metric, Package
 from packages_app.names import ALL_PACKAGES, InvalidPackageName, canonicalize
 
@@ -487,14 +488,7 @@ def compare_payload(options: CompareOptions, packages: dict[str, Package]) -> di
         "category_label": category_label(options.metric, options.category),
         "mode": options.mode,
         "unit": options.unit,
-        "window": {
-            "start": window.start.isoformat(),
-            "end": window.end.isoformat(),
-            "requested_start": window.requested_start.isoformat(),
-            "requested_end": window.requested_end.isoformat(),
-            "days": window.days,
-            "clipped": window.clipped,
-        },
+        "window": window.as_payload(),
         "options": {
             "range": None if chart.custom_dates else chart.range,
             "start": chart.start.isoformat() if chart.start else None,
@@ -616,22 +610,10 @@ def to_csv(payload: dict[str, Any]) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_HEADER)
     periods = payload["periods"]
+    leading = [payload["metric"], payload["category"], payload["mode"], payload["unit"]]
     for dataset in payload["datasets"]:
-        for i, start in enumerate(periods["labels"]):
-            value = dataset["data"][i]
-            writer.writerow(
-                [
-                    dataset["key"],
-                    payload["metric"],
-                    payload["category"],
-                    payload["mode"],
-                    payload["unit"],
-                    start,
-                    periods["ends"][i],
-                    "true" if periods["partial"][i] else "false",
-                    "" if value is None else value,
-                ]
-            )
+        for cells in period_cells(periods, dataset):
+            writer.writerow([dataset["key"], *leading, *cells])
     return buffer.getvalue()
 
 

@@ -18,6 +18,8 @@ import datetime as dt
 import functools
 from dataclasses import dataclass
 
+from packages_app.series import last_complete_week
+
 SPARK_DAYS = 90
 SPARK_WIDTH = 120
 SPARK_HEIGHT = 28
@@ -38,9 +40,8 @@ class Weeks:
 
 
 def complete_weeks(as_of: dt.date) -> Weeks:
-    # isoweekday: Monday=1 .. Sunday=7. A Sunday closes its own week.
-    this_end = as_of - dt.timedelta(days=as_of.isoweekday() % 7)
-    this_start = this_end - dt.timedelta(days=6)
+    """The last complete ISO week on or before `as_of` (a Sunday closes its own) and the one before."""
+    this_start, this_end = last_complete_week(as_of)
     prev_end = this_start - dt.timedelta(days=1)
     return Weeks(this_start, this_end, prev_end - dt.timedelta(days=6), prev_end)
 

@@ -11,23 +11,12 @@
 (function () {
   "use strict";
   var charts = new Map();
-
-  function cssVar(name, fallback) {
-    var value = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
-    return value || fallback;
-  }
-
-  function palette() {
-    var colours = [];
-    for (var i = 1; i <= 8; i++) colours.push(cssVar("--series-" + i, "#0072B2"));
-    return colours;
-  }
-
-  function withAlpha(hex, alpha) {
-    var m = /^#?([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(hex);
-    if (!m) return hex;
-    return "rgba(" + parseInt(m[1], 16) + "," + parseInt(m[2], 16) + "," + parseInt(m[3], 16) + "," + alpha + ")";
-  }
+  // Shared with the compare page (static/js/chart_common.js, loaded first).
+  var common = window.PypistatsCharts;
+  var cssVar = common.cssVar;
+  var palette = common.palette;
+  var periodTitle = common.periodTitle;
+  var withAlpha = common.withAlpha;
 
   function formatNumber(value) {
     if (value === null || value === undefined) return "no data";
@@ -38,16 +27,6 @@
     var node = document.getElementById("chart-data");
     if (!node) return null;
     try { return JSON.parse(node.textContent); } catch (e) { return null; }
-  }
-
-  function periodTitle(payload, index) {
-    var agg = payload.options.agg;
-    var periods = payload.periods;
-    var start = periods.labels[index];
-    var text = agg === "week" ? "Week of " + start + " to " + periods.ends[index]
-      : agg === "month" ? start.slice(0, 7)
-      : payload.options.smooth ? start + " (7-day average)" : start;
-    return periods.partial[index] ? text + " (partial)" : text;
   }
 
   function build(canvas, payload) {
@@ -100,7 +79,7 @@
         interaction: { mode: "index", intersect: false },
         color: fg,
         plugins: {
-          annotation: { annotations: window.PypistatsMarkers.annotations(payload) },
+          annotation: { annotations: common.markerAnnotations(payload) },
           legend: { position: "bottom", labels: { color: fg, boxWidth: 12, boxHeight: 12, usePointStyle: false } },
           tooltip: {
             callbacks: {

@@ -13,11 +13,10 @@
   "use strict";
   document.documentElement.classList.add("js");
   var chart = null;
-
-  function cssVar(name, fallback) {
-    var value = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
-    return value || fallback;
-  }
+  // Shared with the package page (static/js/chart_common.js, loaded first).
+  var common = window.PypistatsCharts;
+  var cssVar = common.cssVar;
+  var periodTitle = common.periodTitle;
 
   function readPayload(canvas) {
     if (!canvas || !canvas.dataset.payload) return null;
@@ -30,16 +29,6 @@
       return Number(value).toLocaleString(undefined, { maximumFractionDigits: 4 }) + "%";
     }
     return Number(value).toLocaleString(undefined, { maximumFractionDigits: 1 });
-  }
-
-  function periodTitle(payload, index) {
-    var agg = payload.options.agg;
-    var periods = payload.periods;
-    var start = periods.labels[index];
-    var text = agg === "week" ? "Week of " + start + " to " + periods.ends[index]
-      : agg === "month" ? start.slice(0, 7)
-      : payload.options.smooth ? start + " (7-day average)" : start;
-    return periods.partial[index] ? text + " (partial)" : text;
   }
 
   function destroy() {
@@ -60,8 +49,7 @@
     if (!canvas || !payload || typeof window.Chart === "undefined") { destroy(); return; }
     if (chart && chart.canvas === canvas) return;
     destroy();
-    var colours = [];
-    for (var i = 1; i <= 8; i++) colours.push(cssVar("--series-" + i, "#0072B2"));
+    var colours = common.palette();
     var fg = cssVar("--fg", "#1c1f24");
     var muted = cssVar("--muted", "#5d6470");
     var grid = cssVar("--border", "#dfe3ea");
@@ -98,8 +86,8 @@
         interaction: { mode: "index", intersect: false },
         color: fg,
         plugins: {
-          // Known upstream events and suspect days (static/js/markers.js).
-          annotation: { annotations: window.PypistatsMarkers.annotations(payload) },
+          // Known upstream events and suspect days (static/js/chart_common.js).
+          annotation: { annotations: common.markerAnnotations(payload) },
           legend: { position: "bottom", labels: { color: fg, boxWidth: 12, boxHeight: 12 } },
           tooltip: {
             itemSort: function (a, b) { return (b.raw || 0) - (a.raw || 0); },

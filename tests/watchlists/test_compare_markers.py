@@ -1,5 +1,5 @@
 """Data-quality markers on the compare page: known upstream events inside the window are in
-the chart payload (drawn by static/js/markers.js), events outside it are not."""
+the chart payload (drawn by static/js/chart_common.js), events outside it are not."""
 
 from __future__ import annotations
 
@@ -34,4 +34,4 @@ def test_the_page_loads_the_annotation_plugin_and_the_shared_marker_script(clien
     put_series("django", lambda d: 1000, days=60)
     html = client.get("/compare/?packages=django&range=30").content.decode()
     assert "vendor/chartjs-plugin-annotation.min.js" in html
-    assert html.index("js/markers.js") < html.index("js/compare.js")
+    assert html.index("js/chart_common.js") < html.index("js/compare.js")

@@ -1,11 +1,30 @@
-/* Data-quality markers (packages_app/quality.py) as chartjs-plugin-annotation annotations,
-   shared by the package page (charts.js) and the compare page (compare.js). */
+/* What the package page (charts.js) and the compare page (compare.js) draw alike:
+   theme colours from CSS variables, the Okabe-Ito series palette, tooltip titles for
+   periods, and the data-quality markers (packages_app/quality.py) as
+   chartjs-plugin-annotation annotations. Loaded (deferred) before either of them. */
 (function () {
   "use strict";
 
   function cssVar(name, fallback) {
     var value = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
     return value || fallback;
+  }
+
+  // --series-1..8: the Okabe-Ito palette (lighter in dark mode).
+  function palette() {
+    var colours = [];
+    for (var i = 1; i <= 8; i++) colours.push(cssVar("--series-" + i, "#0072B2"));
+    return colours;
+  }
+
+  function periodTitle(payload, index) {
+    var agg = payload.options.agg;
+    var periods = payload.periods;
+    var start = periods.labels[index];
+    var text = agg === "week" ? "Week of " + start + " to " + periods.ends[index]
+      : agg === "month" ? start.slice(0, 7)
+      : payload.options.smooth ? start + " (7-day average)" : start;
+    return periods.partial[index] ? text + " (partial)" : text;
   }
 
   function withAlpha(hex, alpha) {
@@ -38,6 +57,11 @@
     return result;
   }
 
-
-  window.PypistatsMarkers = { annotations: markerAnnotations };
+  window.PypistatsCharts = {
+    cssVar: cssVar,
+    palette: palette,
+    periodTitle: periodTitle,
+    withAlpha: withAlpha,
+    markerAnnotations: markerAnnotations
+  };
 })();

@@ -9,17 +9,15 @@ carries CSP nonces and the user's name); only this data is.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.cache import cache
 from django.utils.html import escape, json_script
 from django.utils.safestring import SafeString, mark_safe
 
-from . import quality, selectors, series
+from . import quality, selectors, series, soft_cache
 from .chart_options import ChartOptions, Window
 from .models import Metric, Package
 from .python_support import PythonSupport, python_support, version_key
@@ -214,12 +212,7 @@ def chart_payload(
     if window is None or package.first_date is None:
         return None
     key = f"pkgpage:v1:{package.pk}:{package.data_version}:{options.cache_key}"
-    cached = None
-    if use_cache:
-        try:
-            cached = cache.get(key)
-        except Exception:  # a cache that is down costs a query, never an error
-            cached = None
+    cached = soft_cache.get(key) if use_cache else None
     if cached is not None:
         return _with_markers(dict(cached), window)
     fetch_start = window.start
@@ -258,8 +251,7 @@ def chart_payload(
         "charts": charts,
     }
     if use_cache:
-        with contextlib.suppress(Exception):
-            cache.set(key, payload, CACHE_SECONDS)
+        soft_cache.set(key, payload, CACHE_SECONDS)
     return _with_markers(payload, window)
 
 
@@ -294,10 +286,7 @@ def package_facts(package: Package, *, today: dt.date) -> PackageFacts:
     Both read the last 30 days held (latest_date - 29 .. latest_date).
     """
     key = f"pkgfacts:v1:{package.pk}:{package.data_version}:{today.isoformat()}"
-    try:
-        cached = cache.get(key)
-    except Exception:
-        cached = None
+    cached = soft_cache.get(key)
     if isinstance(cached, PackageFacts):
         return cached
     recent_row = getattr(package, "recent", None) if _has_recent(package) else None
@@ -335,8 +324,7 @@ def package_facts(package: Package, *, today: dt.date) -> PackageFacts:
             else None
         )
         facts = PackageFacts(recent, python)
-    with contextlib.suppress(Exception):
-        cache.set(key, facts, CACHE_SECONDS)
+    soft_cache.set(key, facts, CACHE_SECONDS)
     return facts
 
 
@@ -392,10 +380,7 @@ def chart_bundle(package: Package, options: ChartOptions) -> dict[str, Any] | No
     if options.window(package.first_date, package.latest_date) is None:
         return None
     key = f"pkgbundle:v1:{package.pk}:{package.data_version}:{options.cache_key}"
-    try:
-        cached = cache.get(key)
-    except Exception:
-        cached = None
+    cached = soft_cache.get(key)
     if cached is not None:
         return dict(cached)
     # The bundle holds the payload: caching it a second time on its own would only
@@ -408,8 +393,7 @@ def chart_bundle(package: Package, options: ChartOptions) -> dict[str, Any] | No
         "json_script": json_script(payload, "chart-data"),
         "tables": {chart["id"]: table_html(payload, chart) for chart in payload["charts"]},
     }
-    with contextlib.suppress(Exception):
-        cache.set(key, bundle, CACHE_SECONDS)
+    soft_cache.set(key, bundle, CACHE_SECONDS)
     return bundle
 
 

@@ -16,16 +16,14 @@ Two sources:
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.cache import cache
 from django.db.models import Count, Max, Sum
 
-from . import points
+from . import points, soft_cache
 from .models import Metric, Package
 from .names import ALL_PACKAGES
 
@@ -254,9 +252,7 @@ def _suspect_days(first_year: int, last_year: int, version: str) -> list[dt.date
     """
     years = list(range(first_year, last_year + 1))
     keys = {year: _year_key(version, year) for year in years}
-    cached: dict[str, Any] = {}
-    with contextlib.suppress(Exception):  # a cache that is down costs queries, never an error
-        cached = cache.get_many(list(keys.values()))
+    cached = soft_cache.get_many(list(keys.values()))
     by_year = {
         year: [_d(day) for day in cached[key]]
         for year, key in keys.items()
@@ -270,11 +266,10 @@ def _suspect_days(first_year: int, last_year: int, version: str) -> list[dt.date
             if day.year in fresh:
                 fresh[day.year].append(day)
         by_year.update(fresh)
-        with contextlib.suppress(Exception):
-            cache.set_many(
-                {keys[y]: [day.isoformat() for day in days] for y, days in fresh.items()},
-                CACHE_SECONDS,
-            )
+        soft_cache.set_many(
+            {keys[y]: [day.isoformat() for day in days] for y, days in fresh.items()},
+            CACHE_SECONDS,
+        )
     return [day for year in years for day in by_year[year]]
 
 

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.cache import cache
 from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
-from . import points
+from . import points, soft_cache
 from .models import DownloadMonth, Metric, Package, RefreshRun, UpstreamState
 from .names import ALL_PACKAGES
 from .series import last_complete_week, percent_change
@@ -21,15 +19,11 @@ from .series import last_complete_week, percent_change
 def site_data_as_of() -> dt.date | None:
     """The newest upstream date held for any tracked package ("data as of" in the footer)."""
     key = "site:data-as-of"
-    try:
-        cached = cache.get(key)
-    except Exception:  # a cache that is down means a query, never an error
-        cached = None
+    cached = soft_cache.get(key)
     if cached is not None:
         return cached or None
     value = Package.objects.tracked().aggregate(latest=Max("latest_date"))["latest"]
-    with contextlib.suppress(Exception):
-        cache.set(key, value or "", 60)
+    soft_cache.set(key, value or "", 60)
     return value
 
 

@@ -6,7 +6,6 @@ package_charts (cached by data_version + options), never built here.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 from typing import Any
@@ -14,7 +13,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.http import (
     Http404,
     HttpRequest,
@@ -30,7 +28,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseStopPolling, push_url
 
-from . import exports, package_charts, search, selectors
+from . import exports, package_charts, search, selectors, soft_cache
 from .badges import PERIODS, Badge, downloads_badge, not_found_badge
 from .chart_options import PACKAGE_DEFAULTS, ChartOptions, OptionsError, parse_options
 from .models import Package, UpstreamState
@@ -86,15 +84,11 @@ def home(request: HttpRequest) -> HttpResponse:
 def _cached_movers() -> selectors.Movers | None:
     as_of = selectors.site_data_as_of()
     key = f"home:movers:v1:{as_of}:{timezone.now().date()}"
-    try:
-        cached = cache.get(key)
-    except Exception:
-        cached = None
+    cached = soft_cache.get(key)
     if isinstance(cached, selectors.Movers):
         return cached
     movers = selectors.weekly_movers(as_of=as_of)
-    with contextlib.suppress(Exception):
-        cache.set(key, movers, 600)
+    soft_cache.set(key, movers, 600)
     return movers
 
 
@@ -305,10 +299,7 @@ def _badge_for(name: str, period: str) -> tuple[Badge, int]:
     if package is None or not package.has_data:
         return not_found_badge(period), 404
     key = f"badge:v1:{package.pk}:{package.data_version}:{period}"
-    try:
-        cached = cache.get(key)
-    except Exception:
-        cached = None
+    cached = soft_cache.get(key)
     if isinstance(cached, Badge):
         return cached, 200
     if period == "total":
@@ -319,8 +310,7 @@ def _badge_for(name: str, period: str) -> tuple[Badge, int]:
             period
         ]
     badge = downloads_badge(period, value)
-    with contextlib.suppress(Exception):
-        cache.set(key, badge, settings.BADGE_MAX_AGE)
+    soft_cache.set(key, badge, settings.BADGE_MAX_AGE)
     return badge, 200
 
 

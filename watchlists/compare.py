@@ -13,7 +13,6 @@ a refresh that commits a change makes it unreachable. HTML is never cached.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import dataclasses
 import datetime as dt
@@ -27,11 +26,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from django.core.cache import cache
 from django.utils.safestring import SafeString, mark_safe
 
 from packages_app import points as stored_points
-from packages_app import quality, series
+from packages_app import quality, series, soft_cache
 from packages_app.chart_options import (
     COMPARE_DEFAULTS,
     ChartOptions,
@@ -396,10 +394,7 @@ def compare_payload(options: CompareOptions, packages: dict[str, Package]) -> di
     if window is None:
         return None
     key = _cache_key(options, with_data, all_pypi)
-    try:
-        cached = cache.get(key)
-    except Exception:  # a cache that is down costs a query, never an error
-        cached = None
+    cached = soft_cache.get(key)
     if cached is not None:
         return _with_markers(dict(cached))
 
@@ -508,8 +503,7 @@ def compare_payload(options: CompareOptions, packages: dict[str, Package]) -> di
         "stats": stats,
         "all_pypi": all_pypi_info,
     }
-    with contextlib.suppress(Exception):
-        cache.set(key, payload, CACHE_SECONDS)
+    soft_cache.set(key, payload, CACHE_SECONDS)
     return _with_markers(payload)
 
 

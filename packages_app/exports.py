@@ -27,6 +27,14 @@ def period_cells(periods: dict[str, Any], dataset: dict[str, Any]) -> Iterator[l
         ]
 
 
+def period_objects(periods: dict[str, Any]) -> list[dict[str, Any]]:
+    """The payload's period columns as one object per period, for the JSON exports."""
+    return [
+        {"start": start, "end": periods["ends"][i], "partial": periods["partial"][i]}
+        for i, start in enumerate(periods["labels"])
+    ]
+
+
 def csv_rows(payload: dict[str, Any]) -> Iterator[list[Any]]:
     """One row per chart, series and period (long format: easy to pivot and to filter)."""
     yield CSV_HEADER
@@ -51,10 +59,7 @@ def to_json(payload: dict[str, Any]) -> str:
         "window": payload["window"],
         "options": payload["options"],
         "data_version": payload["data_version"],
-        "periods": [
-            {"start": start, "end": periods["ends"][i], "partial": periods["partial"][i]}
-            for i, start in enumerate(periods["labels"])
-        ],
+        "periods": period_objects(periods),
         "charts": [
             {
                 "id": chart["id"],

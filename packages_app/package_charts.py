@@ -149,14 +149,6 @@ def _periods(window: Window, options: ChartOptions) -> list[series.Period]:
     )
 
 
-def _periods_payload(periods: list[series.Period]) -> dict[str, list[Any]]:
-    return {
-        "labels": [p.start.isoformat() for p in periods],
-        "ends": [p.end.isoformat() for p in periods],
-        "partial": [p.partial for p in periods],
-    }
-
-
 def _chart(
     spec: ChartSpec,
     by_category: dict[str, dict[dt.date, int]],
@@ -247,7 +239,7 @@ def chart_payload(
             "previous_week": summ.previous_week,
         },
         "data_version": package.data_version,
-        "periods": _periods_payload(periods),
+        "periods": series.periods_payload(periods),
         "charts": charts,
     }
     if use_cache:

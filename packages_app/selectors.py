@@ -94,6 +94,25 @@ def total_without_mirrors(package_id: int) -> int:
     return sum(held[package_id].values())
 
 
+def data_status(package: Package | None) -> dict[str, Any]:
+    """Where a package without data stands, for the polled progress fragment of the
+    package and compare pages; `done` stops the polling."""
+    if package is None:
+        return {"state": "untracked", "done": True}
+    if package.has_data:
+        return {"state": "ready", "done": True}
+    if not package.tracked:
+        return {"state": "untracked", "done": True}
+    if package.upstream_state == UpstreamState.NOT_FOUND:
+        return {"state": "not_found", "done": True}
+    if package.upstream_state == UpstreamState.FAILING:
+        return {"state": "failing", "done": True}
+    if package.upstream_state == UpstreamState.OK:
+        # Upstream answered but holds no downloads for it yet.
+        return {"state": "empty", "done": True}
+    return {"state": "waiting", "done": False}
+
+
 def packages_started_by_user_today(user: Any) -> int:
     """How many packages `user` started tracking since midnight UTC (the daily limit)."""
     if user is None or not getattr(user, "is_authenticated", False):

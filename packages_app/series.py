@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 Daily = Mapping[dt.date, int]
 Partial = Literal["mark_last", "drop", "mark"]
@@ -74,6 +74,15 @@ class Period:
     @property
     def label(self) -> str:
         return self.start.isoformat()
+
+
+def periods_payload(periods: Sequence[Period]) -> dict[str, list[Any]]:
+    """The `periods` object of the package and compare pages' chart payloads (column lists)."""
+    return {
+        "labels": [p.start.isoformat() for p in periods],
+        "ends": [p.end.isoformat() for p in periods],
+        "partial": [p.partial for p in periods],
+    }
 
 
 def periods(start: dt.date, end: dt.date, agg: str, partial: Partial = "mark_last") -> list[Period]:

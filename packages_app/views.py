@@ -31,7 +31,7 @@ from django_htmx.http import HttpResponseStopPolling, push_url
 from . import exports, package_charts, search, selectors, soft_cache
 from .badges import PERIODS, Badge, downloads_badge, not_found_badge
 from .chart_options import PACKAGE_DEFAULTS, ChartOptions, OptionsError, parse_options
-from .models import Package, UpstreamState
+from .models import Package
 from .names import ALL_PACKAGES, InvalidPackageName, canonicalize
 from .services import package_track
 
@@ -167,7 +167,7 @@ def package_detail(request: HttpRequest, name: str) -> HttpResponse:
         if package is not None and package.has_data:
             context.update(_charts_context(package, options))
         context.update(
-            options=options, options_errors=error.messages, status=_status_context(package)
+            options=options, options_errors=error.messages, status=selectors.data_status(package)
         )
         template = "packages_app/package_detail.html"
         if _is_partial(request):
@@ -175,7 +175,7 @@ def package_detail(request: HttpRequest, name: str) -> HttpResponse:
         return render(request, template, context, status=400)
 
     if package is None or not package.has_data:
-        context["status"] = _status_context(package)
+        context["status"] = selectors.data_status(package)
         return render(request, "packages_app/package_detail.html", context)
 
     context.update(_charts_context(package, options))
@@ -194,24 +194,6 @@ def package_detail(request: HttpRequest, name: str) -> HttpResponse:
 
 def _track_limit() -> int:
     return int(getattr(settings, "TRACK_LIMIT_PER_USER_PER_DAY", 20))
-
-
-def _status_context(package: Package | None) -> dict[str, Any]:
-    """Where a package without data stands; `done` stops the polling."""
-    if package is None:
-        return {"state": "untracked", "done": True}
-    if package.has_data:
-        return {"state": "ready", "done": True}
-    if not package.tracked:
-        return {"state": "untracked", "done": True}
-    if package.upstream_state == UpstreamState.NOT_FOUND:
-        return {"state": "not_found", "done": True}
-    if package.upstream_state == UpstreamState.FAILING:
-        return {"state": "failing", "done": True}
-    if package.upstream_state == UpstreamState.OK:
-        # Upstream answered but holds no downloads for it yet.
-        return {"state": "empty", "done": True}
-    return {"state": "waiting", "done": False}
 
 
 @require_POST
@@ -246,7 +228,7 @@ def package_status(request: HttpRequest, name: str) -> HttpResponse:
     if response := _canonical_redirect(request, name):
         return response
     package = selectors.package_for_page(name)
-    status = _status_context(package)
+    status = selectors.data_status(package)
     context = {"name": name, "package": package, "status": status, "track_limit": _track_limit()}
     if not _is_partial(request):
         return redirect("package-detail", name=name)

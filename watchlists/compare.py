@@ -37,7 +37,7 @@ from packages_app.chart_options import (
     QueryLike,
     parse_options,
 )
-from packages_app.exports import period_cells
+from packages_app.exports import period_cells, period_objects
 from packages_app.models import Metric, Package
 from packages_app.names import ALL_PACKAGES, InvalidPackageName, canonicalize
 
@@ -492,11 +492,7 @@ def compare_payload(options: CompareOptions, packages: dict[str, Package]) -> di
             "smooth": smooth,
             "scale": chart.scale,
         },
-        "periods": {
-            "labels": [p.start.isoformat() for p in periods],
-            "ends": [p.end.isoformat() for p in periods],
-            "partial": [p.partial for p in periods],
-        },
+        "periods": series.periods_payload(periods),
         "datasets": [
             {"key": name, "label": name, "data": _json_numbers(columns[name])} for name in columns
         ],
@@ -612,7 +608,6 @@ def to_csv(payload: dict[str, Any]) -> str:
 
 
 def export_json(payload: dict[str, Any]) -> dict[str, Any]:
-    periods = payload["periods"]
     return {
         "packages": payload["packages"],
         "metric": payload["metric"],
@@ -621,10 +616,7 @@ def export_json(payload: dict[str, Any]) -> dict[str, Any]:
         "unit": payload["unit"],
         "window": payload["window"],
         "options": payload["options"],
-        "periods": [
-            {"start": start, "end": periods["ends"][i], "partial": periods["partial"][i]}
-            for i, start in enumerate(periods["labels"])
-        ],
+        "periods": period_objects(payload["periods"]),
         "series": [{"package": ds["key"], "data": ds["data"]} for ds in payload["datasets"]],
         "stats": payload["stats"],
     }

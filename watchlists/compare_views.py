@@ -24,7 +24,7 @@ from django_htmx.http import HttpResponseStopPolling, push_url
 from packages_app import search
 from packages_app import selectors as package_selectors
 from packages_app.chart_options import RANGES
-from packages_app.models import Metric, Package, UpstreamState
+from packages_app.models import Metric, Package
 from packages_app.names import ALL_PACKAGES, InvalidPackageName, canonicalize
 from packages_app.services import package_track
 
@@ -54,21 +54,6 @@ def _track_limit() -> int:
 
 
 # --- context ---------------------------------------------------------------------------------
-
-
-def _status(package: Package | None) -> dict[str, Any]:
-    """Where a compared package without data stands; `done` stops the polling."""
-    if package is None or (not package.tracked and not package.has_data):
-        return {"state": "untracked", "done": True}
-    if package.has_data:
-        return {"state": "ready", "done": True}
-    if package.upstream_state == UpstreamState.NOT_FOUND:
-        return {"state": "not_found", "done": True}
-    if package.upstream_state == UpstreamState.FAILING:
-        return {"state": "failing", "done": True}
-    if package.upstream_state == UpstreamState.OK:
-        return {"state": "empty", "done": True}
-    return {"state": "waiting", "done": False}
 
 
 def _controls(options: CompareOptions) -> dict[str, list[dict[str, Any]]]:
@@ -111,7 +96,7 @@ def _context(
             {
                 "name": name,
                 "package": package,
-                "status": _status(package),
+                "status": package_selectors.data_status(package),
                 "charted": name in charted,
                 "remove_href": _compare_url(
                     options, packages=tuple(n for n in options.packages if n != name)
@@ -252,7 +237,7 @@ def compare_status(request: HtmxHttpRequest, name: str) -> HttpResponse:
     if not _is_partial(request):
         return HttpResponseRedirect(_compare_url(options))
     package = package_selectors.package_for_page(canonical)
-    status = _status(package)
+    status = package_selectors.data_status(package)
     entry = {"name": canonical, "package": package, "status": status}
     context = {
         "entry": entry,

@@ -11,6 +11,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import NamedTuple
 
+from django.db.models import Sum
+
 from packages_app import points
 from packages_app.models import Category, DownloadMonth, Package
 
@@ -45,7 +47,7 @@ def count(package: Package | None = None) -> int:
     """Points held by the package, or by every package."""
     if package is not None:
         return points.count(package.pk)
-    return sum(points.count(pk) for pk in Package.objects.values_list("pk", flat=True))
+    return int(DownloadMonth.objects.aggregate(n=Sum("held"))["n"] or 0)
 
 
 def overwrite_all(package: Package, downloads: int) -> None:

@@ -31,6 +31,7 @@ from django_htmx.http import HttpResponseStopPolling, push_url
 from . import exports, package_charts, search, selectors, soft_cache
 from .badges import PERIODS, Badge, downloads_badge, not_found_badge
 from .chart_options import PACKAGE_DEFAULTS, ChartOptions, OptionsError, parse_options
+from .htmx_requests import is_partial
 from .models import Package
 from .names import ALL_PACKAGES, InvalidPackageName, canonicalize
 from .services import package_track
@@ -44,12 +45,6 @@ RANGE_LABELS = (
 )
 AGG_LABELS = (("day", "Daily"), ("week", "Weekly"), ("month", "Monthly"))
 SCALE_LABELS = (("linear", "Linear"), ("log", "Log"))
-
-
-def _is_partial(request: HttpRequest) -> bool:
-    """An HTMX request for a fragment (a history-restore miss wants the whole page)."""
-    htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.history_restore_request  # type: ignore[union-attr]
 
 
 def _canonical_redirect(request: HttpRequest, name: str) -> HttpResponse | None:
@@ -98,8 +93,8 @@ def search_view(request: HttpRequest) -> HttpResponse:
     """Suggestions (HTMX fragment) or the search page; an exact known name redirects to it."""
     query = request.GET.get("q", "")
     results = search.suggest(query)
-    context = {"results": results, "q": query, "track_limit": _track_limit()}
-    if _is_partial(request):
+    context = {"results": results, "q": query, "track_limit": settings.TRACK_LIMIT_PER_USER_PER_DAY}
+    if is_partial(request):
         return render(request, "packages_app/search.html#suggestions", context)
     if results.exact is not None:
         return redirect("package-detail", name=results.exact.name)
@@ -157,7 +152,7 @@ def package_detail(request: HttpRequest, name: str) -> HttpResponse:
         "name": name,
         "package": package,
         "is_all": name == ALL_PACKAGES,
-        "track_limit": _track_limit(),
+        "track_limit": settings.TRACK_LIMIT_PER_USER_PER_DAY,
     }
     try:
         options = parse_options(request.GET, PACKAGE_DEFAULTS)
@@ -170,7 +165,7 @@ def package_detail(request: HttpRequest, name: str) -> HttpResponse:
             options=options, options_errors=error.messages, status=selectors.data_status(package)
         )
         template = "packages_app/package_detail.html"
-        if _is_partial(request):
+        if is_partial(request):
             template += "#charts"
         return render(request, template, context, status=400)
 
@@ -179,7 +174,7 @@ def package_detail(request: HttpRequest, name: str) -> HttpResponse:
         return render(request, "packages_app/package_detail.html", context)
 
     context.update(_charts_context(package, options))
-    if _is_partial(request):
+    if is_partial(request):
         response = render(request, "packages_app/package_detail.html#charts", context)
         # The canonical URL: a date form may submit empty or default fields.
         return push_url(response, request.path + options.querystring())
@@ -192,10 +187,6 @@ def package_detail(request: HttpRequest, name: str) -> HttpResponse:
 # --- Tracking ----------------------------------------------------------------------------
 
 
-def _track_limit() -> int:
-    return int(getattr(settings, "TRACK_LIMIT_PER_USER_PER_DAY", 20))
-
-
 @require_POST
 @login_required
 def package_track_view(request: HttpRequest, name: str) -> HttpResponse:
@@ -205,7 +196,7 @@ def package_track_view(request: HttpRequest, name: str) -> HttpResponse:
         raise Http404 from exc
     existing = Package.objects.filter(name=canonical).first()
     starts_new = existing is None
-    limit = _track_limit()
+    limit = settings.TRACK_LIMIT_PER_USER_PER_DAY
     if starts_new and selectors.packages_started_by_user_today(request.user) >= limit:
         messages.error(
             request,
@@ -229,8 +220,13 @@ def package_status(request: HttpRequest, name: str) -> HttpResponse:
         return response
     package = selectors.package_for_page(name)
     status = selectors.data_status(package)
-    context = {"name": name, "package": package, "status": status, "track_limit": _track_limit()}
-    if not _is_partial(request):
+    context = {
+        "name": name,
+        "package": package,
+        "status": status,
+        "track_limit": settings.TRACK_LIMIT_PER_USER_PER_DAY,
+    }
+    if not is_partial(request):
         return redirect("package-detail", name=name)
     if not status["done"]:
         return render(request, "packages_app/package_detail.html#status", context)

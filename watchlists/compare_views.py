@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -24,6 +25,7 @@ from django_htmx.http import HttpResponseStopPolling, push_url
 from packages_app import search
 from packages_app import selectors as package_selectors
 from packages_app.chart_options import RANGES
+from packages_app.htmx_requests import is_partial
 from packages_app.models import Metric, Package
 from packages_app.names import ALL_PACKAGES, InvalidPackageName, canonicalize
 from packages_app.services import package_track
@@ -39,18 +41,8 @@ AGG_LABELS = (("day", "Daily"), ("week", "Weekly"), ("month", "Monthly"))
 SCALE_LABELS = (("linear", "Linear"), ("log", "Log"))
 
 
-def _is_partial(request: HtmxHttpRequest) -> bool:
-    """An HTMX request for a fragment (a history-restore miss wants the whole page)."""
-    htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.history_restore_request  # type: ignore[union-attr]
-
-
 def _compare_url(options: CompareOptions, **overrides: Any) -> str:
     return reverse("compare") + options.querystring(**overrides)
-
-
-def _track_limit() -> int:
-    return services.track_limit_per_day()
 
 
 # --- context ---------------------------------------------------------------------------------
@@ -129,7 +121,7 @@ def _context(
         "description": description,
         "max_packages": compare.MAX_PACKAGES,
         "room": compare.MAX_PACKAGES - len(options.packages),
-        "track_limit": _track_limit(),
+        "track_limit": settings.TRACK_LIMIT_PER_USER_PER_DAY,
         "teams": (
             [m.team for m in selectors.teams_for_user(request.user)]
             if request.user.is_authenticated
@@ -150,13 +142,13 @@ def compare_page(request: HtmxHttpRequest) -> HttpResponse:
     options, errors = compare.parse_compare(request.GET)
     canonical_query = options.querystring().removeprefix("?")
     is_canonical = request.META.get("QUERY_STRING", "") == canonical_query
-    if not errors and not is_canonical and not _is_partial(request):
+    if not errors and not is_canonical and not is_partial(request):
         # Canonical names, order and no defaults: one view state, one URL. 302, not 301:
         # defaults may change one day, and a browser never forgets a 301.
         return HttpResponseRedirect(_compare_url(options))
     context = _context(request, options, errors)
     status = 400 if errors else 200
-    if _is_partial(request):
+    if is_partial(request):
         response = render(request, TEMPLATE + "#compare-body", context, status=status)
         if not errors:
             response = push_url(response, context["canonical_url"])
@@ -234,7 +226,7 @@ def compare_status(request: HtmxHttpRequest, name: str) -> HttpResponse:
     """The polled progress card of one package; 286 (htmx: stop) once there is an answer."""
     canonical = canonicalize(name)
     options, _errors = compare.parse_compare(request.GET)
-    if not _is_partial(request):
+    if not is_partial(request):
         return HttpResponseRedirect(_compare_url(options))
     package = package_selectors.package_for_page(canonical)
     status = package_selectors.data_status(package)
@@ -244,7 +236,7 @@ def compare_status(request: HtmxHttpRequest, name: str) -> HttpResponse:
         "options": options,
         "state": options.pairs(),
         "querystring": options.querystring(),
-        "track_limit": _track_limit(),
+        "track_limit": settings.TRACK_LIMIT_PER_USER_PER_DAY,
     }
     body = render(request, TEMPLATE + "#status", context)
     if not status["done"]:
@@ -267,7 +259,7 @@ def compare_track(request: HtmxHttpRequest) -> HttpResponse:
         messages.error(request, "That is not a valid package name.")
         return redirect(_compare_url(options))
     existing = Package.objects.filter(name=name).first()
-    limit = _track_limit()
+    limit = settings.TRACK_LIMIT_PER_USER_PER_DAY
     if existing is None and package_selectors.packages_started_by_user_today(request.user) >= limit:
         messages.error(
             request,

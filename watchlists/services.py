@@ -65,10 +65,6 @@ def max_lists_per_owner() -> int:
     return int(getattr(settings, "WATCHLIST_MAX_PER_OWNER", 50))
 
 
-def track_limit_per_day() -> int:
-    return int(getattr(settings, "TRACK_LIMIT_PER_USER_PER_DAY", 20))
-
-
 # --- teams ---------------------------------------------------------------------------------
 
 
@@ -296,11 +292,11 @@ def watchlist_add_packages(*, watchlist: Watchlist, names: list[str], user: Any)
             continue
         package = existing.get(name)
         if package is None or not package.tracked or package.paused:
-            if package is None and started_today >= track_limit_per_day():
+            if package is None and started_today >= settings.TRACK_LIMIT_PER_USER_PER_DAY:
                 result.rejected.append(
                     (
                         name,
-                        f"not tracked yet, and you have started tracking {track_limit_per_day()} "
+                        f"not tracked yet, and you have started tracking {settings.TRACK_LIMIT_PER_USER_PER_DAY} "
                         "packages today, the most allowed per day; try again tomorrow",
                     )
                 )

@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, urlsplit
 from django.db import transaction
 from django.utils import timezone
 
+from packages_app import demo_data
 from packages_app.models import Category, Metric, Package, RecentDownloads
 from tests.stored_points import Point, store
 
@@ -92,53 +93,15 @@ load_captures = captures
 
 
 # --- The seed ---------------------------------------------------------------------------
+# One source for the seed: packages_app.demo_data.golden_series, which the demo upstream
+# serves (tests/packages_app/test_api_vs_demo_upstream.py checks it against the captures).
 
-OVERALL: dict[str, dict[int, tuple[int, int | None]]] = {
-    # package: {days before today: (with_mirrors, without_mirrors)}
-    "demo-pkg": {
-        1: (120, 100),
-        2: (60, 50),
-        5: (11, 10),
-        10: (7, 7),
-        40: (1001, 1000),
-        200: (5, 5),
-    },
-    "zope-interface": {1: (3, 2)},
-    "old-only": {3: (4, None)},
-    "__all__": {1: (1000000, 900000)},
+METRICS = {
+    "overall": Metric.OVERALL,
+    "python_major": Metric.PYTHON_MAJOR,
+    "python_minor": Metric.PYTHON_MINOR,
+    "system": Metric.SYSTEM,
 }
-PYTHON_MAJOR: dict[str, dict[int, dict[str, int]]] = {
-    "demo-pkg": {2: {"3": 45, "null": 5}, 1: {"2": 1, "3": 90, "null": 9}}
-}
-PYTHON_MINOR: dict[str, dict[int, dict[str, int]]] = {
-    "demo-pkg": {
-        1: {"2.7": 1, "3.10": 30, "3.9": 20, "3.12": 40, "null": 9},
-        2: {"3.9": 25, "3.10": 25},
-    }
-}
-SYSTEM: dict[str, dict[int, dict[str, int]]] = {
-    "demo-pkg": {
-        1: {"Darwin": 10, "Linux": 70, "Windows": 12, "other": 1, "null": 7},
-        2: {"Linux": 40, "null": 10},
-    }
-}
-# A row hand-inserted upstream: only `month`.
-HAND_RECENT: dict[str, dict[str, int]] = {"month-only": {"month": 5}}
-
-
-def _day(days_before_today: int) -> dt.date:
-    return TODAY - dt.timedelta(days=days_before_today)
-
-
-def recent_of(overall: dict[int, tuple[int, int | None]]) -> dict[str, int]:
-    """upstream's update_recent_stats(): sums of without_mirrors; no row when nothing to sum."""
-    without = {_day(k): v[1] for k, v in overall.items() if v[1] is not None}
-    periods = {
-        "day": [d for d in without if d == D],
-        "week": [d for d in without if d > D - dt.timedelta(days=7)],
-        "month": [d for d in without if d > D - dt.timedelta(days=30)],
-    }
-    return {p: sum(without[d] for d in ds) for p, ds in periods.items() if ds}
 
 
 def _category(metric: Metric, name: str) -> Category:
@@ -149,54 +112,29 @@ def _category(metric: Metric, name: str) -> Category:
 @transaction.atomic
 def load_seed() -> dict[str, Package]:
     """Write the captures' data into our models; return the packages by name."""
+    seed = demo_data.golden_series(TODAY)
     packages: dict[str, Package] = {}
-    names = set(OVERALL) | set(PYTHON_MAJOR) | set(PYTHON_MINOR) | set(SYSTEM) | set(HAND_RECENT)
-    for name in sorted(names):
+    for name in sorted(set(seed) | set(demo_data.GOLDEN_EXTRA_RECENT)):
         packages[name] = Package.objects.create(
             name=name,
             upstream_state="ok",
             last_refreshed_at=REFRESHED_AT,
             data_version=1,
         )
-    points: list[Point] = []
-    for name, days in OVERALL.items():
-        for before, (with_m, without_m) in days.items():
-            points.append(
-                Point(
-                    package=packages[name],
-                    category=_category(Metric.OVERALL, "with_mirrors"),
-                    date=_day(before),
-                    downloads=with_m,
-                )
-            )
-            if without_m is not None:
-                points.append(
-                    Point(
-                        package=packages[name],
-                        category=_category(Metric.OVERALL, "without_mirrors"),
-                        date=_day(before),
-                        downloads=without_m,
-                    )
-                )
-    for metric, table in (
-        (Metric.PYTHON_MAJOR, PYTHON_MAJOR),
-        (Metric.PYTHON_MINOR, PYTHON_MINOR),
-        (Metric.SYSTEM, SYSTEM),
-    ):
-        for name, by_day in table.items():
-            for before, by_category in by_day.items():
-                for category, downloads in by_category.items():
-                    points.append(
-                        Point(
-                            package=packages[name],
-                            category=_category(metric, category),
-                            date=_day(before),
-                            downloads=downloads,
-                        )
-                    )
+    points = [
+        Point(packages[name], _category(METRICS[endpoint], category), date, downloads)
+        for name, by_endpoint in seed.items()
+        for endpoint, rows in by_endpoint.items()
+        for category, date, downloads in rows
+    ]
     store(points)
-    recents = {name: recent_of(days) for name, days in OVERALL.items()}
-    recents.update(HAND_RECENT)
+    # The `recent` rows as upstream's update_recent_stats() computed them, plus the
+    # hand-inserted one.
+    recents = {
+        name: demo_data.recent_from_overall(by_endpoint.get("overall", []), TODAY)
+        for name, by_endpoint in seed.items()
+    }
+    recents.update(demo_data.GOLDEN_EXTRA_RECENT)
     for name, sums in recents.items():
         if sums:
             RecentDownloads.objects.create(

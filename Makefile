@@ -44,11 +44,25 @@ run: migrate ## Start web (http://$(HOST):$(PORT)), a Celery worker and beat; Ct
 demo: migrate ## Like `make run`, against the bundled demo upstream with a few packages tracked
 	DEMO_PORT=$(DEMO_PORT) HOST=$(HOST) PORT=$(PORT) $(BIN)/python bin/demo.py
 
-test: install ## Run the whole test suite (SQLite by default; PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
-	$(BIN)/pytest $(PYTEST_ARGS)
+# pytest-xdist workers for the tests that can run side by side (`make test-fast`, and the
+# first half of `make test`); TEST_WORKERS=0 runs them in this process.
+TEST_WORKERS ?= 2
+PARALLEL_TESTS := -m "not e2e and not worker and not stack"
+# One at a time, after the others: the worker tests empty the Redis database and start
+# Celery workers on its queue, each browser test drives a whole Chromium, and each stack
+# test starts web, worker and beat processes (seconds of CPU on a 2-core machine).
+SERIAL_TESTS := -m "e2e or worker or stack"
 
-test-fast: install ## The suite without browser and live-worker tests
-	$(BIN)/pytest -m "not e2e and not worker" $(PYTEST_ARGS)
+test: install ## Run the whole test suite (SQLite by default; PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
+	@# Both halves always run; pytest's 5 ("no tests collected") fails only when both say it.
+	fast=0; serial=0; \
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal $(PARALLEL_TESTS) $(PYTEST_ARGS) || fast=$$?; \
+	$(BIN)/pytest $(SERIAL_TESTS) $(PYTEST_ARGS) || serial=$$?; \
+	for code in $$fast $$serial; do case $$code in 0|5) ;; *) exit $$code ;; esac; done; \
+	if [ $$fast = 5 ] && [ $$serial = 5 ]; then exit 5; fi
+
+test-fast: install ## The suite without browser, live-worker and whole-stack tests, in parallel
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal $(PARALLEL_TESTS) $(PYTEST_ARGS)
 
 lint: install ## ruff check and ruff format --check
 	$(BIN)/ruff check .

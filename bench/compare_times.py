@@ -40,9 +40,9 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.test import Client  # noqa: E402
 
-from packages_app import points  # noqa: E402
 from packages_app.models import Category, DownloadMonth, Metric, Package  # noqa: E402
 from packages_app.names import ALL_PACKAGES  # noqa: E402
+from packages_app.store import points  # noqa: E402
 
 DAYS = 730
 NAMES = [f"bench-cmp-{i}" for i in range(10)]

@@ -42,8 +42,8 @@ from django.db.models import F  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from packages_app import points  # noqa: E402
 from packages_app.models import Category, Metric, Package  # noqa: E402
+from packages_app.store import points  # noqa: E402
 
 NAME = "bench-two-years"
 WEIGHTS: dict[Metric, dict[str, int]] = {

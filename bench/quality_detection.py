@@ -33,8 +33,8 @@ END = dt.date(2026, 10, 31)
 
 
 def build() -> None:
-    from packages_app import points
     from packages_app.models import Category, Metric, Package
+    from packages_app.store import points
 
     category, _ = Category.objects.get_or_create(metric=Metric.OVERALL, name="without_mirrors")
     days = (END - START).days + 1
@@ -56,7 +56,7 @@ def build() -> None:
 
 
 def main() -> None:
-    from packages_app import quality
+    from packages_app.sync import quality
 
     setup_test_environment()
     config = setup_databases(verbosity=0, interactive=False)

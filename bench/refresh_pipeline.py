@@ -34,12 +34,78 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Literal, TypedDict
+
+if TYPE_CHECKING:
+    from django.db.backends.utils import CursorWrapper
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 TODAY = dt.date(2026, 11, 24)
+
+
+class Spent(TypedDict):
+    """Seconds spent, summed over threads."""
+
+    http_s: float
+    validate_s: float
+    write_s: float
+
+
+class Share(TypedDict):
+    """What one worker process reports back (pickled to the parent)."""
+
+    results: list[tuple[str, int, int, int, str]]  # (status, calls, inserted, updated, error)
+    spent: Spent
+    cpu_s: float
+    peak_rss_mb: float
+
+
+class Phase(TypedDict):
+    """One phase's figures, as printed and written to --json (in this key order)."""
+
+    packages: int
+    processes: int
+    threads_per_process: int
+    wall_s: float
+    calls: int
+    calls_per_s: float
+    inserted: int
+    updated: int
+    points_written: int
+    points_per_s: int
+    errors: int
+    first_error: str
+    peak_rss_mb: float
+    refresh_cpu_s: float
+    demo_upstream_cpu_s: float
+    http_s: float
+    validate_s: float
+    write_s: float
+    load_average: float
+
+
+class Sizes(TypedDict):
+    rows: int
+    heap: int
+    indexes: int
+    total: int
+
+
+class OurSizes(Sizes):
+    points: int
+
+
+class Storage(TypedDict):
+    ours_reindexed_bytes_per_point: float
+    ratio_reindexed: float
+    ours: OurSizes
+    upstream: Sizes
+    ours_bytes_per_point: float
+    upstream_bytes_per_point: float
+    ratio: float
 
 
 def admin_sql(base: str, statement: str) -> None:
@@ -71,20 +137,22 @@ def start_demo(env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
     return process, line.split(" on ")[1].split()[0]
 
 
-def refresh_share(package_ids: list[int], threads: int) -> dict[str, Any]:
+def refresh_share(package_ids: list[int], threads: int) -> Share:
     """One worker process's share of a phase: `threads` threads refreshing its packages."""
     from django.db import connection, connections
 
-    from packages_app import services, upstream
+    from packages_app.sync import services, upstream
 
     connections.close_all()  # never share the parent's connection across a fork
     local = threading.local()
     clients: list[upstream.UpstreamClient] = []
-    spent = {"http_s": 0.0, "validate_s": 0.0, "write_s": 0.0}
+    spent: Spent = {"http_s": 0.0, "validate_s": 0.0, "write_s": 0.0}
     spent_lock = threading.Lock()
 
-    def timed(key: str, function: Any) -> Any:
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def timed[**P, R](
+        key: Literal["http_s", "validate_s", "write_s"], function: Callable[P, R]
+    ) -> Callable[P, R]:
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
             started = time.perf_counter()
             try:
                 return function(*args, **kwargs)
@@ -96,6 +164,7 @@ def refresh_share(package_ids: list[int], threads: int) -> dict[str, Any]:
 
     # Where the time goes (summed over threads): HTTP to the demo upstream, payload
     # validation, and the database transaction (diff read + month upserts + package row).
+    # Instrumenting a method of the class, in this forked worker only.
     upstream.UpstreamClient._get = timed("http_s", upstream.UpstreamClient._get)  # type: ignore[method-assign]
     upstream.parse_series = timed("validate_s", upstream.parse_series)
     upstream.parse_recent = timed("validate_s", upstream.parse_recent)
@@ -128,9 +197,7 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run_phase(
-    package_ids: list[int], processes: int, threads: int, demo_pid: int
-) -> dict[str, Any]:
+def run_phase(package_ids: list[int], processes: int, threads: int, demo_pid: int) -> Phase:
     """Refresh the packages in `processes` worker processes of `threads` threads each,
     as Celery's prefork pool does (one process per core)."""
     from django.db import connections
@@ -144,9 +211,10 @@ def run_phase(
     wall = time.perf_counter() - started
     demo_cpu = _cpu_seconds(demo_pid) - demo_cpu_before
     results = [r for outcome in outcomes for r in outcome["results"]]
-    spent = {
-        key: sum(outcome["spent"][key] for outcome in outcomes)
-        for key in ("http_s", "validate_s", "write_s")
+    spent: Spent = {
+        "http_s": sum(outcome["spent"]["http_s"] for outcome in outcomes),
+        "validate_s": sum(outcome["spent"]["validate_s"] for outcome in outcomes),
+        "write_s": sum(outcome["spent"]["write_s"] for outcome in outcomes),
     }
     calls = sum(r[1] for r in results)
     inserted = sum(r[2] for r in results)
@@ -169,7 +237,9 @@ def run_phase(
         "peak_rss_mb": round(max(outcome["peak_rss_mb"] for outcome in outcomes), 1),
         "refresh_cpu_s": round(sum(outcome["cpu_s"] for outcome in outcomes), 1),
         "demo_upstream_cpu_s": round(demo_cpu, 1),
-        **{key: round(value, 1) for key, value in spent.items()},
+        "http_s": round(spent["http_s"], 1),
+        "validate_s": round(spent["validate_s"], 1),
+        "write_s": round(spent["write_s"], 1),
         "load_average": os.getloadavg()[0],
     }
 
@@ -192,7 +262,7 @@ POINTS_SQL = f"""
 """
 
 
-def sizes(cursor: Any, table: str) -> tuple[int, int, int]:
+def sizes(cursor: CursorWrapper, table: str) -> tuple[int, int, int]:
     cursor.execute(
         f"SELECT pg_relation_size('{table}'), pg_indexes_size('{table}'), "
         f"pg_total_relation_size('{table}')"
@@ -201,12 +271,18 @@ def sizes(cursor: Any, table: str) -> tuple[int, int, int]:
     return heap, indexes, total
 
 
-def storage(cursor: Any) -> dict[str, Any]:
+def storage(cursor: CursorWrapper) -> Storage:
     cursor.execute(f"VACUUM ANALYZE {OURS}")
     cursor.execute(f"SELECT coalesce(sum(held), 0), count(*) FROM {OURS}")
     points, rows = cursor.fetchone()
     heap, indexes, total = sizes(cursor, OURS)
-    ours = {"points": points, "rows": rows, "heap": heap, "indexes": indexes, "total": total}
+    ours: OurSizes = {
+        "points": points,
+        "rows": rows,
+        "heap": heap,
+        "indexes": indexes,
+        "total": total,
+    }
     up_total = up_heap = up_indexes = up_rows = 0
     for metric, (table, width) in enumerate(UPSTREAM_TABLES.items(), start=1):
         cursor.execute(f"DROP TABLE IF EXISTS {table}")
@@ -227,7 +303,12 @@ def storage(cursor: Any) -> dict[str, Any]:
         cursor.execute(f"VACUUM ANALYZE {table}")
         h, i, t = sizes(cursor, table)
         up_heap, up_indexes, up_total = up_heap + h, up_indexes + i, up_total + t
-    upstream_schema = {"rows": up_rows, "heap": up_heap, "indexes": up_indexes, "total": up_total}
+    upstream_schema: Sizes = {
+        "rows": up_rows,
+        "heap": up_heap,
+        "indexes": up_indexes,
+        "total": up_total,
+    }
     # Each day's refresh rewrites the current month's rows (a new tuple and index entry
     # each); a REINDEX (routine maintenance) shows the compact size.
     cursor.execute(f"REINDEX TABLE {OURS}")
@@ -243,11 +324,11 @@ def storage(cursor: Any) -> dict[str, Any]:
     }
 
 
-def explain(cursor: Any, package_id: int, name: str) -> dict[str, str]:
+def explain(cursor: CursorWrapper, package_id: int, name: str) -> dict[str, str]:
     since = TODAY - dt.timedelta(days=181)
     first_month = since.replace(day=1)
-    plans = {}
-    queries = {
+    plans: dict[str, str] = {}
+    queries: dict[str, tuple[str, list[int | dt.date | str]]] = {
         "ours: one package, overall, a date range": (
             f"SELECT category_id, month, days FROM {OURS} "
             "WHERE package_id = %s AND category_id IN (SELECT id FROM packages_app_category WHERE metric = 1) "

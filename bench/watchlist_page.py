@@ -14,8 +14,8 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pypistats_site.settings")
@@ -52,8 +52,8 @@ def main() -> None:
 def run() -> None:
     from django.contrib.auth import get_user_model
 
-    from packages_app import points
     from packages_app.models import Category, Metric, Package
+    from packages_app.store import points
     from watchlists.models import Watchlist, WatchlistEntry
 
     user = get_user_model().objects.create_user("bench", "bench@example.org", "x" * 12)
@@ -88,7 +88,13 @@ def report(client: Client, label: str, url: str) -> None:
     client.get(url)  # warm caches (templates, "data as of")
     queries: list[str] = []
 
-    def count(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+    def count(
+        execute: Callable[[str, object, bool, dict[str, object]], object],
+        sql: str,
+        params: object,
+        many: bool,
+        context: dict[str, object],
+    ) -> object:
         queries.append(sql)
         return execute(sql, params, many, context)
 

@@ -1,13 +1,19 @@
 #!/usr/bin/env python
 """`make demo`: the whole app against the bundled demo upstream.
 
-1. starts the demo upstream (synthetic data) on 127.0.0.1:$DEMO_PORT in this process;
-2. points the app at it (PYPISTATS_API_URL, DEMO_UPSTREAM=1 shows "synthetic data");
+1. starts the demo upstream (synthetic data) on 127.0.0.1:$DEMO_PORT and the ClickHouse
+   stand-in (ClickPy's schema over chdb, ten years of demo data that agrees with the demo
+   upstream) on 127.0.0.1:$DEMO_CLICKHOUSE_PORT, both in this process;
+2. points the app at them (PYPISTATS_API_URL; CLICKHOUSE_URL, _USER=play, _PASSWORD="",
+   _DATABASE=pypi; DEMO_UPSTREAM=1 shows "synthetic data");
 3. migrates, tracks a handful of packages and refreshes them in-process, so the
    pages have data at once;
 4. creates (or resets) the `demo` login and prints its password;
 5. runs web + Celery worker + beat exactly like `make run` (honcho, Procfile.dev).
-Ctrl-C stops everything, the demo upstream included.
+Ctrl-C stops everything, the demo upstream and the stand-in included. The stand-in's data
+is built once (the first run takes a while; docs/benchmarks.md) and kept under
+var/clickhouse-demo/; a new day only adds that day. DEMO_CLICKHOUSE_PACKAGES (comma-separated)
+replaces its preloaded packages.
 
 `--setup-only` stops after step 4 (the test suite uses it).
 """
@@ -31,14 +37,38 @@ DEMO_USER = "demo"
 def main(argv: list[str]) -> int:
     setup_only = "--setup-only" in argv
     demo_port = int(os.environ.get("DEMO_PORT", "8765"))
+    # Any free port for the stand-in too when the upstream's is any free port (the tests).
+    clickhouse_port = int(os.environ.get("DEMO_CLICKHOUSE_PORT", "0" if demo_port == 0 else "8766"))
     host = os.environ.get("HOST", "127.0.0.1")
     port = os.environ.get("PORT", "8000")
 
-    from packages_app.demo_upstream import DemoUpstream
+    from packages_app.demo.clickhouse import DEMO_PACKAGES, DemoClickHouse
+    from packages_app.demo.upstream import DemoUpstream
 
-    demo = DemoUpstream(port=demo_port).start()
+    print("Loading the ClickHouse stand-in's data…", flush=True)
+    preload = os.environ.get("DEMO_CLICKHOUSE_PACKAGES")
+    clickhouse = DemoClickHouse(
+        port=clickhouse_port,
+        packages=preload.split(",") if preload else DEMO_PACKAGES,
+    ).start()
+    build = clickhouse.engine.last_build
+    print(
+        f"ClickHouse stand-in (ClickPy's schema, demo data through {clickhouse.latest}) on "
+        f"{clickhouse.url}"
+        + (f" (built {build.rows:,} rows in {build.seconds:.0f} s)" if build.rows else ""),
+        flush=True,
+    )
+    try:
+        demo = DemoUpstream(port=demo_port).start()
+    except BaseException:
+        clickhouse.stop()
+        raise
     print(f"Demo upstream (synthetic data) on {demo.url}", flush=True)
     os.environ["PYPISTATS_API_URL"] = demo.url
+    os.environ["CLICKHOUSE_URL"] = clickhouse.url
+    os.environ["CLICKHOUSE_USER"] = clickhouse.user
+    os.environ["CLICKHOUSE_PASSWORD"] = clickhouse.password
+    os.environ["CLICKHOUSE_DATABASE"] = "pypi"
     os.environ["DEMO_UPSTREAM"] = "1"
     os.environ.setdefault("DEBUG", "1")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pypistats_site.settings")
@@ -86,6 +116,8 @@ def main(argv: list[str]) -> int:
     finally:
         demo.stop()
         print("Demo upstream stopped.", flush=True)
+        clickhouse.stop()
+        print("ClickHouse stand-in stopped.", flush=True)
 
 
 if __name__ == "__main__":

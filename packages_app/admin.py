@@ -7,24 +7,31 @@ how many points each package holds.
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import InlineModelAdmin
 from django.db import transaction
-from django.db.models import OuterRef, QuerySet, Subquery, Sum
+from django.db.models import Model, OuterRef, QuerySet, Subquery, Sum
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
-from . import services
-from .models import Category, DownloadMonth, Package, RecentDownloads, RefreshRun
-from .names import InvalidPackageName, canonicalize
+from packages_app.models import Category, DownloadMonth, Package, RecentDownloads, RefreshRun
+from packages_app.names import InvalidPackageName, canonicalize
+from packages_app.sync import services
+
+if TYPE_CHECKING:
+    # django-stubs' names for what the admin's get_* hooks return.
+    from django.contrib.admin.options import _FieldsetSpec
+    from django.utils.datastructures import _ListOrTuple
 
 
-class PackageAddForm(forms.ModelForm):
+class PackageAddForm(forms.ModelForm[Package]):
     """Adding a package: the name is validated and stored canonical (PEP 503)."""
 
     class Meta:
@@ -33,7 +40,7 @@ class PackageAddForm(forms.ModelForm):
         help_texts = {"name": "A PyPI project name; stored in canonical form (Django -> django)."}
 
     def clean_name(self) -> str:
-        name = self.cleaned_data["name"].strip()
+        name: str = self.cleaned_data["name"].strip()
         try:
             canonical = canonicalize(name)
         except InvalidPackageName:
@@ -50,19 +57,19 @@ class PackageAddForm(forms.ModelForm):
         return canonical
 
 
-class RecentDownloadsInline(admin.StackedInline):
+class RecentDownloadsInline(admin.StackedInline[RecentDownloads, Package]):
     model = RecentDownloads
     can_delete = False
     readonly_fields = ("last_day", "last_week", "last_month", "updated_at")
     fields = ("last_day", "last_week", "last_month", "updated_at")
     extra = 0
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Package | None = None) -> bool:
         return False
 
 
 @admin.register(Package)
-class PackageAdmin(admin.ModelAdmin):
+class PackageAdmin(admin.ModelAdmin[Package]):
     list_display = [
         "name",
         "upstream_state",
@@ -123,27 +130,39 @@ class PackageAdmin(admin.ModelAdmin):
             .annotate(n=Sum("held"))
             .values("n")
         )
-        return super().get_queryset(request).annotate(points_count=Subquery(points))
+        queryset: QuerySet[Package] = super().get_queryset(request)
+        return queryset.annotate(points_count=Subquery(points))
 
     def get_form(
-        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
-    ) -> Any:
+        self,
+        request: HttpRequest,
+        obj: Package | None = None,
+        change: bool = False,
+        # ModelAdmin.get_form's options (fields, exclude, formfield_callback...), passed on.
+        **kwargs: Any,
+    ) -> type[forms.ModelForm[Package]]:
         if obj is None:
             kwargs["form"] = PackageAddForm
         return super().get_form(request, obj, change=change, **kwargs)
 
-    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+    def get_fieldsets(self, request: HttpRequest, obj: Package | None = None) -> _FieldsetSpec:
         if obj is None:
             return [(None, {"fields": ["name"]})]
         return super().get_fieldsets(request, obj)
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: Package | None = None
+    ) -> _ListOrTuple[str]:
         return self.readonly_fields if obj is not None else []
 
-    def get_inlines(self, request: HttpRequest, obj: Any) -> Any:
+    def get_inlines(
+        self, request: HttpRequest, obj: Package | None
+    ) -> _ListOrTuple[type[InlineModelAdmin[Model, Package]]]:
         return self.inlines if obj is not None else []
 
-    def save_model(self, request: HttpRequest, obj: Package, form: Any, change: bool) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: Package, form: forms.ModelForm[Package], change: bool
+    ) -> None:
         if change:
             super().save_model(request, obj, form, change)
             return
@@ -152,11 +171,11 @@ class PackageAdmin(admin.ModelAdmin):
         obj.refresh_from_db()
 
     @admin.display(description="latest date held", ordering="latest_date")
-    def latest_held(self, obj: Package) -> Any:
+    def latest_held(self, obj: Package) -> dt.date | None:
         return obj.latest_date
 
     @admin.display(description="history since", ordering="first_date")
-    def history_since(self, obj: Package) -> Any:
+    def history_since(self, obj: Package) -> dt.date | None:
         return obj.first_date
 
     @admin.display(description="points held", ordering="points_count")
@@ -195,7 +214,7 @@ class PackageAdmin(admin.ModelAdmin):
 
     @admin.action(description="Refresh now (enqueue)")
     def refresh_now(self, request: HttpRequest, queryset: QuerySet[Package]) -> None:
-        from .tasks import refresh_package
+        from packages_app.sync.tasks import refresh_package
 
         ids = list(queryset.values_list("pk", flat=True))
         transaction.on_commit(lambda: [refresh_package.delay(pk) for pk in ids])
@@ -217,7 +236,7 @@ class PackageAdmin(admin.ModelAdmin):
 
 
 @admin.register(RefreshRun)
-class RefreshRunAdmin(admin.ModelAdmin):
+class RefreshRunAdmin(admin.ModelAdmin[RefreshRun]):
     """The refresh history: read only."""
 
     list_display = [
@@ -244,20 +263,20 @@ class RefreshRunAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: RefreshRun | None = None) -> bool:
         return False
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(admin.ModelAdmin[Category]):
     list_display = ["id", "metric", "name"]
     list_filter = ["metric"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Category | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Category | None = None) -> bool:
         return False

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 from django.apps import AppConfig
+from django.conf import settings
 
 
 class PackagesAppConfig(AppConfig):
@@ -11,6 +14,24 @@ class PackagesAppConfig(AppConfig):
     def ready(self) -> None:
         from django.urls import register_converter
 
-        from . import converters
+        from packages_app import converters
 
         register_converter(converters.PackageNameConverter, "pkg")
+        create_local_state_folders()
+
+
+def create_local_state_folders() -> None:
+    """The folders of the zero-configuration backends under VAR_DIR, made once per process.
+
+    Settings only name them. Web, worker and beat all need them before their first
+    request or task: the file-system broker's queue and control folders, beat's schedule
+    file, whitenoise's STATIC_ROOT (it warns when missing) and SQLite's folder.
+    """
+    folders = [Path(settings.STATIC_ROOT), Path(settings.CELERY_BEAT_SCHEDULE_FILENAME).parent]
+    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        folders += [settings.CELERY_QUEUE_DIR, settings.CELERY_CONTROL_DIR]
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3" and database["NAME"] != ":memory:":
+        folders.append(Path(database["NAME"]).parent)
+    for folder in folders:
+        folder.mkdir(parents=True, exist_ok=True)

@@ -1,14 +1,12 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from django.http import HttpRequest
 
-from . import selectors
+from packages_app.pages import selectors
 
 
-def site(request: HttpRequest) -> dict[str, Any]:
+def site(request: HttpRequest) -> dict[str, object]:
     """Site-wide template values: the name, the demo flag and "data as of"."""
     return {
         "SITE_NAME": settings.SITE_NAME,

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from .names import is_valid_name
+from packages_app.names import is_valid_name
 
 
 class PackageNameConverter:

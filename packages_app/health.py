@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import NotRequired, TypedDict
 
 from django.conf import settings
 from django.core.cache import cache
@@ -12,10 +12,36 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from . import selectors
+from packages_app.sync import selectors
 
 
-def _check_database() -> dict[str, Any]:
+class Check(TypedDict):
+    """One backing service: answering or not, and what it is (or what failed)."""
+
+    ok: bool
+    vendor: NotRequired[str]  # the database's
+    backend: NotRequired[str]  # the cache's
+    transport: NotRequired[str]  # the broker's
+    error: NotRequired[str]  # the exception's class name, when it failed
+
+
+class LastRefresh(TypedDict):
+    finished_at: str  # ISO 8601
+    age_seconds: int
+
+
+class Health(TypedDict):
+    """The /healthz body (in this key order)."""
+
+    database: Check
+    cache: Check
+    broker: Check
+    last_successful_refresh: LastRefresh | None
+    worker_heartbeat: str | None  # ISO 8601, when a worker last ran the heartbeat task
+    status: str  # "ok" | "unhealthy"
+
+
+def _check_database() -> Check:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
@@ -24,7 +50,7 @@ def _check_database() -> dict[str, Any]:
         return {"ok": False, "error": type(exc).__name__}
 
 
-def _check_cache() -> dict[str, Any]:
+def _check_cache() -> Check:
     try:
         key = "healthz:probe"
         cache.set(key, "1", 10)
@@ -33,7 +59,7 @@ def _check_cache() -> dict[str, Any]:
         return {"ok": False, "error": type(exc).__name__}
 
 
-def _check_broker() -> dict[str, Any]:
+def _check_broker() -> Check:
     from pypistats_site.celery import app
 
     try:
@@ -46,24 +72,22 @@ def _check_broker() -> dict[str, Any]:
 
 def _worker_heartbeat() -> str | None:
     """When a worker last ran the heartbeat task (beat sends it every minute)."""
-    from .tasks import WORKER_HEARTBEAT_KEY
+    from packages_app.sync.tasks import WORKER_HEARTBEAT_KEY
 
     try:
-        return cache.get(WORKER_HEARTBEAT_KEY)
+        heartbeat: str | None = cache.get(WORKER_HEARTBEAT_KEY)
     except Exception:
         return None
+    return heartbeat
 
 
 @require_GET
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
     database = _check_database()
-    checks: dict[str, Any] = {
-        "database": database,
-        "cache": _check_cache(),
-        "broker": _check_broker(),
-    }
-    last_refresh = None
+    cache_check = _check_cache()
+    broker = _check_broker()
+    last_refresh: LastRefresh | None = None
     if database["ok"]:
         run = selectors.last_successful_refresh()
         if run is not None and run.finished_at is not None:
@@ -71,8 +95,14 @@ def healthz(request: HttpRequest) -> JsonResponse:
                 "finished_at": run.finished_at.isoformat(),
                 "age_seconds": int((timezone.now() - run.finished_at).total_seconds()),
             }
-    checks["last_successful_refresh"] = last_refresh
-    checks["worker_heartbeat"] = _worker_heartbeat()
-    healthy = all(checks[name]["ok"] for name in ("database", "cache", "broker"))
-    checks["status"] = "ok" if healthy else "unhealthy"
+    heartbeat = _worker_heartbeat()
+    healthy = all(check["ok"] for check in (database, cache_check, broker))
+    checks: Health = {
+        "database": database,
+        "cache": cache_check,
+        "broker": broker,
+        "last_successful_refresh": last_refresh,
+        "worker_heartbeat": heartbeat,
+        "status": "ok" if healthy else "unhealthy",
+    }
     return JsonResponse(checks, status=200 if healthy else 503)

@@ -17,11 +17,12 @@ days after 180), so the series table is designed to stay small per point:
 from __future__ import annotations
 
 import datetime as dt
-from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+from packages_app.categories import CATEGORIES
 
 
 class Metric(models.IntegerChoices):
@@ -38,6 +39,11 @@ class Metric(models.IntegerChoices):
             if member.label == slug:
                 return member
         raise ValueError(slug)
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        """The categories upstream reports for this metric, in page order (categories.py)."""
+        return CATEGORIES[self.label]
 
 
 class UpstreamState(models.TextChoices):
@@ -80,7 +86,7 @@ class Package(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
-    objects: ClassVar[PackageQuerySet] = PackageQuerySet.as_manager()  # type: ignore[assignment]
+    objects = PackageQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -121,7 +127,7 @@ class DownloadMonth(models.Model):
 
     `days` packs one big-endian signed 64-bit value per day of the month (28 to 31
     of them); -1 marks a day we do not hold. Read and write it only through
-    `packages_app.points`, which also keeps `held` (the days held) in step.
+    `packages_app.store.points`, which also keeps `held` (the days held) in step.
     """
 
     pk = models.CompositePrimaryKey("package", "category", "month")

@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal, TypedDict
 
 Daily = Mapping[dt.date, int]
 Partial = Literal["mark_last", "drop", "mark"]
@@ -76,7 +76,15 @@ class Period:
         return self.start.isoformat()
 
 
-def periods_payload(periods: Sequence[Period]) -> dict[str, list[Any]]:
+class PeriodsPayload(TypedDict):
+    """The periods as JSON columns: ISO start and end dates, and the partial flags."""
+
+    labels: list[str]
+    ends: list[str]
+    partial: list[bool]
+
+
+def periods_payload(periods: Sequence[Period]) -> PeriodsPayload:
     """The `periods` object of the package and compare pages' chart payloads (column lists)."""
     return {
         "labels": [p.start.isoformat() for p in periods],

@@ -3,7 +3,7 @@
 Pages, badges and the quality markers cache what they compute; when Redis does not
 answer they compute it again instead of failing. A miss and an outage look the same
 to callers (None / nothing stored); an outage is logged so operators see it.
-(The JSON API has its own path with one kept client: packages_app/api_cache.py.)
+(The JSON API keeps its counters and answers in packages_app/api/shared_store.py.)
 """
 
 from __future__ import annotations
@@ -14,6 +14,9 @@ from typing import Any
 from django.core.cache import cache
 
 logger = logging.getLogger(__name__)
+
+# Reads return Any on purpose: a cache holds whatever its callers pickled under their keys
+# and nothing here knows what that was; each caller knows its own key's value.
 
 
 def get(key: str) -> Any:
@@ -33,14 +36,14 @@ def get_many(keys: list[str]) -> dict[str, Any]:
         return {}
 
 
-def set(key: str, value: Any, timeout: float | None) -> None:
+def set(key: str, value: object, timeout: float | None) -> None:
     try:
         cache.set(key, value, timeout)
     except Exception as exc:
         logger.warning("cache set %s failed: %s", key, exc)
 
 
-def set_many(values: dict[str, Any], timeout: float | None) -> None:
+def set_many(values: dict[str, object], timeout: float | None) -> None:
     try:
         cache.set_many(values, timeout)
     except Exception as exc:

@@ -1,27 +1,16 @@
+"""Every URL of the packages app: the compatible JSON API under /api/, then the pages."""
+
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path
 
-from . import views
+from packages_app.api.views import api_root_redirect
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("search/", views.search_view, name="search"),
-    path("packages/<pkg:name>/", views.package_detail, name="package-detail"),
-    path("packages/<pkg:name>/track/", views.package_track_view, name="package-track"),
-    path("packages/<pkg:name>/status/", views.package_status, name="package-status"),
-    path(
-        "packages/<pkg:name>/export.csv",
-        views.package_export,
-        {"fmt": "csv"},
-        name="package-export-csv",
-    ),
-    path(
-        "packages/<pkg:name>/export.json",
-        views.package_export,
-        {"fmt": "json"},
-        name="package-export-json",
-    ),
-    path("badges/<pkg:name>/<str:period>.svg", views.badge, {"fmt": "svg"}, name="badge-svg"),
-    path("badges/<pkg:name>/<str:period>.json", views.badge, {"fmt": "json"}, name="badge-json"),
+    # /api/packages/<name>/<endpoint>, /api/openapi.yml, /api/ (packages_app/api/)
+    path("api/", include("packages_app.api.urls")),
+    # Upstream answers /api with a 308 to /api/ (Django's APPEND_SLASH would send a 301).
+    path("api", api_root_redirect, name="api-root-redirect"),
+    # Home, search, package pages, exports, badges and /compare/ (packages_app/pages/)
+    path("", include("packages_app.pages.urls")),
 ]

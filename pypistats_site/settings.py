@@ -11,14 +11,22 @@ import os
 import secrets
 from pathlib import Path
 
+import django_stubs_ext
 import environ
 from django.utils.csp import CSP
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+# Lets the classes django-stubs declares generic be subscripted at runtime too
+# (`admin.ModelAdmin[Package]`, `forms.ModelForm[Package]`), as strict typing asks; it only
+# adds __class_getitem__ and changes no behaviour.
+django_stubs_ext.monkeypatch()
 
 env = environ.Env()
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+# Local state (SQLite, the file broker and cache, the generated secret key). Settings only
+# name these paths; packages_app's AppConfig.ready() creates the folders the configured
+# backends need, so importing settings (mypy, tooling) writes nothing.
+VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
 
 
 def _secret_key() -> str:
@@ -26,10 +34,14 @@ def _secret_key() -> str:
 
     Zero configuration must still never mean a key that is published in the repo.
     """
-    if value := env.str("SECRET_KEY", default=""):
+    value: str = env.str("SECRET_KEY", default="")
+    if value:
         return value
     path = VAR_DIR / "secret_key"
     if not path.exists():
+        # The one write settings make, and only with no SECRET_KEY: the key must exist
+        # before anything else can run.
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(secrets.token_urlsafe(50))
         path.chmod(0o600)
     return path.read_text().strip()
@@ -113,14 +125,20 @@ else:
 
 # --- Redis, cache and Celery ----------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+# Every key this site writes starts with it, so several sites can share a Redis: the cache's
+# keys and those the JSON API writes itself (packages_app/api/shared_store.py).
+CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="pss")
+# A Redis that hangs costs a request a second, not a hung worker: the cache and the API's
+# own client use the same timeouts (seconds).
+REDIS_SOCKET_TIMEOUTS = {"socket_connect_timeout": 1, "socket_timeout": 1}
 
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="pss"),
-            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+            "OPTIONS": {**REDIS_SOCKET_TIMEOUTS},
         }
     }
 else:
@@ -129,7 +147,7 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
             "LOCATION": str(VAR_DIR / "cache"),
-            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="pss"),
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
         }
     }
 
@@ -143,22 +161,26 @@ CELERY_TASK_TIME_LIMIT = 90
 CELERY_WORKER_MAX_TASKS_PER_CHILD = 1000
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Redis visibility timeout: a task not acknowledged within this is redelivered. Every
+# countdown stays far below it. Tests of redelivery after a killed worker shorten it.
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+# Folders of kombu's file-system transport (the zero-configuration broker); `control` is
+# where it keeps its exchange files (by default it would be the working directory).
+CELERY_QUEUE_DIR = VAR_DIR / "celery" / "queue"
+CELERY_CONTROL_DIR = VAR_DIR / "celery" / "control"
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object]
 if REDIS_URL:
     CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
-    # All countdowns stay well below this, so nothing is redelivered twice.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 else:
     # kombu's server-less file-system transport (see docs/decisions.md).
-    _queue_dir = VAR_DIR / "celery" / "queue"
-    _queue_dir.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_queue_dir),
-        "data_folder_out": str(_queue_dir),
+        "data_folder_in": str(CELERY_QUEUE_DIR),
+        "data_folder_out": str(CELERY_QUEUE_DIR),
+        "control_folder": str(CELERY_CONTROL_DIR),
         "store_processed": False,
     }
-(VAR_DIR / "celery").mkdir(exist_ok=True)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
 
 # --- Upstream (the PyPI Stats API) ------------------------------------------------
@@ -176,7 +198,7 @@ UPSTREAM_PAUSE_AFTER_429 = env.float("UPSTREAM_PAUSE_AFTER_429", default=60.0)
 # Shown on every page that displays data fetched from the bundled demo upstream.
 DEMO_UPSTREAM = env.bool("DEMO_UPSTREAM", default=False)
 
-# --- The compatible JSON API (packages_app/api.py) ------------------------------------
+# --- The compatible JSON API (packages_app/api/) ------------------------------------
 # Requests per minute per client IP across all API endpoints, shared by every
 # worker through the cache; 0 turns the limit off. Upstream allows 30/min.
 API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=600)
@@ -184,16 +206,18 @@ API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=600)
 API_CACHE_MAX_AGE = env.int("API_CACHE_MAX_AGE", default=3600)
 # How long a pre-serialised answer stays in the cache (keys die with data_version anyway).
 API_CACHE_TIMEOUT = env.int("API_CACHE_TIMEOUT", default=7 * 24 * 3600)
+# With REDIS_URL set the API keeps counters and answers in Redis through a client of its own;
+# without it, in this Django cache.
 API_CACHE_ALIAS = env.str("API_CACHE_ALIAS", default="default")
 # Queue a valid but unknown package for tracking when the API is asked for it.
 # Off by default: anyone could otherwise make the site track arbitrary names.
 API_TRACK_UNKNOWN_PACKAGES = env.bool("API_TRACK_UNKNOWN_PACKAGES", default=False)
 # Answer API hits (cached answers, 304s, 429s for held packages) in the WSGI fast path
-# (packages_app/api_fastpath.py) instead of Django's full request handling. Same bytes
+# (packages_app/api/fastpath.py) instead of Django's full request handling. Same bytes
 # either way; 0 sends every request through Django.
 API_FAST_PATH = env.bool("API_FAST_PATH", default=True)
 
-# --- Package pages, search and badges (packages_app/views.py) ----------------------------
+# --- Package pages, search and badges (packages_app/pages/) ----------------------------
 # How many new packages one signed-in user may start tracking per day (UTC), from
 # the package page; the watchlists flow applies the same limit.
 TRACK_LIMIT_PER_USER_PER_DAY = env.int("TRACK_LIMIT_PER_USER_PER_DAY", default=20)
@@ -215,7 +239,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"
+# After logging in, land on the dashboard of one's watchlists.
+LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "home"
 
 # django-axes: lock out (username, IP) pairs, so one attacker cannot lock a
@@ -256,7 +281,6 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
-STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns at start-up when it is missing
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -330,11 +354,6 @@ REFRESH_NOT_FOUND_RETRY_DAYS = env.int("REFRESH_NOT_FOUND_RETRY_DAYS", default=7
 # How long one upstream call inside a Celery task may wait for a budget slot or a retry
 # before the task gives the worker back and retries later with a countdown.
 UPSTREAM_TASK_MAX_WAIT = env.float("UPSTREAM_TASK_MAX_WAIT", default=30.0)
-# Redis visibility timeout: a task not acknowledged within this is redelivered. Every
-# countdown stays far below it. Tests of redelivery after a killed worker shorten it.
-CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
-if REDIS_URL:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 # A sweep claims each package it enqueues for this long (next_attempt_at), so the
 # frequent sweep and the hourly daily-sweep repeats do not enqueue it again while its
 # task waits in the queue; the refresh itself then sets the real next attempt.
@@ -345,10 +364,8 @@ REFRESH_CLAIM_SECONDS = env.int("REFRESH_CLAIM_SECONDS", default=3600)
 WATCHLIST_MAX_PACKAGES = env.int("WATCHLIST_MAX_PACKAGES", default=200)
 WATCHLIST_MAX_PER_OWNER = env.int("WATCHLIST_MAX_PER_OWNER", default=50)
 # TRACK_LIMIT_PER_USER_PER_DAY (above, with the package pages) applies here too.
-# After logging in, land on the dashboard of one's watchlists.
-LOGIN_REDIRECT_URL = "dashboard"
 
-# --- Digests, alerts and webhooks (watchlists/notify_*.py) -----------------------------------
+# --- Digests, alerts and webhooks (watchlists/notify/) -----------------------------------
 # Webhooks to private, loopback, link-local or reserved addresses are refused (SSRF)
 # unless an operator allows them (an intranet receiver; the tests' loopback server).
 WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False)

@@ -3,17 +3,31 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
-from django.core.cache import cache
+from django.conf import settings as django_settings
+from django.test import override_settings
 
+from tests.isolation import clear_cache, worker_caches, worker_prefix
+from tests.live import one_request_at_a_time
+from tests.module_data import users_last
 from tests.services import CHECKS
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 
+# The shared test world (alice, bob, charlie, their team and lists): tests/world.py.
+pytest_plugins = ["tests.world"]
 
+
+@pytest.hookimpl(trylast=True)  # after pytest-django has put db tests before transactional ones
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Skip tests whose service is missing, with the reason; fail instead under REQUIRE_SERVICES=1."""
+    """Skip tests whose service is missing, with the reason; fail instead under REQUIRE_SERVICES=1.
+
+    Also runs the tests that use data built once per module after the module's others
+    (tests/module_data.py).
+    """
+    users_last(items)
     reasons: dict[str, str | None] = {}
     missing: set[str] = set()
     for item in items:
@@ -35,19 +49,57 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _test_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Settings for the whole run: in force before any fixture, also for the data that
+    module-scoped fixtures build (tests/module_data.py). A test changes them through
+    pytest-django's `settings` fixture, which puts them back after it."""
+    with override_settings(
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+        AXES_ENABLED=False,  # the lockout tests turn it back on
+        HTTPS=False,
+        SECURE_SSL_REDIRECT=False,
+        DEMO_UPSTREAM=False,
+        # Pages render {% static %}: never read a collectstatic manifest a developer may
+        # have left under var/, whatever the app under test.
+        STORAGES={
+            **django_settings.STORAGES,
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        },
+        # Building the middleware (each test client, each WSGIHandler) makes WhiteNoise list
+        # and stat every static file through the finders: ~80 ms, paid by most tests. No
+        # test but the static-file ones asks for /static/ through Django; they turn it on.
+        WHITENOISE_USE_FINDERS=False,
+        # This process's own cache (a folder, or a key prefix on Redis): tests/isolation.py.
+        CACHES=worker_caches(django_settings.CACHES, tmp_path_factory.mktemp("cache")),
+        # The API's shared store keys its answers and rate-limit counters under this one.
+        CACHE_KEY_PREFIX=worker_prefix(django_settings.CACHE_KEY_PREFIX),
+    ):
+        yield
+
+
+@pytest.fixture(scope="session")
+def live_server(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """pytest-django's session-wide live server, answering one request at a time (why:
+    tests/live.py)."""
+    from pytest_django.live_server_helper import LiveServer
+
+    address = (
+        request.config.getvalue("liveserver")
+        or os.environ.get("DJANGO_LIVE_TEST_SERVER_ADDRESS")
+        or "localhost"
+    )
+    server = one_request_at_a_time(LiveServer(address, start=False))
+    server.start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture(autouse=True)
-def _fast_and_isolated(settings, tmp_path) -> Iterator[None]:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.AXES_ENABLED = False  # the lockout tests turn it back on
-    settings.HTTPS = False
-    settings.SECURE_SSL_REDIRECT = False
-    settings.DEMO_UPSTREAM = False
-    # Pages render {% static %}: never read a collectstatic manifest a developer may have
-    # left under var/, whatever the app under test.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
+def _isolated(settings, tmp_path) -> Iterator[None]:
+    # The request budget's file store lives under VAR_DIR: one per test, so that no pause
+    # or request log outlives its test or reaches a parallel worker.
+    settings.VAR_DIR = tmp_path
     with contextlib.suppress(Exception):  # a test may point the cache at a dead server
-        cache.clear()
+        clear_cache()
     yield

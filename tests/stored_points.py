@@ -1,4 +1,4 @@
-"""Seeding and inspecting stored points in tests, through packages_app.points.
+"""Seeding and inspecting stored points in tests, through packages_app.store.points.
 
 Points are stored a month per row (models.DownloadMonth); tests think in points,
 so they build `Point`s and read plain (category_id, date, downloads) back.
@@ -13,8 +13,8 @@ from typing import NamedTuple
 
 from django.db.models import Sum
 
-from packages_app import points
 from packages_app.models import Category, DownloadMonth, Package
+from packages_app.store import points
 
 
 class Point(NamedTuple):

@@ -10,15 +10,22 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 
-from .models import Invitation, Membership, Team, Visibility, Watchlist
+from watchlists.models import Invitation, Membership, Team, Visibility, Watchlist
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+# A uid as a view gets it: a UUID from the URL's <uuid:…> converter, or the text of a form
+# field or query parameter (checked here: anything that is not a UUID is a 404).
+type Uid = uuid.UUID | str
 
 
-def _user(request: HttpRequest) -> Any:
+def _user(request: HttpRequest) -> User:
     user = request.user
     if not user.is_authenticated:
         # Views are wrapped in login_required; this is the belt to its braces.
@@ -26,7 +33,7 @@ def _user(request: HttpRequest) -> Any:
     return user
 
 
-def _uuid(value: Any) -> uuid.UUID:
+def _uuid(value: Uid) -> uuid.UUID:
     if isinstance(value, uuid.UUID):
         return value
     try:
@@ -38,7 +45,7 @@ def _uuid(value: Any) -> uuid.UUID:
 # --- teams ---------------------------------------------------------------------------------
 
 
-def get_team_for_member(request: HttpRequest, uid: Any) -> tuple[Team, Membership]:
+def get_team_for_member(request: HttpRequest, uid: Uid) -> tuple[Team, Membership]:
     """The team and the user's membership in it; 404 for anyone not in the team."""
     membership = (
         Membership.objects.select_related("team")
@@ -50,7 +57,7 @@ def get_team_for_member(request: HttpRequest, uid: Any) -> tuple[Team, Membershi
     return membership.team, membership
 
 
-def get_team_for_owner(request: HttpRequest, uid: Any) -> tuple[Team, Membership]:
+def get_team_for_owner(request: HttpRequest, uid: Uid) -> tuple[Team, Membership]:
     """As get_team_for_member, and 403 for a member who is not an owner."""
     team, membership = get_team_for_member(request, uid)
     if not membership.is_owner:
@@ -58,7 +65,7 @@ def get_team_for_owner(request: HttpRequest, uid: Any) -> tuple[Team, Membership
     return team, membership
 
 
-def get_invitation_for_owner(request: HttpRequest, team: Team, invitation_id: Any) -> Invitation:
+def get_invitation_for_owner(request: HttpRequest, team: Team, invitation_id: int) -> Invitation:
     """An invitation of a team the caller owns (by id within that team only)."""
     try:
         pk = int(invitation_id)
@@ -90,7 +97,7 @@ class WatchlistAccess:
     can_manage: bool  # rename, delete, change visibility, share
 
 
-def get_watchlist_for_viewer(request: HttpRequest, uid: Any) -> WatchlistAccess:
+def get_watchlist_for_viewer(request: HttpRequest, uid: Uid) -> WatchlistAccess:
     """A list the signed-in user may see: their own, or their team's. 404 otherwise.
 
     Everyone who can see a list by its uid may also edit its packages: for a team
@@ -115,14 +122,14 @@ def get_watchlist_for_viewer(request: HttpRequest, uid: Any) -> WatchlistAccess:
     return WatchlistAccess(watchlist, can_edit=True, can_manage=can_manage)
 
 
-def get_watchlist_for_editor(request: HttpRequest, uid: Any) -> WatchlistAccess:
+def get_watchlist_for_editor(request: HttpRequest, uid: Uid) -> WatchlistAccess:
     access = get_watchlist_for_viewer(request, uid)
     if not access.can_edit:
         raise PermissionDenied("You cannot change this watchlist.")
     return access
 
 
-def get_watchlist_for_manager(request: HttpRequest, uid: Any) -> WatchlistAccess:
+def get_watchlist_for_manager(request: HttpRequest, uid: Uid) -> WatchlistAccess:
     """404 for outsiders, 403 for a team member who does not own the team."""
     access = get_watchlist_for_viewer(request, uid)
     if not access.can_manage:

@@ -2,17 +2,20 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from .models import Invitation, Membership, Team, Watchlist, WatchlistEntry
+from watchlists.models import Invitation, Membership, Team, Watchlist, WatchlistEntry
+
+# Registers the digest, alert and delivery-log admin of watchlists/notify/.
+from watchlists.notify import admin as notify_admin  # noqa: F401
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(admin.TabularInline[Membership, Team]):
     model = Membership
     extra = 0
     autocomplete_fields = ["user"]
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(admin.ModelAdmin[Team]):
     list_display = ["name", "uid", "created_by", "created_at"]
     search_fields = ["name", "uid", "memberships__user__username"]
     list_filter = ["created_at"]
@@ -21,7 +24,7 @@ class TeamAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(admin.ModelAdmin[Membership]):
     list_display = ["team", "user", "role", "created_at"]
     list_filter = ["role"]
     search_fields = ["team__name", "user__username", "user__email"]
@@ -30,7 +33,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):
+class InvitationAdmin(admin.ModelAdmin[Invitation]):
     list_display = ["team", "state", "created_by", "created_at", "expires_at", "accepted_by"]
     list_filter = ["created_at", "expires_at", "revoked_at", "accepted_at"]
     search_fields = ["team__name", "created_by__username", "accepted_by__username"]
@@ -44,7 +47,7 @@ class InvitationAdmin(admin.ModelAdmin):
         return obj.state.label
 
 
-class WatchlistEntryInline(admin.TabularInline):
+class WatchlistEntryInline(admin.TabularInline[WatchlistEntry, Watchlist]):
     model = WatchlistEntry
     extra = 0
     raw_id_fields = ["package"]
@@ -52,7 +55,7 @@ class WatchlistEntryInline(admin.TabularInline):
 
 
 @admin.register(Watchlist)
-class WatchlistAdmin(admin.ModelAdmin):
+class WatchlistAdmin(admin.ModelAdmin[Watchlist]):
     list_display = ["name", "owner_user", "owner_team", "visibility", "updated_at"]
     list_filter = ["visibility", "created_at"]
     search_fields = ["name", "uid", "owner_user__username", "owner_team__name"]
@@ -60,6 +63,3 @@ class WatchlistAdmin(admin.ModelAdmin):
     autocomplete_fields = ["owner_user", "owner_team"]
     readonly_fields = ["uid", "public_token", "created_at", "updated_at"]
     inlines = [WatchlistEntryInline]
-
-
-from . import notify_admin  # noqa: E402,F401  (digest, alert and delivery-log admin)

@@ -5,12 +5,13 @@ from typing import Any
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.models import User
 
-from .models import Team, Visibility
-from .requirements_parser import MAX_INPUT_CHARS
+from watchlists.models import Team, Visibility
+from watchlists.requirements_parser import MAX_INPUT_CHARS
 
 
-class SignupForm(UserCreationForm):
+class SignupForm(UserCreationForm[User]):
     # Email is required: it is how a password is reset and where digests go.
     email = forms.EmailField(required=True, help_text="For password resets and digests.")
 
@@ -19,7 +20,7 @@ class SignupForm(UserCreationForm):
         fields = ("username", "email")
 
     def clean_email(self) -> str:
-        email = self.cleaned_data["email"].strip()
+        email: str = self.cleaned_data["email"].strip()
         if get_user_model().objects.filter(email__iexact=email).exists():
             raise forms.ValidationError("An account with this email already exists.")
         return email
@@ -34,7 +35,7 @@ class EmailChangeForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
 
-    def __init__(self, user: Any, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, user: User, *args: Any, **kwargs: Any) -> None:
         self.user = user
         super().__init__(*args, **kwargs)
 

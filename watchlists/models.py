@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import uuid
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
@@ -18,6 +18,19 @@ from django.db.models import Q
 from django.utils import timezone
 
 from packages_app.models import Package
+
+# The digest, alert and webhook models (watchlists/notify/) belong to this app: importing
+# them here is what registers them with it.
+from watchlists.notify.models import (  # noqa: F401
+    AlertRule,
+    DeliveryAttempt,
+    DigestSubscription,
+    Notification,
+    Webhook,
+)
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
 
 INVITATION_LIFETIME = dt.timedelta(days=7)
 
@@ -100,7 +113,7 @@ class Invitation(models.Model):
     )
     accepted_at = models.DateTimeField(null=True, blank=True)
 
-    objects: ClassVar[InvitationQuerySet] = InvitationQuerySet.as_manager()  # type: ignore[assignment]
+    objects = InvitationQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -131,20 +144,20 @@ class Visibility(models.TextChoices):
 
 
 class WatchlistQuerySet(models.QuerySet["Watchlist"]):
-    def visible_to(self, user: Any) -> WatchlistQuerySet:
+    def visible_to(self, user: User | AnonymousUser) -> WatchlistQuerySet:
         """Lists a signed-in user may open by uid: their own and their teams'.
 
         Public lists are not in here: they are reached only through their token URL.
         """
-        if not getattr(user, "is_authenticated", False):
+        if not user.is_authenticated:
             return self.none()
         return self.filter(
             Q(owner_user=user) | Q(owner_team__in=Team.objects.filter(memberships__user=user))
         )
 
-    def managed_by(self, user: Any) -> WatchlistQuerySet:
+    def managed_by(self, user: User | AnonymousUser) -> WatchlistQuerySet:
         """Lists a user may rename, delete and share: their own, and their teams' if they own the team."""
-        if not getattr(user, "is_authenticated", False):
+        if not user.is_authenticated:
             return self.none()
         owned_teams = Team.objects.filter(
             memberships__user=user, memberships__role=Membership.Role.OWNER
@@ -176,7 +189,7 @@ class Watchlist(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
-    objects: ClassVar[WatchlistQuerySet] = WatchlistQuerySet.as_manager()  # type: ignore[assignment]
+    objects = WatchlistQuerySet.as_manager()
 
     class Meta:
         ordering = ["name", "id"]
@@ -220,6 +233,3 @@ class WatchlistEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.package_id} in {self.watchlist_id}"
-
-
-from . import notify_models  # noqa: E402,F401  (digest and alert models)

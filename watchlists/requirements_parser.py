@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field
-from typing import Any
 
 from packages_app.names import InvalidPackageName, canonicalize
 
@@ -140,7 +139,8 @@ def _parse_toml(text: str) -> ParseResult | None:
     return result
 
 
-def _toml_specs(data: dict[str, Any]) -> list[str]:
+def _toml_specs(data: dict[str, object]) -> list[str]:
+    """Dependency strings of a parsed TOML document of any shape (each level is checked)."""
     specs: list[str] = []
     project = data.get("project")
     if isinstance(project, dict):
@@ -155,7 +155,8 @@ def _toml_specs(data: dict[str, Any]) -> list[str]:
     if isinstance(groups, dict):
         for group in groups.values():
             specs += _strings(group)  # {include-group = …} tables are skipped
-    poetry = data.get("tool", {}).get("poetry") if isinstance(data.get("tool"), dict) else None
+    tool = data.get("tool")
+    poetry = tool.get("poetry") if isinstance(tool, dict) else None
     if isinstance(poetry, dict):
         tables = [poetry.get("dependencies"), poetry.get("dev-dependencies")]
         poetry_groups = poetry.get("group")

@@ -7,17 +7,18 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.db.models import Count, QuerySet
-from django.utils import timezone
 
-from packages_app import points as stored_points
 from packages_app.models import Metric, Package, UpstreamState
 from packages_app.names import ALL_PACKAGES
+from packages_app.store import points as stored_points
+from watchlists import stats
+from watchlists.models import Invitation, Membership, Team, Watchlist, WatchlistEntry
 
-from . import stats
-from .models import Invitation, Membership, Team, Watchlist, WatchlistEntry
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 # Sort keys the watchlist table accepts (`?sort=week`, `?sort=-week`), and the default.
 SORT_KEYS = ("name", "day", "week", "month", "change", "added")
@@ -27,7 +28,7 @@ DEFAULT_SORT = "-week"
 # --- teams -----------------------------------------------------------------------------
 
 
-def teams_for_user(user: Any) -> list[Membership]:
+def teams_for_user(user: User) -> list[Membership]:
     """The user's memberships with their teams and member counts, by team name."""
     return list(
         Membership.objects.filter(user=user)
@@ -46,12 +47,6 @@ def team_pending_invitations(team: Team) -> QuerySet[Invitation]:
 
 
 # --- limits --------------------------------------------------------------------------------
-
-
-def packages_started_today(user: Any) -> int:
-    """Packages this user started tracking since midnight UTC (the daily tracking limit)."""
-    midnight = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
-    return Package.objects.filter(added_by=user, created_at__gte=midnight).count()
 
 
 # --- suggestions ---------------------------------------------------------------------------
@@ -122,10 +117,6 @@ class WatchlistTable:
     @property
     def names(self) -> list[str]:
         return [row.package.name for row in self.rows]
-
-    @property
-    def any_waiting(self) -> bool:
-        return any(row.waiting for row in self.rows)
 
 
 def parse_sort(value: str | None) -> str:
@@ -244,7 +235,7 @@ def _sum(values: Iterable[int | None]) -> int | None:
 # --- dashboard -----------------------------------------------------------------------------
 
 
-def dashboard_lists(user: Any) -> tuple[list[Any], list[Any]]:
+def dashboard_lists(user: User) -> tuple[list[Watchlist], list[Watchlist]]:
     """(my own lists, my teams' lists), each with its owner team loaded."""
     lists = list(
         Watchlist.objects.visible_to(user)
@@ -252,6 +243,7 @@ def dashboard_lists(user: Any) -> tuple[list[Any], list[Any]]:
         .annotate(package_count=Count("entries"))
         .order_by("name", "id")
     )
-    mine = [w for w in lists if w.owner_user_id == user.pk]
-    teams = [w for w in lists if w.owner_team_id is not None]
+    # Each also carries `package_count`, which the templates show.
+    mine: list[Watchlist] = [w for w in lists if w.owner_user_id == user.pk]
+    teams: list[Watchlist] = [w for w in lists if w.owner_team_id is not None]
     return mine, teams

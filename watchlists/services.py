@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -19,10 +19,9 @@ from django.utils import timezone
 
 from packages_app.models import Package
 from packages_app.names import InvalidPackageName, canonicalize
-from packages_app.services import package_track
-
-from . import selectors
-from .models import (
+from packages_app.sync.selectors import packages_started_by_user_today
+from packages_app.sync.services import package_track_within_limit
+from watchlists.models import (
     INVITATION_LIFETIME,
     Invitation,
     Membership,
@@ -32,6 +31,9 @@ from .models import (
     WatchlistEntry,
     new_token,
 )
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 class RuleError(Exception):
@@ -69,7 +71,7 @@ def max_lists_per_owner() -> int:
 
 
 @transaction.atomic
-def team_create(*, name: str, user: Any) -> Team:
+def team_create(*, name: str, user: User) -> Team:
     team = Team.objects.create(name=name.strip(), created_by=user)
     Membership.objects.create(team=team, user=user, role=Membership.Role.OWNER)
     return team
@@ -128,7 +130,7 @@ def team_hand_over(*, current: Membership, successor: Membership) -> None:
 
 
 @transaction.atomic
-def invitation_create(*, team: Team, user: Any) -> Invitation:
+def invitation_create(*, team: Team, user: User) -> Invitation:
     now = timezone.now()
     return Invitation.objects.create(
         team=team, created_by=user, created_at=now, expires_at=now + INVITATION_LIFETIME
@@ -143,7 +145,7 @@ def invitation_revoke(*, invitation: Invitation) -> bool:
 
 
 @transaction.atomic
-def invitation_accept(*, invitation: Invitation, user: Any) -> tuple[Team, bool]:
+def invitation_accept(*, invitation: Invitation, user: User) -> tuple[Team, bool]:
     """Join the invitation's team; (team, joined). Someone already in the team keeps the
     link unused, so it can still be handed to the person it was meant for."""
     team = invitation.team
@@ -179,7 +181,7 @@ def _check_visibility(*, visibility: str, team_owned: bool) -> str:
 
 @transaction.atomic
 def watchlist_create(
-    *, name: str, user: Any, team: Team | None = None, visibility: str = Visibility.PRIVATE
+    *, name: str, user: User, team: Team | None = None, visibility: str = Visibility.PRIVATE
 ) -> Watchlist:
     if team is not None:
         # Lock the team row so two creations cannot both slip under the limit.
@@ -257,7 +259,7 @@ class AddResult:
 
 
 @transaction.atomic
-def watchlist_add_packages(*, watchlist: Watchlist, names: list[str], user: Any) -> AddResult:
+def watchlist_add_packages(*, watchlist: Watchlist, names: list[str], user: User) -> AddResult:
     """Add packages by name, starting to track the ones nobody tracks yet.
 
     Adds what fits and reports the rest with the reason (invalid name, list full,
@@ -270,7 +272,7 @@ def watchlist_add_packages(*, watchlist: Watchlist, names: list[str], user: Any)
         WatchlistEntry.objects.filter(watchlist=watchlist).values_list("package__name", flat=True)
     )
     room = max_packages() - len(present)
-    started_today = selectors.packages_started_today(user)
+    started_today = packages_started_by_user_today(user)
     canonical: list[str] = []
     for raw in names:
         try:
@@ -292,17 +294,18 @@ def watchlist_add_packages(*, watchlist: Watchlist, names: list[str], user: Any)
             continue
         package = existing.get(name)
         if package is None or not package.tracked or package.paused:
-            if package is None and started_today >= settings.TRACK_LIMIT_PER_USER_PER_DAY:
+            outcome = package_track_within_limit(name=name, user=user, started_today=started_today)
+            if outcome.package is None:
                 result.rejected.append(
                     (
                         name,
-                        f"not tracked yet, and you have started tracking {settings.TRACK_LIMIT_PER_USER_PER_DAY} "
+                        f"not tracked yet, and you have started tracking {outcome.limit} "
                         "packages today, the most allowed per day; try again tomorrow",
                     )
                 )
                 continue
-            package, created = package_track(name=name, user=user)
-            if created:
+            package = outcome.package
+            if outcome.started:
                 started_today += 1
                 result.started_tracking.append(name)
         WatchlistEntry.objects.create(watchlist=watchlist, package=package, added_by=user)

@@ -6,18 +6,23 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Literal
 
 import pytest
+from pytest_django import Settings
 
 from tests.e2e.conftest import ARTIFACTS
-from tests.watchlists.compare_data import all_pypi, put_series
+from tests.packages_app.pages.compare_data import all_pypi, put_series
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page, ViewportSize
+    from pytest_django.live_server_helper import LiveServer
 
 pytestmark = pytest.mark.e2e
 
 # Read from the Chart.js instance itself; -1 while a swap has no chart drawn yet.
 CHART = (
-    "(Chart.getChart(document.querySelector('canvas[data-compare-chart]')) || {data: null}).data"
+    "(Chart.getChart(document.querySelector('canvas[data-chart=compare]')) || {data: null}).data"
 )
 DATASETS = f"() => {CHART} ? {CHART}.datasets.length : -1"
 LABELS = f"() => {CHART} ? {CHART}.labels.length : -1"
@@ -40,20 +45,22 @@ def _plain_http_live_server() -> Iterator[None]:
 
 
 @pytest.fixture
-def data(transactional_db: Any, settings: Any) -> None:
+def data(transactional_db: None, settings: Settings) -> None:
     put_series("django", lambda d: 40_000 + 9_000 * (d.weekday() < 5) + d.day * 50, days=400)
     put_series("flask", lambda d: 25_000 + 6_000 * (d.weekday() < 5) + d.month * 200, days=400)
     put_series("fastapi", lambda d: 15_000 + 20 * d.toordinal() % 7000, days=200)
     all_pypi(lambda d: 40_000_000, days=400)
 
 
-def wait_drawn(page: Any, count: int) -> None:
+def wait_drawn(page: Page, count: int) -> None:
     page.wait_for_function(
-        f"() => Number(document.documentElement.dataset.compareDrawn || 0) >= {count}"
+        f"() => Number(document.documentElement.dataset.chartsDrawn || 0) >= {count}"
     )
 
 
-def test_shared_link_options_history_and_copy(live_server: Any, browser: Any, data: None) -> None:
+def test_shared_link_options_history_and_copy(
+    live_server: LiveServer, browser: Browser, data: None
+) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     errors: list[str] = []
@@ -125,7 +132,9 @@ def test_shared_link_options_history_and_copy(live_server: Any, browser: Any, da
     context.close()
 
 
-def test_invalid_option_shows_message_in_place(live_server: Any, browser: Any, data: None) -> None:
+def test_invalid_option_shows_message_in_place(
+    live_server: LiveServer, browser: Browser, data: None
+) -> None:
     page = browser.new_page()
     page.goto(f"{live_server.url}/compare/?packages=django,flask&agg=fortnight")
     assert "agg: must be one of day, week, month" in page.inner_text("#compare-body")
@@ -138,7 +147,12 @@ def test_invalid_option_shows_message_in_place(live_server: Any, browser: Any, d
     [("desktop", {"width": 1280, "height": 1000}), ("phone", {"width": 390, "height": 844})],
 )
 def test_screenshots(
-    live_server: Any, browser: Any, data: None, scheme: str, device: str, viewport: dict[str, int]
+    live_server: LiveServer,
+    browser: Browser,
+    data: None,
+    scheme: Literal["light", "dark"],
+    device: str,
+    viewport: ViewportSize,
 ) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     context = browser.new_context(

@@ -10,14 +10,20 @@ import datetime as dt
 import io
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Literal
 
 import pytest
+from pytest_django import Settings
 
-from packages_app.chart_options import parse_options
-from packages_app.package_charts import chart_payload
+from packages_app.models import Package
+from packages_app.pages.options import parse_options
+from packages_app.pages.package import chart_payload
 from tests.e2e.conftest import ARTIFACTS
-from tests.packages_app.pages_data import make_package
+from tests.live import live_django
+from tests.packages_app.pages.package_data import make_package
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
 
 pytestmark = [pytest.mark.e2e]
 
@@ -33,37 +39,30 @@ WINDOW_DAYS = "() => JSON.parse(document.getElementById('chart-data').textConten
 
 
 @pytest.fixture
-def live_app(transactional_db: None, settings: Any) -> Iterator[str]:
+def live_app(transactional_db: None, settings: Settings) -> Iterator[str]:
     """A live server started AFTER the test settings apply (plain HTTP, plain static files).
 
     pytest-django's `live_server` is session-scoped: its handler builds the middleware
     before the per-test settings exist, so SecurityMiddleware would keep the import-time
     HTTPS redirect (DEBUG off means HTTPS on) and send Chromium to https://.
     """
-    from pytest_django.live_server_helper import LiveServer
-
-    server = LiveServer("127.0.0.1:0")
-    server._live_server_modified_settings.enable()
-    try:
+    with live_django() as server:
         yield server.url
-    finally:
-        server._live_server_modified_settings.disable()
-        server.stop()
 
 
 @pytest.fixture
-def package(transactional_db: None) -> Any:
+def package(transactional_db: None) -> Package:
     today = dt.date.today()
     return make_package(
         "demo-pkg", first=today - dt.timedelta(days=400), latest=today - dt.timedelta(days=1)
     )
 
 
-def _drawn(page: Any) -> int:
+def _drawn(page: Page) -> int:
     return int(page.evaluate("() => Number(document.documentElement.dataset.chartsDrawn || 0)"))
 
 
-def test_package_page_end_to_end(browser: Any, live_app: str, package: Any) -> None:
+def test_package_page_end_to_end(browser: Browser, live_app: str, package: Package) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     expected = chart_payload(package, parse_options({"range": "90"}))
     assert expected is not None
@@ -140,7 +139,12 @@ def test_package_page_end_to_end(browser: Any, live_app: str, package: Any) -> N
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize(("label", "viewport"), [("desktop", (1280, 900)), ("phone", (390, 844))])
 def test_screenshots(
-    browser: Any, live_app: str, package: Any, scheme: str, label: str, viewport: tuple[int, int]
+    browser: Browser,
+    live_app: str,
+    package: Package,
+    scheme: Literal["light", "dark"],
+    label: str,
+    viewport: tuple[int, int],
 ) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     context = browser.new_context(
@@ -165,7 +169,9 @@ def test_screenshots(
     context.close()
 
 
-def test_without_javascript_the_tables_show(browser: Any, live_app: str, package: Any) -> None:
+def test_without_javascript_the_tables_show(
+    browser: Browser, live_app: str, package: Package
+) -> None:
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
     page.goto(f"{live_app}/packages/demo-pkg/?range=30")

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
+from pytest_django import Settings
 
 from packages_app.models import Package
 from tests.e2e.conftest import ARTIFACTS
-from tests.watchlists.conftest import add_series
+from tests.live import LiveDjango, live_django
+from tests.world import add_series
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
 
 pytestmark = pytest.mark.e2e
 
@@ -18,25 +23,22 @@ PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
-def app_server(settings: Any, transactional_db: Any) -> Iterator[Any]:
+def app_server(settings: Settings, transactional_db: None) -> Iterator[LiveDjango]:
     """A live server started AFTER the per-test settings (no SSL redirect, plain static).
 
     pytest-django's session-wide live_server may start before those overrides, and its
     SecurityMiddleware, built at start, would then redirect every request to https.
     """
-    from pytest_django.live_server_helper import LiveServer
-
-    server = LiveServer("localhost:0")
-    yield server
-    server.stop()
+    with live_django("localhost") as server:
+        yield server
 
 
-def shot(page: Any, name: str) -> None:
+def shot(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"watchlists-{name}.png"), full_page=True)
 
 
-def sign_up(page: Any, username: str) -> None:
+def sign_up(page: Page, username: str) -> None:
     page.fill("#id_username", username)
     page.fill("#id_email", f"{username}@example.org")
     page.fill("#id_password1", PASSWORD)
@@ -44,13 +46,14 @@ def sign_up(page: Any, username: str) -> None:
     page.click("form button[type=submit]:has-text('Sign up')")
 
 
-def table_packages(page: Any) -> list[str]:
-    return page.eval_on_selector_all(
+def table_packages(page: Page) -> list[str]:
+    names: list[str] = page.eval_on_selector_all(
         "#watchlist-table tbody tr", "rows => rows.map(r => r.dataset.package)"
     )
+    return names
 
 
-def test_team_watchlist_end_to_end(app_server: Any, browser: Any) -> None:
+def test_team_watchlist_end_to_end(app_server: LiveDjango, browser: Browser) -> None:
     live_server = app_server
     sunday = dt.date(2026, 11, 22)
     for name, base in [("requests", 900), ("flask", 300), ("numpy", 600), ("httpx", 100)]:

@@ -6,9 +6,18 @@ import re
 from pathlib import Path
 
 import pytest
+from django.http import StreamingHttpResponse
 from django.test import Client
+from pytest_django import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def _static_files_through_django(settings: Settings) -> None:
+    """Serve static files as settings.py does: tests/conftest.py turns WhiteNoise's finders
+    off for every other test, which never asks Django for /static/."""
+    settings.WHITENOISE_USE_FINDERS = True
 
 
 @pytest.fixture
@@ -42,7 +51,13 @@ def test_htmx_is_loaded_from_static_and_pinned_to_2(
     assert src is not None
     body = client.get(src.group(1))
     assert body.status_code == 200
-    assert b'version:"2.' in b"".join(body.streaming_content) if body.streaming else body.content  # type: ignore[attr-defined]
+    # Static files are served streaming (FileResponse).
+    content = (
+        b"".join(body.streaming_content)
+        if isinstance(body, StreamingHttpResponse)
+        else body.content
+    )
+    assert b'version:"2.' in content
     assert '"allowEval": false' in html
 
 
@@ -77,6 +92,6 @@ def test_the_stylesheet_follows_the_os_colour_scheme(client: Client) -> None:
     assert "@media (prefers-color-scheme: dark)" in css
 
 
-def test_demo_mode_labels_data_as_synthetic(client: Client, db: None, settings) -> None:
+def test_demo_mode_labels_data_as_synthetic(client: Client, db: None, settings: Settings) -> None:
     settings.DEMO_UPSTREAM = True
     assert "synthetic" in client.get("/").content.decode()

@@ -4,6 +4,7 @@ import pytest
 from django.db import OperationalError, connection
 from django.test import Client
 from django.utils import timezone
+from pytest_django import Settings
 
 from packages_app.models import Package, RefreshRun
 from pypistats_site.celery import app
@@ -50,7 +51,7 @@ def test_a_broker_that_does_not_answer_is_unhealthy(client: Client) -> None:
 
 
 @pytest.mark.django_db
-def test_a_cache_that_does_not_answer_is_unhealthy(client: Client, settings) -> None:
+def test_a_cache_that_does_not_answer_is_unhealthy(client: Client, settings: Settings) -> None:
     settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",

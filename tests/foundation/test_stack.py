@@ -17,6 +17,9 @@ from pathlib import Path
 
 import pytest
 
+# Each test starts web, a Celery worker and beat: `make test` runs these serially.
+pytestmark = pytest.mark.stack
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
@@ -112,7 +115,7 @@ def _worker_runs_a_task(base: str, env: dict[str, str]) -> None:
         [
             sys.executable,
             "-c",
-            "import django; django.setup(); from packages_app.tasks import worker_heartbeat; worker_heartbeat.delay()",
+            "import django; django.setup(); from packages_app.sync.tasks import worker_heartbeat; worker_heartbeat.delay()",
         ],
         cwd=ROOT,
         env={**env, "DJANGO_SETTINGS_MODULE": "pypistats_site.settings"},

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from packages_app.budget import FileStore, RedisStore, RequestBudget, Rule
-from packages_app.demo_upstream import DemoUpstream
-from packages_app.upstream import UpstreamClient
+from packages_app.demo.upstream import DemoUpstream
+from packages_app.sync.budget import FileStore, RedisStore, RequestBudget, Rule
+from packages_app.sync.upstream import UpstreamClient
 from tests.packages_app.golden import GOLDEN_TODAY
 
 
@@ -73,7 +73,7 @@ def client_for(
 @pytest.fixture(autouse=True)
 def _fresh_category_cache() -> Iterator[None]:
     """Tests that truncate tables (transactional_db) must not see another test's category ids."""
-    from packages_app import services
+    from packages_app.sync import services
 
     services._category_ids.clear()
     yield

@@ -1,6 +1,6 @@
 """The upstream golden captures: a parser, and the seed data they were recorded with.
 
-/work/shared/upstream/golden-captures.txt holds real request/response pairs from the
+../shared/upstream/golden-captures.txt (beside the project root) holds real request/response pairs from the
 pypistats.org server code run locally on 2026-11-24. `captures()` parses them into
 Capture records; `load_seed()` writes the same data (described in the file's header
 comment) into our models, with the `recent` rows as upstream's update_recent_stats()
@@ -18,12 +18,18 @@ from urllib.parse import parse_qsl, urlsplit
 from django.db import transaction
 from django.utils import timezone
 
-from packages_app import demo_data
+from packages_app.demo import data as demo_data
 from packages_app.models import Category, Metric, Package, RecentDownloads
 from tests.stored_points import Point, store
 
-GOLDEN_PATH = Path(os.environ.get("GOLDEN_CAPTURES", "/work/shared/upstream/golden-captures.txt"))
-# The checked-in copy is used when /work/shared is not there (a fresh clone in CI).
+# The team's shared folder sits beside the project root: ../shared relative to it.
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+GOLDEN_PATH = Path(
+    os.environ.get(
+        "GOLDEN_CAPTURES", PROJECT_ROOT.parent / "shared" / "upstream" / "golden-captures.txt"
+    )
+)
+# The checked-in copy is used when ../shared is not there (a fresh clone elsewhere).
 LOCAL_COPY = Path(__file__).parent / "data" / "golden-captures.txt"
 
 TODAY = dt.date(2026, 11, 24)
@@ -93,7 +99,7 @@ load_captures = captures
 
 
 # --- The seed ---------------------------------------------------------------------------
-# One source for the seed: packages_app.demo_data.golden_series, which the demo upstream
+# One source for the seed: packages_app.demo.data.golden_series, which the demo upstream
 # serves (tests/packages_app/test_api_vs_demo_upstream.py checks it against the captures).
 
 METRICS = {

@@ -1,17 +1,23 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import pytest
 from django.contrib import admin
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from pytest_django import DjangoCaptureOnCommitCallbacks, Settings
 
-from packages_app import services
-from packages_app.demo_upstream import DemoUpstream
+from packages_app.demo.upstream import DemoUpstream
 from packages_app.models import Category, DownloadMonth, Metric, Package, RefreshRun
+from packages_app.sync import services
 from tests.stored_points import Point, store
+
+if TYPE_CHECKING:
+    from django.test.client import _MonkeyPatchedWSGIResponse as TestResponse
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = reverse("admin:packages_app_package_changelist")
@@ -33,7 +39,7 @@ def with_points(name: str, days: int) -> Package:
     return package
 
 
-def changelist_queries(admin_client, count: int) -> int:
+def changelist_queries(admin_client: Client, count: int) -> int:
     for index in range(count):
         with_points(f"pkg-{count}-{index}", 3)
     with CaptureQueriesContext(connection) as queries:
@@ -43,7 +49,7 @@ def changelist_queries(admin_client, count: int) -> int:
     return len(queries)
 
 
-def test_the_list_shows_points_held_without_n_plus_one(admin_client) -> None:
+def test_the_list_shows_points_held_without_n_plus_one(admin_client: Client) -> None:
     assert changelist_queries(admin_client, 2) == changelist_queries(admin_client, 8)
     with_points("django", 5)
     with_points("flask", 2)
@@ -62,11 +68,14 @@ def test_the_list_shows_points_held_without_n_plus_one(admin_client) -> None:
     assert rows == {"django": 5, "flask": 2}
 
 
-def test_search_and_filters(admin_client) -> None:
+def test_search_and_filters(admin_client: Client) -> None:
     services.package_track(name="requests")
     services.package_track(name="requests-oauthlib")
     Package.objects.create(name="paused-pkg", paused=True, upstream_state="failing")
-    names = lambda response: [p.name for p in response.context["cl"].result_list]  # noqa: E731
+
+    def names(response: TestResponse) -> list[str]:
+        return [p.name for p in response.context["cl"].result_list]
+
     assert names(admin_client.get(CHANGELIST, {"q": "oauth"})) == ["requests-oauthlib"]
     assert names(admin_client.get(CHANGELIST, {"paused__exact": "1"})) == ["paused-pkg"]
     assert names(admin_client.get(CHANGELIST, {"upstream_state__exact": "failing"})) == [
@@ -80,7 +89,7 @@ def test_search_and_filters(admin_client) -> None:
     ]
 
 
-def test_add_validates_and_canonicalises(admin_client) -> None:
+def test_add_validates_and_canonicalises(admin_client: Client) -> None:
     response = admin_client.post(ADD, {"name": "Zope.Interface"})
     assert response.status_code == 302
     package = Package.objects.get()
@@ -99,10 +108,10 @@ def test_add_validates_and_canonicalises(admin_client) -> None:
 
 
 def test_pause_resume_and_refresh_now(
-    admin_client,
-    upstream_settings,
-    eager_celery,
-    django_capture_on_commit_callbacks,
+    admin_client: Client,
+    upstream_settings: Settings,
+    eager_celery: None,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
     demo: DemoUpstream,
 ) -> None:
     package, _ = services.package_track(name="httpx")
@@ -124,19 +133,20 @@ def test_pause_resume_and_refresh_now(
     assert "All refreshes" in change.content.decode()
 
 
-def test_actions_need_post_and_staff(client, admin_client) -> None:
+def test_actions_need_post_and_staff(client: Client, admin_client: Client) -> None:
     package, _ = services.package_track(name="six")
+    pause: dict[str, str | list[int]] = {"_selected_action": [package.pk], "action": "pause"}
     # GET never runs an action.
-    admin_client.get(CHANGELIST, {"_selected_action": [package.pk], "action": "pause"})
+    admin_client.get(CHANGELIST, pause)
     package.refresh_from_db()
     assert not package.paused
-    anonymous = client.post(CHANGELIST, {"_selected_action": [package.pk], "action": "pause"})
+    anonymous = client.post(CHANGELIST, pause)
     assert anonymous.status_code == 302 and "/login/" in anonymous["Location"]
     package.refresh_from_db()
     assert not package.paused
 
 
-def test_refresh_history_is_read_only(admin_client) -> None:
+def test_refresh_history_is_read_only(admin_client: Client) -> None:
     package, _ = services.package_track(name="idna")
     run = RefreshRun.objects.create(package=package, status="failed", error="HTTP 500")
     listing = admin_client.get(reverse("admin:packages_app_refreshrun_changelist"))

@@ -10,8 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 from django.core.management import CommandError, call_command
+from pytest_django import Settings
 
-from packages_app.demo_upstream import DemoUpstream
+from packages_app.demo.upstream import DemoUpstream
 from packages_app.models import Package, UpstreamState
 from tests.stored_points import count
 
@@ -50,7 +51,9 @@ def test_track_rejects_an_invalid_name_and_tracks_nothing() -> None:
         run("untrack", "never-seen")
 
 
-def test_refresh_named_packages_prints_a_summary(upstream_settings, demo: DemoUpstream) -> None:
+def test_refresh_named_packages_prints_a_summary(
+    upstream_settings: Settings, demo: DemoUpstream
+) -> None:
     out, err = run("refresh", "Requests", "httpx")
     points = count()
     assert points > 0
@@ -61,7 +64,7 @@ def test_refresh_named_packages_prints_a_summary(upstream_settings, demo: DemoUp
 
 
 def test_refresh_without_names_refreshes_everything_due(
-    upstream_settings, demo: DemoUpstream
+    upstream_settings: Settings, demo: DemoUpstream
 ) -> None:
     run("track", "flask", "nosuchpkg")
     Package.objects.create(name="paused-pkg", paused=True)
@@ -73,7 +76,9 @@ def test_refresh_without_names_refreshes_everything_due(
     assert out.strip().endswith("0 packages, 0 upstream calls, 0 points written, 0 errors")
 
 
-def test_refresh_reports_errors_and_exits_non_zero(upstream_settings, demo: DemoUpstream) -> None:
+def test_refresh_reports_errors_and_exits_non_zero(
+    upstream_settings: Settings, demo: DemoUpstream
+) -> None:
     demo.set_faults(status=500)
     err = io.StringIO()
     out = io.StringIO()
@@ -130,6 +135,7 @@ def test_demo_module_is_importable_for_other_tests() -> None:
         assert httpx.get(f"{demo.url}/packages/django/overall").status_code == 200
 
 
+@pytest.mark.stack
 def test_bin_demo_setup_tracks_refreshes_and_prints_a_login(tmp_path: Path) -> None:
     """`make demo` up to the point where it hands over to honcho (same code path)."""
     env = {

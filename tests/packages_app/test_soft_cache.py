@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+from pytest_django import Settings
 
 from packages_app import soft_cache
 
@@ -17,7 +18,7 @@ DEAD_REDIS = {
 }
 
 
-def test_a_reachable_cache_stores_and_returns(settings) -> None:
+def test_a_reachable_cache_stores_and_returns(settings: Settings) -> None:
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     soft_cache.set("k", {"v": 1}, 60)
     soft_cache.set_many({"a": 1, "b": 2}, 60)
@@ -25,7 +26,9 @@ def test_a_reachable_cache_stores_and_returns(settings) -> None:
     assert soft_cache.get_many(["a", "b", "missing"]) == {"a": 1, "b": 2}
 
 
-def test_a_cache_that_is_down_is_a_logged_miss(settings, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_cache_that_is_down_is_a_logged_miss(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
     settings.CACHES = DEAD_REDIS
     with caplog.at_level(logging.WARNING, logger="packages_app.soft_cache"):
         soft_cache.set("k", 1, 60)

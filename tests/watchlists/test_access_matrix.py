@@ -8,19 +8,18 @@ database exactly as it was.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 from django.urls import reverse
 
+from tests.world import World
 from watchlists.models import Invitation, Membership, Team, Watchlist, WatchlistEntry
-
-from .conftest import World
 
 ROLES = ["alice", "bob", "charlie", "anonymous"]
 
 
-def snapshot() -> tuple[Any, ...]:
+def snapshot() -> object:
+    """What a denied request must not change (compared for equality only)."""
     return (
         sorted(Watchlist.objects.values_list("pk", "name", "visibility", "public_token")),
         sorted(WatchlistEntry.objects.values_list("watchlist_id", "package_id", "note")),
@@ -34,21 +33,41 @@ def wl(name: str, route: str) -> Callable[[World], str]:
     return lambda w: reverse(route, args=[getattr(w, name).uid])
 
 
-def team(route: str, *extra: Callable[[World], Any]) -> Callable[[World], str]:
+def team(route: str, *extra: Callable[[World], int]) -> Callable[[World], str]:
     return lambda w: reverse(route, args=[w.team.uid, *(f(w) for f in extra)])
 
 
 BOB_M = lambda w: w.bob_membership.pk  # noqa: E731
 INV = lambda w: w.invitation.pk  # noqa: E731
 
-# (id, method, url, data, {role: expected})
-TEAM_LIST_READ = {"alice": 200, "bob": 200, "charlie": 404, "anonymous": "login"}
-TEAM_LIST_EDIT = {"alice": "ok", "bob": "ok", "charlie": 404, "anonymous": "login"}
-TEAM_LIST_MANAGE = {"alice": "ok", "bob": 403, "charlie": 404, "anonymous": "login"}
-PRIVATE_READ = {"alice": 200, "bob": 404, "charlie": 404, "anonymous": "login"}
-PRIVATE_EDIT = {"alice": "ok", "bob": 404, "charlie": 404, "anonymous": "login"}
+# What a role gets: a status code, "login" (sent to the login page, nothing done) or "ok"
+# (the action's redirect).
+type Outcome = int | str
+# (id, method, url, form data, {role: expected})
+type Case = tuple[str, str, Callable[[World], str], dict[str, str], dict[str, Outcome]]
 
-CASES: list[tuple[str, str, Callable[[World], str], dict[str, Any], dict[str, Any]]] = []
+TEAM_LIST_READ: dict[str, Outcome] = {
+    "alice": 200,
+    "bob": 200,
+    "charlie": 404,
+    "anonymous": "login",
+}
+TEAM_LIST_EDIT: dict[str, Outcome] = {
+    "alice": "ok",
+    "bob": "ok",
+    "charlie": 404,
+    "anonymous": "login",
+}
+TEAM_LIST_MANAGE: dict[str, Outcome] = {
+    "alice": "ok",
+    "bob": 403,
+    "charlie": 404,
+    "anonymous": "login",
+}
+PRIVATE_READ: dict[str, Outcome] = {"alice": 200, "bob": 404, "charlie": 404, "anonymous": "login"}
+PRIVATE_EDIT: dict[str, Outcome] = {"alice": "ok", "bob": 404, "charlie": 404, "anonymous": "login"}
+
+CASES: list[Case] = []
 for list_name, read, edit, manage in [
     ("team_list", TEAM_LIST_READ, TEAM_LIST_EDIT, TEAM_LIST_MANAGE),
     ("private_list", PRIVATE_READ, PRIVATE_EDIT, PRIVATE_EDIT),
@@ -128,8 +147,13 @@ CASES += [
     ("team-leave", "post", team("team_leave"), {}, TEAM_LIST_EDIT),
 ]
 # Pages and actions scoped to the caller themselves (no object in the URL).
-SIGNED_IN_GET = {"alice": 200, "bob": 200, "charlie": 200, "anonymous": "login"}
-SIGNED_IN_POST = {"alice": "ok", "bob": "ok", "charlie": "ok", "anonymous": "login"}
+SIGNED_IN_GET: dict[str, Outcome] = {"alice": 200, "bob": 200, "charlie": 200, "anonymous": "login"}
+SIGNED_IN_POST: dict[str, Outcome] = {
+    "alice": "ok",
+    "bob": "ok",
+    "charlie": "ok",
+    "anonymous": "login",
+}
 CASES += [
     ("dashboard", "get", lambda w: reverse("dashboard"), {}, SIGNED_IN_GET),
     ("watchlist-list", "get", lambda w: reverse("watchlist_list"), {}, SIGNED_IN_GET),
@@ -162,9 +186,9 @@ def test_matrix(
     role: str,
     case: str,
     method: str,
-    url: Any,
-    data: dict[str, Any],
-    expected: dict[str, Any],
+    url: Callable[[World], str],
+    data: dict[str, str],
+    expected: dict[str, Outcome],
 ) -> None:
     client = world.client_for(role)
     target = url(world)
@@ -194,7 +218,12 @@ POST_ONLY = [c for c in CASES if c[1] == "post" and c[0] != "invitation-accept"]
     ("case", "method", "url", "data", "expected"), POST_ONLY, ids=[c[0] for c in POST_ONLY]
 )
 def test_get_on_an_action_is_refused(
-    world: World, case: str, method: str, url: Any, data: dict[str, Any], expected: dict[str, Any]
+    world: World,
+    case: str,
+    method: str,
+    url: Callable[[World], str],
+    data: dict[str, str],
+    expected: dict[str, Outcome],
 ) -> None:
     before = snapshot()
     assert world.client_for("alice").get(url(world), data).status_code == 405

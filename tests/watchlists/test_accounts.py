@@ -8,11 +8,12 @@ from django.contrib.auth import get_user_model
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
+from pytest_django import Settings
 
-from .conftest import PASSWORD, World
+from tests.world import PASSWORD, World
 
 
-def test_signup_logs_in_and_honours_a_safe_next(db) -> None:
+def test_signup_logs_in_and_honours_a_safe_next(db: None) -> None:
     client = Client()
     data = {
         "username": "erin",
@@ -77,7 +78,7 @@ def test_logout_ends_the_session_server_side(world: World) -> None:
     assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
 
 
-def test_lockout_after_repeated_failures(world: World, settings) -> None:
+def test_lockout_after_repeated_failures(world: World, settings: Settings) -> None:
     settings.AXES_ENABLED = True
     client = Client(REMOTE_ADDR="203.0.113.9")
     for _ in range(settings.AXES_FAILURE_LIMIT - 1):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.test import Client
 
-from tests.watchlists.conftest import World
+from tests.world import World
 
 URL = "/watchlists/add-package/"
 PAGE = "/packages/requests/"
@@ -24,7 +24,7 @@ def test_the_form_offers_exactly_the_lists_the_user_can_open(client: Client, wor
 
 
 def test_a_user_without_lists_is_offered_to_create_one(client: Client, world: World) -> None:
-    from tests.watchlists.conftest import make_user
+    from tests.world import make_user
 
     client.force_login(make_user("dana"))
     html = client.get(PAGE).content.decode()

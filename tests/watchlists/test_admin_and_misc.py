@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -11,14 +11,18 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
+from tests.world import World
 from watchlists import services
 from watchlists.models import Invitation, Membership, Team, Watchlist
 
-from .conftest import World
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 @pytest.mark.parametrize("model", [Team, Membership, Invitation, Watchlist])
-def test_admin_pages(world: World, model: Any) -> None:
+def test_admin_pages(
+    world: World, model: type[Team] | type[Membership] | type[Invitation] | type[Watchlist]
+) -> None:
     admin = get_user_model().objects.create_superuser("root", "root@example.org", "x" * 12)
     client = Client()
     client.force_login(admin)
@@ -27,9 +31,10 @@ def test_admin_pages(world: World, model: Any) -> None:
     assert client.get(changelist).status_code == 200
     assert client.get(changelist, {"q": "alice"}).status_code == 200
     obj = model.objects.first()
+    assert obj is not None
     change = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
     body = client.get(change).content.decode()
-    if model is Invitation:
+    if isinstance(obj, Invitation):
         assert obj.token not in body  # the token is a credential: never shown
     if model is Watchlist:
         assert "requests" in body or "Watchlist entries" in body  # entries inline
@@ -84,7 +89,7 @@ def test_one_invitation_accepted_twice_at_once_admits_one() -> None:
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
 
-    def accept(user: Any) -> None:
+    def accept(user: User) -> None:
         try:
             barrier.wait()
             services.invitation_accept(

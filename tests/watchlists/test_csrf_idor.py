@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 import pytest
 from django.test import Client
 from django.urls import reverse
 
+from tests.world import World
 from watchlists import services
 from watchlists.models import Invitation, Membership, Watchlist
 
-from .conftest import World
-from .test_access_matrix import CASES, snapshot
+from .test_access_matrix import CASES, Outcome, snapshot
 
 POST_CASES = [c for c in CASES if c[1] == "post"]
 
@@ -22,7 +23,13 @@ POST_CASES = [c for c in CASES if c[1] == "post"]
     ("case", "method", "url", "data", "expected"), POST_CASES, ids=[c[0] for c in POST_CASES]
 )
 def test_post_without_csrf_token_is_refused(
-    world: World, htmx: bool, case, method, url, data, expected
+    world: World,
+    htmx: bool,
+    case: str,
+    method: str,
+    url: Callable[[World], str],
+    data: dict[str, str],
+    expected: dict[str, Outcome],
 ) -> None:
     client = Client(enforce_csrf_checks=True)
     client.force_login(world.alice)
@@ -136,7 +143,7 @@ def test_someone_elses_used_invitation_cannot_be_reused(world: World) -> None:
     url = reverse("invitation", args=[world.invitation.token])
     assert world.client_for("charlie").post(url).status_code == 302
     dave_client = Client()
-    from .conftest import make_user
+    from tests.world import make_user
 
     dave = make_user("dave")
     dave_client.force_login(dave)

@@ -8,12 +8,13 @@ import pytest
 import time_machine
 from django.urls import reverse
 from django.utils import timezone
+from pytest_django import Settings
 
 from packages_app.models import Package
-from watchlists import selectors, services
+from packages_app.sync.selectors import packages_started_by_user_today
+from tests.world import World
+from watchlists import services
 from watchlists.models import Visibility, Watchlist, WatchlistEntry
-
-from .conftest import World
 
 
 def test_create_personal_and_team_lists(world: World) -> None:
@@ -92,7 +93,7 @@ def test_settings_page_shows_the_public_link(world: World) -> None:
     assert (world.team_list.public_token or "?") in body and "Revoke the link" in body
 
 
-def test_packages_per_list_limit(world: World, settings) -> None:
+def test_packages_per_list_limit(world: World, settings: Settings) -> None:
     settings.WATCHLIST_MAX_PACKAGES = 3
     result = services.watchlist_add_packages(
         watchlist=world.private_list, names=["a1", "a2", "a3"], user=world.alice
@@ -108,7 +109,7 @@ def test_packages_per_list_limit(world: World, settings) -> None:
     assert b"the watchlist is full (3 packages at most)" in response.content
 
 
-def test_lists_per_owner_limit(world: World, settings) -> None:
+def test_lists_per_owner_limit(world: World, settings: Settings) -> None:
     settings.WATCHLIST_MAX_PER_OWNER = 2
     client = world.client_for("alice")
     response = client.post(
@@ -129,7 +130,7 @@ def test_lists_per_owner_limit(world: World, settings) -> None:
     assert response.status_code == 302
 
 
-def test_daily_tracking_limit(world: World, settings) -> None:
+def test_daily_tracking_limit(world: World, settings: Settings) -> None:
     settings.TRACK_LIMIT_PER_USER_PER_DAY = 2
     result = services.watchlist_add_packages(
         watchlist=world.private_list, names=["new1", "new2", "new3", "requests"], user=world.bob
@@ -138,7 +139,7 @@ def test_daily_tracking_limit(world: World, settings) -> None:
     assert [name for name, _ in result.rejected] == ["new3"]
     assert "2 packages today" in result.rejected[0][1]
     assert not Package.objects.filter(name="new3").exists()
-    assert selectors.packages_started_today(world.bob) == 2
+    assert packages_started_by_user_today(world.bob) == 2
     # Packages someone already tracks are not limited.
     other = services.watchlist_add_packages(
         watchlist=world.team_list, names=["new1"], user=world.bob

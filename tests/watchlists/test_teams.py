@@ -9,10 +9,9 @@ import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
+from tests.world import World, make_user
 from watchlists import services
 from watchlists.models import Invitation, Membership
-
-from .conftest import World, make_user
 
 
 def test_creator_becomes_owner(world: World) -> None:

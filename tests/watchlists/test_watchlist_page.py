@@ -9,12 +9,12 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from pytest_django import Settings
 
 from packages_app.models import Package, UpstreamState
+from tests.world import World, add_series
 from watchlists import selectors, services, stats
 from watchlists.models import WatchlistEntry
-
-from .conftest import World, add_series
 
 SUNDAY = dt.date(2026, 11, 22)
 
@@ -266,7 +266,7 @@ def _list_with(world: World, count: int) -> str:
     return reverse("watchlist_detail", args=[wl.uid])
 
 
-def test_query_count_is_constant(world: World, settings) -> None:
+def test_query_count_is_constant(world: World, settings: Settings) -> None:
     settings.WATCHLIST_MAX_PER_OWNER = 100
     small, big = _list_with(world, 20), _list_with(world, 200)
     client = world.client_for("alice")

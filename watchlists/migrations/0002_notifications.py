@@ -5,7 +5,7 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
-import watchlists.notify_models
+import watchlists.notify.models
 
 
 class Migration(migrations.Migration):
@@ -252,7 +252,7 @@ class Migration(migrations.Migration):
                 (
                     "secret",
                     models.CharField(
-                        default=watchlists.notify_models.new_webhook_secret,
+                        default=watchlists.notify.models.new_webhook_secret,
                         editable=False,
                         max_length=64,
                     ),

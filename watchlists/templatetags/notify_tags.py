@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django import template
 
-from watchlists import notify_selectors
+from watchlists.notify import selectors as notify_selectors
 
 register = template.Library()
 
 
 @register.inclusion_tag("watchlists/_notify_section.html", takes_context=True)
-def notify_section(context: Any) -> dict[str, Any]:
+def notify_section(context: template.Context) -> dict[str, object]:
     request = context["request"]
     watchlist = context["watchlist"]
     acc = context["access"]

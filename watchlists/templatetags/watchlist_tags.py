@@ -1,26 +1,51 @@
-"""`{% add_to_watchlist name %}`: the package page's "add to watchlist" form.
+"""Watchlist forms on packages_app's pages: `{% add_to_watchlist name %}` (package page) and
+`{% save_comparison options %}` (compare page).
 
-A template tag, so packages_app's views need not know about watchlists; it queries
+Template tags, so packages_app's views need not know about watchlists; they query
 only for a signed-in user (anonymous pages keep their query count).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django import template
 
-from ..models import Watchlist
+from watchlists import selectors
+from watchlists.models import Watchlist
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
+
+    from packages_app.pages.compare import CompareOptions
 
 register = template.Library()
 
 
 @register.inclusion_tag("watchlists/_add_to_watchlist.html", takes_context=True)
-def add_to_watchlist(context: template.Context, name: str) -> dict[str, Any]:
+def add_to_watchlist(context: template.Context, name: str) -> dict[str, object]:
     request = context.get("request")
-    user = getattr(request, "user", None)
+    user: User | AnonymousUser | None = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"show": False}
     # Every list a user can open by uid they may also add packages to (access.py).
     lists = list(Watchlist.objects.visible_to(user).order_by("name").values("uid", "name"))
     return {"show": True, "name": name, "lists": lists, "csrf_token": context.get("csrf_token")}
+
+
+@register.inclusion_tag("watchlists/_save_comparison.html", takes_context=True)
+def save_comparison(context: template.Context, options: CompareOptions) -> dict[str, object]:
+    """The compare page's "save as watchlist" form (a login link for anonymous readers)."""
+    request = context.get("request")
+    user: User | AnonymousUser | None = getattr(request, "user", None)
+    signed_in = user is not None and user.is_authenticated
+    return {
+        "show": signed_in,
+        "state": options.pairs(),
+        "save_name": " vs ".join(options.packages)[:100],
+        "teams": [m.team for m in selectors.teams_for_user(user)]
+        if user is not None and user.is_authenticated
+        else [],
+        "canonical_url": context.get("canonical_url", ""),
+        "csrf_token": context.get("csrf_token"),
+    }

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from packages_app.demo_upstream import DemoUpstream
+from packages_app.demo.upstream import DemoUpstream
 
 
 class Command(BaseCommand):
@@ -22,19 +22,22 @@ class Command(BaseCommand):
             "--no-rate-limit", action="store_true", help="Drop upstream's 5/s, 30/min per endpoint"
         )
 
-    def handle(self, *args: Any, **options: Any) -> None:
+    def handle(
+        self,
+        *args: Any,
+        host: str,
+        port: int,
+        dataset: str,
+        today: dt.date | None,
+        no_rate_limit: bool,
+        **options: Any,
+    ) -> None:
         try:
             demo = DemoUpstream(
-                host=options["host"],
-                port=options["port"],
-                dataset=options["dataset"],
-                today=options["today"],
-                rate_limit=not options["no_rate_limit"],
+                host=host, port=port, dataset=dataset, today=today, rate_limit=not no_rate_limit
             )
         except OSError as exc:
-            raise CommandError(
-                f"cannot listen on {options['host']}:{options['port']}: {exc}"
-            ) from exc
+            raise CommandError(f"cannot listen on {host}:{port}: {exc}") from exc
         self.stdout.write(
             f"Demo upstream ({demo.dataset} data, today {demo.today}) on {demo.url}\n"
             f"Switches: POST http://{demo.host}:{demo.port}/_control (JSON). Ctrl-C stops it."

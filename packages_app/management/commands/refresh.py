@@ -13,21 +13,19 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from tqdm import tqdm
 
-from packages_app import selectors, services, upstream
-from packages_app.names import is_valid_name
+from packages_app.management.package_names import add_names_argument, check_names
+from packages_app.sync import selectors, services, upstream
 
 
 class Command(BaseCommand):
     help = "Refresh packages from upstream now, in-process (no names: everything due)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("names", nargs="*", metavar="NAME")
+        add_names_argument(parser, required=False)
         parser.add_argument("--no-progress", action="store_true", help="No progress bar")
 
     def handle(self, *args: Any, names: list[str], no_progress: bool, **options: Any) -> None:
-        invalid = [name for name in names if not is_valid_name(name)]
-        if invalid:
-            raise CommandError(f"not a valid package name: {', '.join(map(repr, invalid))}")
+        check_names(names)
         if names:
             packages = [services.package_track(name=name)[0] for name in names]
         else:

@@ -6,20 +6,18 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from packages_app import services
-from packages_app.names import is_valid_name
+from packages_app.management.package_names import add_names_argument, check_names
+from packages_app.sync import services
 
 
 class Command(BaseCommand):
     help = "Stop refreshing packages. Stored history is kept."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("names", nargs="+", metavar="NAME")
+        add_names_argument(parser)
 
     def handle(self, *args: Any, names: list[str], **options: Any) -> None:
-        invalid = [name for name in names if not is_valid_name(name)]
-        if invalid:
-            raise CommandError(f"not a valid package name: {', '.join(map(repr, invalid))}")
+        check_names(names)
         unknown = []
         for name in names:
             package = services.package_untrack(name=name)

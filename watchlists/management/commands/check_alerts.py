@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from watchlists import alerts
+from watchlists.notify import alerts
 
 
 class Command(BaseCommand):
@@ -19,9 +19,9 @@ class Command(BaseCommand):
             help="Print what would be sent; claim and send nothing.",
         )
 
-    def handle(self, *args: Any, **options: Any) -> None:
-        plan = alerts.alerts_send(dry_run=options["dry_run"])
-        if options["dry_run"]:
+    def handle(self, *args: Any, dry_run: bool, **options: Any) -> None:
+        plan = alerts.alerts_send(dry_run=dry_run)
+        if dry_run:
             self.stdout.write("[dry run]")
         for line in plan.lines:
             self.stdout.write(line)

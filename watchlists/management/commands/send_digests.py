@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from watchlists import digests
+from watchlists.notify import digests
 
 
 class Command(BaseCommand):
@@ -23,23 +23,21 @@ class Command(BaseCommand):
             help="Print what would be sent; claim and send nothing.",
         )
 
-    def handle(self, *args: Any, **options: Any) -> None:
-        if options["week"]:
+    def handle(self, *args: Any, week: str | None, dry_run: bool, **options: Any) -> None:
+        if week:
             try:
-                week = digests.parse_week(options["week"])
+                chosen = digests.parse_week(week)
             except digests.BadWeek as exc:
                 raise CommandError(str(exc)) from None
-            if week.end >= timezone.now().date():
-                raise CommandError(f"Week {week.label} has not ended yet (it ends {week.end}).")
+            if chosen.end >= timezone.now().date():
+                raise CommandError(f"Week {chosen.label} has not ended yet (it ends {chosen.end}).")
         else:
-            week = digests.last_complete_week(timezone.now().date())
+            chosen = digests.last_complete_week(timezone.now().date())
         # A week named by hand is sent whatever the share of packages holding Sunday.
-        plan = digests.digests_send(
-            week=week, dry_run=options["dry_run"], force=bool(options["week"])
-        )
+        plan = digests.digests_send(week=chosen, dry_run=dry_run, force=bool(week))
         self.stdout.write(
-            f"Digests for {week.label} ({week.start} to {week.end})"
-            + (" [dry run]" if options["dry_run"] else "")
+            f"Digests for {chosen.label} ({chosen.start} to {chosen.end})"
+            + (" [dry run]" if dry_run else "")
         )
         for line in plan.lines:
             self.stdout.write(line)

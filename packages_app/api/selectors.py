@@ -1,0 +1,196 @@
+"""Reads behind the compatible JSON API: one raw SQL statement per read, no model instances.
+
+Every read that produces an answer is a single SELECT that returns the package's
+row (its data_version, window and last refresh) together with the points. One
+statement sees one snapshot of the database on PostgreSQL (even under READ
+COMMITTED) and on SQLite, so the bytes built from it and the data_version they
+are cached under can never mix a state before a refresh with one after it
+(docs/decisions.md, "JSON API: one statement per answer").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection
+
+from packages_app.models import Category, DownloadMonth, Metric, Package, RecentDownloads
+from packages_app.store import points
+
+# Upstream's purge keeps the ETL date and the 180 days before it: 181 dates.
+DEFAULT_WINDOW_DAYS = 180
+
+_PACKAGE = Package._meta.db_table
+_MONTH = DownloadMonth._meta.db_table
+_CATEGORY = Category._meta.db_table
+_RECENT = RecentDownloads._meta.db_table
+
+
+@dataclass(frozen=True, slots=True)
+class PackageMeta:
+    """What the API needs to know about a package before it reads any point."""
+
+    id: int
+    data_version: int
+    last_refreshed_at: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Recent:
+    meta: PackageMeta
+    last_day: int | None
+    last_week: int | None
+    last_month: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    meta: PackageMeta
+    # (category, date, downloads), in upstream's order.
+    rows: list[tuple[str, dt.date | str, int]]
+
+
+def _aware(value: dt.datetime | str | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):  # SQLite without a declared converter
+        value = dt.datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value
+
+
+def _date(value: dt.date | str | None) -> dt.date | None:
+    if isinstance(value, str):  # SQLite returns dates as ISO text
+        return dt.date.fromisoformat(value)
+    return value
+
+
+def package_meta(name: str) -> PackageMeta | None:
+    """The package's id, data_version and last refresh, or None when we do not hold it."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, data_version, last_refreshed_at FROM {_PACKAGE} WHERE name = %s", [name]
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return PackageMeta(row[0], row[1], _aware(row[2]))
+
+
+def package_recent(name: str) -> Recent | None:
+    """The package's `recent` numbers and its meta in one statement (None: not held)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT p.id, p.data_version, p.last_refreshed_at, "
+            f"r.last_day, r.last_week, r.last_month "
+            f"FROM {_PACKAGE} p LEFT JOIN {_RECENT} r ON r.package_id = p.id "
+            f"WHERE p.name = %s",
+            [name],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return Recent(PackageMeta(row[0], row[1], _aware(row[2])), row[3], row[4], row[5])
+
+
+def package_series(
+    name: str,
+    metric: Metric,
+    *,
+    categories: Iterable[str] | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> Series | None:
+    """The package's points of one metric, with its meta, in one statement.
+
+    `categories` restricts to those exact category names. With neither `start`
+    nor `end`, the window is upstream's: the package's latest date held and the
+    180 days before it. With either, the window is exactly [start, end], an
+    open end reaching all history held. None when we do not hold the package.
+    """
+    params: list[Any] = [int(metric)]
+    category_sql = ""
+    if categories is not None:
+        names = list(categories)
+        if not names:
+            # A filter that can match nothing: no point can be read.
+            category_sql = " AND 1 = 0"
+        else:
+            category_sql = " AND name IN (" + ", ".join(["%s"] * len(names)) + ")"
+            params.extend(names)
+    sqlite = connection.vendor == "sqlite"
+    # The SQL narrows to whole months; the exact days are cut from them below.
+    if start is None and end is None:
+        if sqlite:
+            window_sql = (
+                f" AND m.month >= date(p.latest_date, '-{DEFAULT_WINDOW_DAYS} days', 'start of month')"
+                " AND m.month <= p.latest_date"
+            )
+        else:
+            window_sql = (
+                f" AND m.month >= date_trunc('month', p.latest_date - {DEFAULT_WINDOW_DAYS})::date"
+                " AND m.month <= p.latest_date"
+            )
+    else:
+        window_sql = ""
+        # SQLite stores dates as ISO text; PostgreSQL takes the date itself.
+        as_param = str if sqlite else (lambda d: d)
+        if start is not None:
+            window_sql += " AND m.month >= %s"
+            params.append(as_param(points.month_of(start)))
+        if end is not None:
+            window_sql += " AND m.month <= %s"
+            params.append(as_param(end))
+    params.append(name)
+    # The package row once (kind 0), then its months (kind 1): a UNION ALL is still one
+    # statement, one snapshot, and the meta columns (a timestamptz that Django parses
+    # in Python) are not repeated on every month row.
+    # Months come in upstream's order, category case-insensitively then date:
+    # lower() in byte order is casefold() for the ASCII names upstream uses, under any
+    # database collation.
+    byte_order = "" if sqlite else ' COLLATE "C"'
+
+    def typed(sql_type: str) -> str:
+        return "" if sqlite else f"::{sql_type}"
+
+    sql = (
+        f"SELECT 0 AS kind, p.id, p.data_version, p.last_refreshed_at, "
+        f"NULL{typed('text')} AS category, p.latest_date AS day, "
+        f"NULL{typed('bytea')} AS days, NULL{typed('text')} AS sort_name "
+        f"FROM {_PACKAGE} p WHERE p.name = %s "
+        f"UNION ALL "
+        f"SELECT 1, NULL, NULL, NULL, c.name, m.month, m.days, lower(c.name){byte_order} "
+        f"FROM {_PACKAGE} p "
+        f"JOIN {_MONTH} m ON m.package_id = p.id "
+        f"AND m.category_id IN (SELECT id FROM {_CATEGORY} WHERE metric = %s{category_sql})"
+        f"{window_sql} "
+        f"JOIN {_CATEGORY} c ON c.id = m.category_id "
+        f"WHERE p.name = %s "
+        f"ORDER BY kind, sort_name, day"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [name, *params])
+        fetched = cursor.fetchall()
+    if not fetched or fetched[0][0] != 0:
+        return None
+    first = fetched[0]
+    meta = PackageMeta(first[1], first[2], _aware(first[3]))
+    if start is None and end is None:
+        latest = _date(first[5])
+        if latest is None:
+            return Series(meta, [])
+        start, end = latest - dt.timedelta(days=DEFAULT_WINDOW_DAYS), latest
+    rows: list[tuple[str, dt.date | str, int]] = []
+    for row in fetched[1:]:
+        category = row[4]
+        month = _date(row[5])
+        assert month is not None  # a month row always has its month
+        rows.extend(
+            (category, date, downloads)
+            for date, downloads in points.month_points(month, row[6], start, end)
+        )
+    return Series(meta, rows)

@@ -1,0 +1,551 @@
+"""Comparison pages: options, the one-query read of the compared series, and the payload.
+
+Options live in the query string (design.md "Pages"): `packages` (comma-separated,
+at most MAX_PACKAGES), `metric`, `category`, `mode`, plus the chart options shared
+with the package page (range/start/end/agg/smooth/scale, packages_app.pages.options).
+One view state has exactly one URL: `CompareOptions.querystring()` lists the
+non-default options in a fixed order, and the view redirects to it.
+
+The payload (chart datasets + stats table) is plain JSON-safe data, cached under
+every compared package's id, data_version and held dates plus the canonical options:
+a refresh that commits a change makes it unreachable. HTML is never cached. What the
+compare page shares with the package page (labels, payload pieces, the data table, the
+chart controls) comes from pages/chart.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import itertools
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from django.urls import reverse
+from django.utils.safestring import SafeString
+
+from packages_app import series, soft_cache
+from packages_app.categories import UNKNOWN
+from packages_app.models import Metric, Package
+from packages_app.names import ALL_PACKAGES, InvalidPackageName, canonicalize
+from packages_app.pages.chart import (
+    CACHE_SECONDS,
+    SMOOTH_DAYS,
+    Control,
+    category_label,
+    control_link,
+    control_links,
+    data_table,
+    json_numbers,
+    with_markers,
+)
+from packages_app.pages.options import (
+    COMPARE_DEFAULTS,
+    ChartOptions,
+    OptionsError,
+    QueryLike,
+    parse_options,
+)
+from packages_app.store import points as stored_points
+
+MAX_PACKAGES = 10
+# The data table's percentages: shares of all PyPI are tiny (0.0012 %), so 4 decimals.
+PERCENT_DECIMALS = 4
+
+MODES: tuple[str, ...] = ("absolute", "share", "share_pypi")
+MODE_LABELS: dict[str, str] = {
+    "absolute": "Downloads",
+    "share": "Share of these",
+    "share_pypi": "Share of PyPI",
+}
+DEFAULT_MODE = "absolute"
+DEFAULT_METRIC = Metric.OVERALL
+METRIC_LABELS: dict[Metric, str] = {
+    Metric.OVERALL: "Overall",
+    Metric.PYTHON_MAJOR: "Python major",
+    Metric.PYTHON_MINOR: "Python minor",
+    Metric.SYSTEM: "OS",
+}
+
+# The picker offers Metric.categories (packages_app/categories.py); a Python minor is an
+# open set, so any version matching this is accepted too.
+_MINOR_RE = re.compile(r"^(2\.[0-7]|3\.[0-9]{1,2})\Z")
+DEFAULT_CATEGORY: dict[Metric, str] = {
+    Metric.OVERALL: "without_mirrors",
+    Metric.PYTHON_MAJOR: "3",
+    Metric.PYTHON_MINOR: "3.12",
+    Metric.SYSTEM: "Linux",
+}
+
+
+def category_choices(metric: Metric) -> list[tuple[str, str]]:
+    """The category picker's (value, label) options for a metric."""
+    return [(name, category_label(metric, name, standalone=True)) for name in metric.categories]
+
+
+def canonical_category(metric: Metric, raw: str) -> str | None:
+    """Upstream's spelling of a category typed in any case; None when the metric has no such."""
+    folded = raw.strip().casefold()
+    if metric == Metric.PYTHON_MINOR:
+        if folded == UNKNOWN:
+            return UNKNOWN
+        return folded if _MINOR_RE.match(folded) else None
+    for name in metric.categories:
+        if name.casefold() == folded:
+            return name
+    return None
+
+
+# --- options -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CompareOptions:
+    packages: tuple[str, ...]
+    metric: Metric = DEFAULT_METRIC
+    category: str = DEFAULT_CATEGORY[DEFAULT_METRIC]
+    mode: str = DEFAULT_MODE
+    chart: ChartOptions = dataclasses.field(
+        default_factory=lambda: parse_options({}, COMPARE_DEFAULTS)
+    )
+
+    @property
+    def metric_slug(self) -> str:
+        return str(self.metric.label)
+
+    @property
+    def unit(self) -> str:
+        return "downloads" if self.mode == "absolute" else "percent"
+
+    def pairs(self, **overrides: Any) -> list[tuple[str, str]]:
+        """The non-default options as (name, value) pairs in the canonical order:
+        packages, metric, category, range|start,end, agg, smooth, scale, mode.
+
+        Overrides use the field names; chart options (`range`, `agg`…) go to the chart.
+        Changing `metric` without a `category` resets it to the new metric's default.
+        """
+        own = {
+            k: overrides.pop(k)
+            for k in ("packages", "metric", "category", "mode")
+            if k in overrides
+        }
+        if "metric" in own and "category" not in own:
+            own["category"] = DEFAULT_CATEGORY[own["metric"]]
+        options = dataclasses.replace(self, **own) if own else self
+        pairs: list[tuple[str, str]] = []
+        if options.packages:
+            pairs.append(("packages", ",".join(options.packages)))
+        if options.metric != DEFAULT_METRIC:
+            pairs.append(("metric", options.metric_slug))
+        if options.category != DEFAULT_CATEGORY[options.metric]:
+            pairs.append(("category", options.category))
+        pairs.extend(options.chart.params(**overrides))
+        if options.mode != DEFAULT_MODE:
+            pairs.append(("mode", options.mode))
+        return pairs
+
+    def querystring(self, **overrides: Any) -> str:
+        """`?…` (commas kept readable), "" when nothing differs from the defaults."""
+        pairs = self.pairs(**overrides)
+        return "?" + urlencode(pairs, safe=",") if pairs else ""
+
+    @property
+    def cache_key(self) -> str:
+        return urlencode(self.pairs(packages=())) or "-"
+
+
+def _split_names(query: QueryLike) -> list[str]:
+    """`packages` split on commas; `add` (typed in the add box) on commas and spaces."""
+    getlist = getattr(query, "getlist", None)
+
+    def values(key: str) -> list[str]:
+        found = getlist(key) if callable(getlist) else [query.get(key)]
+        return [str(v) for v in found if v]
+
+    raw = [part.strip() for value in values("packages") for part in value.split(",")]
+    raw += [part for value in values("add") for part in re.split(r"[,\s]+", value)]
+    return [part for part in raw if part]
+
+
+def parse_compare(query: QueryLike) -> tuple[CompareOptions, dict[str, str]]:
+    """Read every option; return usable options AND the problems found (empty when none).
+
+    Lenient on purpose: the page shows the problems next to what could be read (the
+    valid packages, the defaults for an invalid option), never a blank error page.
+    `add` (the "add a package" box) is merged into `packages`.
+    """
+    errors: dict[str, str] = {}
+    names: list[str] = []
+    invalid: list[str] = []
+    for raw in _split_names(query):
+        try:
+            name = canonicalize(raw)
+        except InvalidPackageName:
+            invalid.append(raw[:60])
+            continue
+        if name not in names:
+            names.append(name)
+    if invalid:
+        quoted = ", ".join(f"“{n}”" for n in invalid)
+        errors["packages"] = (
+            f"{quoted} {'is not a valid package name' if len(invalid) == 1 else 'are not valid package names'}"
+        )
+    if len(names) > MAX_PACKAGES:
+        message = f"at most {MAX_PACKAGES} packages can be compared ({len(names)} given); the first {MAX_PACKAGES} are shown"
+        errors["packages"] = f"{errors['packages']}; {message}" if "packages" in errors else message
+        names = names[:MAX_PACKAGES]
+
+    metric = DEFAULT_METRIC
+    metric_raw = str(query.get("metric") or "").strip()
+    if metric_raw:
+        try:
+            metric = Metric.from_slug(metric_raw.lower())
+        except ValueError:
+            errors["metric"] = f"must be one of {', '.join(str(m.label) for m in Metric)}"
+
+    category = DEFAULT_CATEGORY[metric]
+    category_raw = str(query.get("category") or "").strip()
+    if category_raw and "metric" not in errors:
+        found = canonical_category(metric, category_raw)
+        if found is None:
+            examples = ", ".join(metric.categories[:6])
+            errors["category"] = (
+                f"{metric.label} has no category “{category_raw[:30]}” (e.g. {examples})"
+            )
+        else:
+            category = found
+
+    mode = str(query.get("mode") or "").strip().lower() or DEFAULT_MODE
+    if mode not in MODES:
+        errors["mode"] = f"must be one of {', '.join(MODES)}"
+        mode = DEFAULT_MODE
+
+    try:
+        chart = parse_options(query, COMPARE_DEFAULTS)
+    except OptionsError as error:
+        errors.update(error.errors)
+        chart = parse_options({}, COMPARE_DEFAULTS)
+    options = CompareOptions(tuple(names), metric, category, mode, chart)
+    return options, errors
+
+
+# --- reads ---------------------------------------------------------------------------------------
+
+
+def packages_by_name(names: Iterable[str]) -> dict[str, Package]:
+    """The compared packages (and `__all__` when asked) with their `recent` row: one query."""
+    wanted = list(dict.fromkeys(names))
+    if not wanted:
+        return {}
+    return {p.name: p for p in Package.objects.select_related("recent").filter(name__in=wanted)}
+
+
+def compare_points(
+    *,
+    package_ids: Sequence[int],
+    metric: Metric,
+    category: str,
+    spans: Sequence[tuple[dt.date, dt.date]],
+) -> dict[int, dict[dt.date, int]]:
+    """The daily points of one metric/category of several packages, in ONE query.
+
+    `spans` are date ranges ORed together (the chart window and the last 30 days held,
+    which differ when the window ends in the past). Plain data out: {package_id: {date: n}}.
+    """
+    result: dict[int, dict[dt.date, int]] = {pk: {} for pk in package_ids}
+    if not package_ids or not spans:
+        return result
+    held = stored_points.by_package(
+        package_ids=package_ids,
+        metric=metric,
+        category=category,
+        start=min(start for start, _ in spans),
+        end=max(end for _, end in spans),
+    )
+    for package_id, days in held.items():
+        result[package_id] = {
+            d: n for d, n in days.items() if any(start <= d <= end for start, end in spans)
+        }
+    return result
+
+
+# --- payload -------------------------------------------------------------------------------------
+
+
+def _period_values(
+    filled: list[int],
+    fill_start: dt.date,
+    package: Package,
+    window_start: dt.date,
+    window_end: dt.date,
+    periods: list[series.Period],
+    smooth: bool,
+) -> list[float | None]:
+    """One value per period; None where the package holds no data for the whole period.
+
+    `filled` is the package's series zero-filled from `fill_start` (the window start,
+    or six days before it for a 7-day average) to the window end: built once per
+    package, then summed by slices (a two-year daily comparison is 8,000 values).
+    A period (cut to the window) that reaches outside [first_date, latest_date] is None:
+    before first_date nothing is known, and a package refreshed a day late would
+    otherwise look like it collapsed. The 7-day average is trailing, as
+    series.trailing_average: None until seven held days are behind the day.
+    """
+    first, latest = package.first_date, package.latest_date
+    assert first is not None and latest is not None
+    # Prefix sums: any run of days is then one subtraction.
+    prefix = [0, *itertools.accumulate(filled)]
+    values: list[float | None] = []
+    for p in periods:
+        start, end = max(p.start, window_start), min(p.end, window_end)
+        offset = (start - fill_start).days
+        if smooth:
+            if start > latest or start - dt.timedelta(days=SMOOTH_DAYS - 1) < first:
+                values.append(None)
+            else:
+                total = prefix[offset + 1] - prefix[offset + 1 - SMOOTH_DAYS]
+                values.append(round(total / SMOOTH_DAYS, 1))
+        elif start < first or end > latest:
+            values.append(None)
+        else:
+            values.append(float(prefix[offset + (end - start).days + 1] - prefix[offset]))
+    return values
+
+
+def _percentages(
+    columns: dict[str, list[float | None]], totals: list[float | None]
+) -> dict[str, list[float | None]]:
+    return {
+        name: [
+            None if v is None or not totals[i] else round(100.0 * v / (totals[i] or 1), 4)
+            for i, v in enumerate(values)
+        ]
+        for name, values in columns.items()
+    }
+
+
+def _recent(points: dict[dt.date, int], package: Package) -> dict[str, int | None]:
+    """Last day, 7 and 30 days ending at the package's latest date held (None: not held)."""
+    first, latest = package.first_date, package.latest_date
+    assert first is not None and latest is not None
+    held = (latest - first).days + 1
+
+    def last(n: int) -> int | None:
+        if held < n:
+            return None
+        return sum(points.get(latest - dt.timedelta(days=i), 0) for i in range(n))
+
+    return {"last_day": last(1), "last_week": last(7), "last_month": last(30)}
+
+
+def _cache_key(options: CompareOptions, with_data: list[Package], all_pypi: Package | None) -> str:
+    parts = [options.cache_key]
+    for package in [*with_data, *([all_pypi] if all_pypi else [])]:
+        parts.append(
+            f"{package.pk}:{package.name}:{package.data_version}:{package.first_date}:{package.latest_date}"
+        )
+    digest = hashlib.sha256("|".join(parts).encode()).hexdigest()[:40]
+    return f"compare:v1:{digest}"
+
+
+def compare_payload(options: CompareOptions, packages: dict[str, Package]) -> dict[str, Any] | None:
+    """Chart datasets and table stats of the packages that hold data; None when none does.
+
+    Reads every compared series (and `__all__` for share_pypi) in ONE query, whatever
+    the number of packages and the length of the range; cached by data_version.
+    """
+    with_data = [
+        packages[name]
+        for name in options.packages
+        if name in packages and packages[name].has_data and packages[name].first_date
+    ]
+    if not with_data:
+        return None
+    all_pypi = packages.get(ALL_PACKAGES) if options.mode == "share_pypi" else None
+    if all_pypi is not None and not all_pypi.has_data:
+        all_pypi = None
+    first = min(p.first_date for p in with_data if p.first_date)
+    latest = max(p.latest_date for p in with_data if p.latest_date)
+    chart = options.chart
+    window = chart.window(first, latest)
+    if window is None:
+        return None
+    key = _cache_key(options, with_data, all_pypi)
+    cached = soft_cache.get(key)
+    if cached is not None:
+        return with_markers(dict(cached))
+
+    smooth = chart.smoothing_applies
+    agg = chart.shown_agg
+    fetch_start = window.start - dt.timedelta(days=SMOOTH_DAYS - 1) if smooth else window.start
+    recent_start = min(p.latest_date for p in with_data if p.latest_date) - dt.timedelta(days=29)
+    spans = [(fetch_start, window.end), (recent_start, latest)]
+    ids = [p.pk for p in with_data] + ([all_pypi.pk] if all_pypi else [])
+    points = compare_points(
+        package_ids=ids, metric=options.metric, category=options.category, spans=spans
+    )
+    periods = series.periods(window.start, window.end, agg)
+    fill_dates = list(series.days(fetch_start, window.end))
+    filled = {pk: [points[pk].get(day, 0) for day in fill_dates] for pk in ids}
+
+    def values_of(package: Package) -> list[float | None]:
+        return _period_values(
+            filled[package.pk], fetch_start, package, window.start, window.end, periods, smooth
+        )
+
+    absolute: dict[str, list[float | None]] = {p.name: values_of(p) for p in with_data}
+
+    stats: list[dict[str, Any]] = []
+    range_totals: dict[str, int] = {}
+    for package in with_data:
+        assert package.first_date is not None and package.latest_date is not None
+        start, end = max(window.start, package.first_date), min(window.end, package.latest_date)
+        summ = series.summary(points[package.pk], start, end)
+        range_totals[package.name] = summ.total
+        stats.append(
+            {
+                "name": package.name,
+                "first_date": package.first_date.isoformat(),
+                "latest_date": package.latest_date.isoformat(),
+                **_recent(points[package.pk], package),
+                "total": summ.total,
+                "days": summ.days,
+                "growth_pct": summ.growth_pct,
+                "week_over_week_pct": summ.week_over_week_pct,
+                "last_complete_week": summ.last_week,
+                "previous_week": summ.previous_week,
+                "share_pct": None,
+            }
+        )
+
+    all_pypi_info: dict[str, Any] = {"needed": options.mode == "share_pypi", "held": False}
+    if options.mode == "absolute":
+        columns = absolute
+    elif options.mode == "share":
+        totals: list[float | None] = [
+            sum(v for v in (absolute[n][i] for n in absolute) if v is not None)
+            for i in range(len(periods))
+        ]
+        columns = _percentages(absolute, totals)
+        grand = sum(range_totals.values())
+        for row in stats:
+            row["share_pct"] = round(100.0 * row["total"] / grand, 4) if grand else None
+    else:
+        if all_pypi is not None:
+            all_values = values_of(all_pypi)
+            all_pypi_info.update(
+                held=True,
+                first_date=all_pypi.first_date.isoformat() if all_pypi.first_date else None,
+                latest_date=all_pypi.latest_date.isoformat() if all_pypi.latest_date else None,
+            )
+            by_name = {p.name: p for p in with_data}
+            for row in stats:
+                start = max(window.start, dt.date.fromisoformat(row["first_date"]))
+                end = min(window.end, dt.date.fromisoformat(row["latest_date"]))
+                if all_pypi.first_date and all_pypi.latest_date:
+                    start = max(start, all_pypi.first_date)
+                    end = min(end, all_pypi.latest_date)
+                pypi_total = sum(points[all_pypi.pk].get(d, 0) for d in series.days(start, end))
+                own = points[by_name[row["name"]].pk]
+                mine = sum(own.get(d, 0) for d in series.days(start, end))
+                row["share_pct"] = round(100.0 * mine / pypi_total, 4) if pypi_total else None
+        else:
+            all_values = [None] * len(periods)
+        columns = _percentages(absolute, all_values)
+
+    payload: dict[str, Any] = {
+        "packages": [p.name for p in with_data],
+        "metric": options.metric_slug,
+        "category": options.category,
+        "category_label": category_label(options.metric, options.category, standalone=True),
+        "mode": options.mode,
+        "unit": options.unit,
+        "window": window.as_payload(),
+        "options": chart.as_payload(),
+        "periods": series.periods_payload(periods),
+        "datasets": [
+            {"key": name, "label": name, "data": json_numbers(columns[name])} for name in columns
+        ],
+        "stats": stats,
+        "all_pypi": all_pypi_info,
+    }
+    soft_cache.set(key, payload, CACHE_SECONDS)
+    return with_markers(payload)
+
+
+def table_html(payload: dict[str, Any]) -> SafeString:
+    """The chart's numbers as the no-JS data table: one column per package."""
+    return data_table(
+        payload["periods"],
+        payload["options"]["agg"],
+        payload["datasets"],
+        percent=payload["unit"] == "percent",
+        percent_decimals=PERCENT_DECIMALS,
+        label_class="num mono",
+    )
+
+
+# --- controls ------------------------------------------------------------------------------------
+
+
+def compare_url(options: CompareOptions, **overrides: Any) -> str:
+    """The compare page's URL for these options, with `overrides` changed."""
+    return reverse("compare") + options.querystring(**overrides)
+
+
+def controls(options: CompareOptions) -> dict[str, list[Control]]:
+    """Metric and mode, then the chart controls every chart page has, as links."""
+
+    def href(**change: Any) -> str:
+        return compare_url(options, **change)
+
+    return {
+        "metric": [
+            control_link(METRIC_LABELS[m], href(metric=m), current=options.metric == m)
+            for m in Metric
+        ],
+        "mode": [
+            control_link(label, href(mode=mode), current=options.mode == mode)
+            for mode, label in MODE_LABELS.items()
+        ],
+        **control_links(options.chart, href),
+    }
+
+
+def describe_period(options: CompareOptions, payload: dict[str, Any] | None) -> str:
+    """ "last 365 days", "2024-01-01 to 2024-03-31": for the title and the share description."""
+    chart = options.chart
+    if chart.custom_dates:
+        if payload is not None:
+            return f"{payload['window']['start']} to {payload['window']['end']}"
+        return f"{chart.start or '…'} to {chart.end or '…'}"
+    if chart.range == "all":
+        return "all history held"
+    return f"last {chart.range} days"
+
+
+def describe(options: CompareOptions, payload: dict[str, Any] | None) -> str:
+    """e.g. "django vs flask — weekly downloads, last 365 days"."""
+    names = " vs ".join(options.packages) or "Compare packages"
+    agg = (
+        "daily (7-day average)"
+        if options.chart.smoothing_applies
+        else {
+            "day": "daily",
+            "week": "weekly",
+            "month": "monthly",
+        }[options.chart.agg]
+    )
+    what = {
+        "absolute": "downloads",
+        "share": "share of downloads",
+        "share_pypi": "share of all PyPI downloads",
+    }[options.mode]
+    detail = ""
+    if options.metric != DEFAULT_METRIC or options.category != DEFAULT_CATEGORY[options.metric]:
+        detail = f" ({category_label(options.metric, options.category, standalone=True)})"
+    return f"{names} — {agg} {what}{detail}, {describe_period(options, payload)}"

@@ -1,0 +1,334 @@
+"""The data behind a package page: its charts' payload, headline numbers, Python support.
+
+What the package page charts (five charts of one package) is built here; what it
+shares with the compare page (labels, payload pieces, tables, controls) comes from
+pages/chart.py. Everything returns plain, JSON-safe data (the payload goes to the
+browser with json_script, to the exports, and into the cache). It is cached under the
+package's data_version and the canonical options, so a refresh that commits a change
+makes every cached payload of that package unreachable at once. HTML is never cached
+(it carries CSP nonces and the user's name); only this data is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from packages_app import series, soft_cache
+from packages_app.categories import UNKNOWN
+from packages_app.models import Metric, Package
+from packages_app.pages.chart import (
+    CACHE_SECONDS,
+    SMOOTH_DAYS,
+    category_label,
+    data_script,
+    data_table,
+    json_numbers,
+    with_markers,
+)
+from packages_app.pages.options import ChartOptions, Window
+from packages_app.pages.python_support import PythonSupport, python_support, version_key
+from packages_app.store import points
+
+# Past this many Python minors the chart folds the smallest into "other": more lines
+# than the colour-blind-safe palette has colours cannot be told apart.
+MAX_MINOR_SERIES = 7
+# The data tables print the share chart's percentages (held to 2 decimals) with 1.
+PERCENT_DECIMALS = 1
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    id: str
+    title: str
+    metric: Metric
+    share: bool  # percentages of the period total instead of downloads
+    description: str
+
+
+CHARTS: tuple[ChartSpec, ...] = (
+    ChartSpec(
+        "overall",
+        "Downloads",
+        Metric.OVERALL,
+        False,
+        "All downloads, with and without mirrors (bandersnatch and other mirroring tools).",
+    ),
+    ChartSpec(
+        "python_major",
+        "Python major version",
+        Metric.PYTHON_MAJOR,
+        False,
+        "Downloads by Python major version (without mirrors).",
+    ),
+    ChartSpec(
+        "python_minor_share",
+        "Python minor version: share",
+        Metric.PYTHON_MINOR,
+        True,
+        "Each Python minor version's share of the downloads, in percent.",
+    ),
+    ChartSpec(
+        "python_minor",
+        "Python minor version: downloads",
+        Metric.PYTHON_MINOR,
+        False,
+        "Downloads by Python minor version (without mirrors).",
+    ),
+    ChartSpec(
+        "system",
+        "Operating system",
+        Metric.SYSTEM,
+        False,
+        "Downloads by operating system (without mirrors).",
+    ),
+)
+CHART_METRICS = (Metric.OVERALL, Metric.PYTHON_MAJOR, Metric.PYTHON_MINOR, Metric.SYSTEM)
+
+
+def _ordered_categories(metric: Metric, by_category: dict[str, dict[dt.date, int]]) -> list[str]:
+    names = list(by_category)
+    if metric in (Metric.OVERALL, Metric.SYSTEM):
+        order = metric.categories
+        return [n for n in order if n in by_category] + sorted(n for n in names if n not in order)
+    # Python versions: newest first reads best in a legend; "null" (unknown) last.
+    known = sorted((n for n in names if n != UNKNOWN), key=version_key, reverse=True)
+    return known + ([UNKNOWN] if UNKNOWN in by_category else [])
+
+
+def _fold_minor_versions(
+    by_category: dict[str, dict[dt.date, int]], window: Window
+) -> dict[str, dict[dt.date, int]]:
+    """Keep the MAX_MINOR_SERIES biggest versions in the window; sum the rest into "other"."""
+    if len(by_category) <= MAX_MINOR_SERIES:
+        return by_category
+
+    def total(points: dict[dt.date, int]) -> int:
+        return sum(v for d, v in points.items() if window.start <= d <= window.end)
+
+    ranked = sorted(by_category, key=lambda name: (-total(by_category[name]), name))
+    keep = set(ranked[: MAX_MINOR_SERIES - 1])
+    folded: dict[str, dict[dt.date, int]] = {n: by_category[n] for n in by_category if n in keep}
+    other: dict[dt.date, int] = {}
+    for name in ranked[MAX_MINOR_SERIES - 1 :]:
+        for day, value in by_category[name].items():
+            other[day] = other.get(day, 0) + value
+    folded["other"] = other
+    return folded
+
+
+def _values(
+    points: dict[dt.date, int],
+    window: Window,
+    options: ChartOptions,
+    held_from: dt.date,
+    periods: list[series.Period],
+) -> list[int | float | None]:
+    if options.smoothing_applies:
+        averages = series.trailing_average(
+            points, window.start, window.end, held_from=held_from, window=SMOOTH_DAYS
+        )
+        return [None if v is None else round(v, 1) for v in averages]
+    return list(series.sums(points, window.start, window.end, options.agg, periods))
+
+
+def _periods(window: Window, options: ChartOptions) -> list[series.Period]:
+    """The x axis, shared by every chart of the page."""
+    return series.periods(window.start, window.end, options.shown_agg)
+
+
+def _chart(
+    spec: ChartSpec,
+    by_category: dict[str, dict[dt.date, int]],
+    window: Window,
+    options: ChartOptions,
+    held_from: dt.date,
+    periods: list[series.Period],
+) -> dict[str, Any]:
+    if spec.metric == Metric.PYTHON_MINOR:
+        by_category = _fold_minor_versions(by_category, window)
+    names = _ordered_categories(spec.metric, by_category)
+    if spec.metric == Metric.PYTHON_MINOR and "other" in by_category:
+        names = [n for n in names if n != "other"] + ["other"]
+    columns: dict[str, list[int | float | None]] = {}
+    for name in names:
+        columns[name] = _values(by_category[name], window, options, held_from, periods)
+    if spec.share:
+        numeric = {n: [v or 0 for v in values] for n, values in columns.items()}
+        shared = series.shares(numeric)
+        columns = {
+            n: [None if v is None else round(v, 2) for v in values] for n, values in shared.items()
+        }
+    return {
+        "id": spec.id,
+        "title": spec.title,
+        "description": spec.description,
+        "metric": spec.metric.label,
+        "share": spec.share,
+        "datasets": [
+            {
+                "key": name,
+                "label": category_label(spec.metric, name),
+                "data": json_numbers(columns[name]),
+            }
+            for name in names
+        ],
+    }
+
+
+def chart_payload(
+    package: Package, options: ChartOptions, *, use_cache: bool = True
+) -> dict[str, Any] | None:
+    """Everything the charts show for these options; None when no data is held in the window.
+
+    Reads the points of the four metrics in ONE query (plus six days before the
+    window when a 7-day average is drawn), then aggregates in Python.
+    """
+    window = options.window(package.first_date, package.latest_date)
+    if window is None or package.first_date is None:
+        return None
+    key = f"pkgpage:v1:{package.pk}:{package.data_version}:{options.cache_key}"
+    cached = soft_cache.get(key) if use_cache else None
+    if cached is not None:
+        return with_markers(dict(cached))
+    fetch_start = window.start
+    if options.smoothing_applies:
+        fetch_start = max(package.first_date, window.start - dt.timedelta(days=SMOOTH_DAYS - 1))
+    data = points.package_series(
+        package_id=package.pk, metrics=CHART_METRICS, start=fetch_start, end=window.end
+    )
+    periods = _periods(window, options)
+    charts = [
+        _chart(spec, data[spec.metric], window, options, package.first_date, periods)
+        for spec in CHARTS
+    ]
+    without = data[Metric.OVERALL].get("without_mirrors", {})
+    summ = series.summary(without, window.start, window.end)
+    payload: dict[str, Any] = {
+        "package": package.name,
+        "window": window.as_payload(),
+        "options": options.as_payload(),
+        "summary": {
+            "total": summ.total,
+            "growth_pct": summ.growth_pct,
+            "week_over_week_pct": summ.week_over_week_pct,
+            "last_week": summ.last_week,
+            "previous_week": summ.previous_week,
+        },
+        "data_version": package.data_version,
+        "periods": series.periods_payload(periods),
+        "charts": charts,
+    }
+    if use_cache:
+        soft_cache.set(key, payload, CACHE_SECONDS)
+    # chart_bundle keeps the markers with the page bundle: a newly detected suspect day
+    # shows on a package's page when that package's next refresh bumps its data_version.
+    return with_markers(payload)
+
+
+@dataclass(frozen=True)
+class Recent:
+    """Last day, week and month (mirror-free), as upstream's `recent` defines them."""
+
+    last_day: int | None
+    last_week: int | None
+    last_month: int | None
+    source: str  # "upstream" (the recent row) or "computed" (from the stored points)
+
+
+@dataclass(frozen=True)
+class PackageFacts:
+    recent: Recent
+    python: PythonSupport | None
+
+
+def package_facts(package: Package, *, today: dt.date) -> PackageFacts:
+    """Headline numbers and the Python support panel: one query, cached by data_version.
+
+    Both read the last 30 days held (latest_date - 29 .. latest_date).
+    """
+    key = f"pkgfacts:v1:{package.pk}:{package.data_version}:{today.isoformat()}"
+    cached = soft_cache.get(key)
+    if isinstance(cached, PackageFacts):
+        return cached
+    recent_row = getattr(package, "recent", None) if _has_recent(package) else None
+    if package.latest_date is None:
+        facts = PackageFacts(Recent(None, None, None, "computed"), None)
+    else:
+        end = package.latest_date
+        start = end - dt.timedelta(days=29)
+        data = points.package_series(
+            package_id=package.pk,
+            metrics=[Metric.OVERALL, Metric.PYTHON_MINOR],
+            start=start,
+            end=end,
+        )
+        if recent_row is not None:
+            recent = Recent(
+                recent_row.last_day, recent_row.last_week, recent_row.last_month, "upstream"
+            )
+        else:
+            without = data[Metric.OVERALL].get("without_mirrors", {})
+            values = series.zero_fill(without, start, end)
+            held = max(0, (end - max(start, package.first_date or end)).days + 1)
+            recent = Recent(
+                values[-1] if held >= 1 else None,
+                sum(values[-7:]) if held >= 7 else None,
+                sum(values) if held >= 30 else None,
+                "computed",
+            )
+        totals = {name: sum(points.values()) for name, points in data[Metric.PYTHON_MINOR].items()}
+        python = (
+            python_support(
+                totals, start=max(start, package.first_date or start), end=end, today=today
+            )
+            if totals
+            else None
+        )
+        facts = PackageFacts(recent, python)
+    soft_cache.set(key, facts, CACHE_SECONDS)
+    return facts
+
+
+def _has_recent(package: Package) -> bool:
+    try:
+        package.recent  # noqa: B018 (select_related: no query)
+    except Package.recent.RelatedObjectDoesNotExist:
+        return False
+    return True
+
+
+def chart_bundle(package: Package, options: ChartOptions) -> dict[str, Any] | None:
+    """The payload plus what the page renders from it: its json_script element and the tables.
+
+    Cached as a whole under data_version + options, so a warm page request does no
+    series work at all. None of it holds a CSP nonce or anything per user.
+    """
+    if options.window(package.first_date, package.latest_date) is None:
+        return None
+    key = f"pkgbundle:v2:{package.pk}:{package.data_version}:{options.cache_key}"
+    cached = soft_cache.get(key)
+    if cached is not None:
+        return dict(cached)
+    # The bundle holds the payload: caching it a second time on its own would only
+    # cost another pickle and round trip (exports read it through chart_payload).
+    payload = chart_payload(package, options, use_cache=False)
+    if payload is None:
+        return None
+    bundle = {
+        "payload": payload,
+        "data_script": data_script(payload),
+        "tables": {
+            chart["id"]: data_table(
+                payload["periods"],
+                payload["options"]["agg"],
+                chart["datasets"],
+                percent=chart["share"],
+                percent_decimals=PERCENT_DECIMALS,
+            )
+            for chart in payload["charts"]
+        },
+    }
+    soft_cache.set(key, bundle, CACHE_SECONDS)
+    return bundle

@@ -1,0 +1,131 @@
+"""Reads behind the pages: a package for its page and its data status, the home page's
+tracked packages and movers, and the site's "data as of"."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Max
+from django.utils import timezone
+
+from packages_app import soft_cache
+from packages_app.models import DownloadMonth, Metric, Package, UpstreamState
+from packages_app.names import ALL_PACKAGES
+from packages_app.series import last_complete_week, percent_change
+from packages_app.store import points
+
+
+def site_data_as_of() -> dt.date | None:
+    """The newest upstream date held for any tracked package ("data as of" in the footer)."""
+    key = "site:data-as-of"
+    cached = soft_cache.get(key)
+    if isinstance(cached, dt.date):
+        return cached
+    if cached == "":  # cached: no data held anywhere
+        return None
+    value: dt.date | None = Package.objects.tracked().aggregate(latest=Max("latest_date"))["latest"]
+    soft_cache.set(key, value or "", 60)
+    return value
+
+
+def package_for_page(name: str) -> Package | None:
+    """The package by canonical name, with its `recent` row, in one query."""
+    return Package.objects.select_related("recent").filter(name=name).first()
+
+
+def data_status(package: Package | None) -> dict[str, Any]:
+    """Where a package without data stands, for the polled progress fragment of the
+    package and compare pages; `done` stops the polling."""
+    if package is None:
+        return {"state": "untracked", "done": True}
+    if package.has_data:
+        return {"state": "ready", "done": True}
+    if not package.tracked:
+        return {"state": "untracked", "done": True}
+    if package.upstream_state == UpstreamState.NOT_FOUND:
+        return {"state": "not_found", "done": True}
+    if package.upstream_state == UpstreamState.FAILING:
+        return {"state": "failing", "done": True}
+    if package.upstream_state == UpstreamState.OK:
+        # Upstream answered but holds no downloads for it yet.
+        return {"state": "empty", "done": True}
+    return {"state": "waiting", "done": False}
+
+
+def tracked_packages_with_recent() -> list[Package]:
+    """Tracked packages with their `recent` row (last week's downloads), one query."""
+    return list(Package.objects.tracked().select_related("recent").order_by("name"))
+
+
+@dataclass(frozen=True)
+class Mover:
+    name: str
+    last_week: int
+    previous_week: int
+    change: int
+    change_pct: float | None
+
+
+@dataclass(frozen=True)
+class Movers:
+    week_start: dt.date  # Monday of the last complete ISO week
+    week_end: dt.date
+    by_change: list[Mover]  # largest absolute change first (gains and losses)
+    by_pct: list[Mover]  # largest relative change first; needs a base week
+
+
+def weekly_movers(*, as_of: dt.date | None = None, limit: int = 10) -> Movers | None:
+    """The week's biggest movers, over COMPLETE ISO weeks only, in one query (of the months).
+
+    The last complete week is the latest Monday..Sunday that ends on or before both
+    yesterday (upstream's newest possible day) and the newest date held. It is
+    compared with the week before, from the stored without_mirrors points; a package
+    counts only when it holds both whole weeks (first_date/latest_date cover them),
+    so a package whose refresh is late is not shown as collapsing. `__all__` is left
+    out: it is PyPI itself, not a mover.
+    """
+    today = timezone.now().date()
+    anchor = today - dt.timedelta(days=1)
+    if as_of is not None:
+        anchor = min(anchor, as_of)
+    week_start, week_end = last_complete_week(anchor)
+    prev_start = week_start - dt.timedelta(days=7)
+    months = (
+        DownloadMonth.objects.filter(
+            package__tracked=True,
+            package__first_date__lte=prev_start,
+            package__latest_date__gte=week_end,
+            category__metric=Metric.OVERALL,
+            category__name="without_mirrors",
+            month__gte=points.month_of(prev_start),
+            month__lte=week_end,
+        )
+        .exclude(package__name=ALL_PACKAGES)
+        .values_list("package__name", "month", "days")
+    )
+    sums: dict[str, list[int]] = {}
+    for name, month, blob in months:
+        last_previous = sums.setdefault(name, [0, 0])
+        for day, downloads in points.month_points(month, blob, prev_start, week_end):
+            last_previous[0 if day >= week_start else 1] += downloads
+    rows = [(name, last, previous) for name, (last, previous) in sums.items()]
+    movers = [
+        Mover(
+            name=name,
+            last_week=int(last),
+            previous_week=int(previous),
+            change=int(last) - int(previous),
+            change_pct=percent_change(previous, last),
+        )
+        for name, last, previous in rows
+    ]
+    if not movers:
+        return Movers(week_start, week_end, [], [])
+    by_change = sorted(movers, key=lambda m: (-abs(m.change), m.name))[:limit]
+    by_pct = sorted(
+        (m for m in movers if m.change_pct is not None),
+        key=lambda m: (-abs(m.change_pct or 0.0), m.name),
+    )[:limit]
+    return Movers(week_start, week_end, by_change, by_pct)

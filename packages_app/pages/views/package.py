@@ -1,0 +1,154 @@
+"""The package page, its HTMX partials, tracking from it and its exports.
+
+Views stay thin: access -> options/selector -> render. The chart data comes from
+pages/package.py (cached by data_version + options), never built here; the chart
+controls, tracking, polling and export answers are the ones the compare page uses too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponsePermanentRedirect,
+)
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import push_url
+
+from packages_app.http import is_partial, poll_answer
+from packages_app.models import Package
+from packages_app.names import ALL_PACKAGES, InvalidPackageName, canonicalize
+from packages_app.pages import exports, selectors
+from packages_app.pages.badges import PERIODS
+from packages_app.pages.chart import control_links
+from packages_app.pages.options import PACKAGE_DEFAULTS, ChartOptions, OptionsError, parse_options
+from packages_app.pages.package import chart_bundle, chart_payload, package_facts
+from packages_app.pages.views.track import track_from_page
+
+
+def _canonical_redirect(request: HttpRequest, name: str) -> HttpResponse | None:
+    """301 to the canonical spelling of the name, keeping the query string."""
+    canonical = canonicalize(name)
+    if canonical == name:
+        return None
+    match = request.resolver_match
+    assert match is not None  # only called from views reached through the URLconf
+    url = reverse(match.view_name, kwargs={**match.kwargs, "name": canonical})
+    if query := request.META.get("QUERY_STRING"):
+        url = f"{url}?{query}"
+    return HttpResponsePermanentRedirect(url)
+
+
+def _charts_context(package: Package, options: ChartOptions) -> dict[str, Any]:
+    bundle = chart_bundle(package, options)
+    payload = bundle["payload"] if bundle else None
+    charts = []
+    if bundle is not None:
+        for chart in bundle["payload"]["charts"]:
+            charts.append({**chart, "table": bundle["tables"][chart["id"]]})
+    return {
+        "options": options,
+        "payload": payload,
+        "chart_data": bundle["data_script"] if bundle else "",
+        "charts": charts,
+        # A link back to the defaults is "?", not "": an empty href is this very URL.
+        "controls": control_links(options, lambda **change: options.querystring(**change) or "?"),
+        "querystring": options.querystring(),
+        "options_errors": [],
+    }
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def package_detail(request: HttpRequest, name: str) -> HttpResponse:
+    if response := _canonical_redirect(request, name):
+        return response
+    package = selectors.package_for_page(name)
+    context: dict[str, Any] = {
+        "name": name,
+        "package": package,
+        "is_all": name == ALL_PACKAGES,
+        "track_limit": settings.TRACK_LIMIT_PER_USER_PER_DAY,
+    }
+    try:
+        options = parse_options(request.GET, PACKAGE_DEFAULTS)
+    except OptionsError as error:
+        # Same page with the problems listed and the default charts: never a 500.
+        options = parse_options({}, PACKAGE_DEFAULTS)
+        if package is not None and package.has_data:
+            context.update(_charts_context(package, options))
+        context.update(
+            options=options, options_errors=error.messages, status=selectors.data_status(package)
+        )
+        template = "packages_app/package_detail.html"
+        if is_partial(request):
+            template += "#charts"
+        return render(request, template, context, status=400)
+
+    if package is None or not package.has_data:
+        context["status"] = selectors.data_status(package)
+        return render(request, "packages_app/package_detail.html", context)
+
+    context.update(_charts_context(package, options))
+    if is_partial(request):
+        response = render(request, "packages_app/package_detail.html#charts", context)
+        # The canonical URL: a date form may submit empty or default fields.
+        return push_url(response, request.path + options.querystring())
+    facts = package_facts(package, today=timezone.now().date())
+    context.update(facts=facts, recent=facts.recent, python=facts.python)
+    context["badge_periods"] = PERIODS
+    return render(request, "packages_app/package_detail.html", context)
+
+
+@require_POST
+@login_required
+def package_track_view(request: HttpRequest, name: str) -> HttpResponse:
+    try:
+        canonical = canonicalize(name)
+    except InvalidPackageName as exc:  # the converter already rejects these
+        raise Http404 from exc
+    track_from_page(request, canonical)
+    return redirect("package-detail", name=canonical)
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def package_status(request: HttpRequest, name: str) -> HttpResponse:
+    """The polled progress fragment; 286 (htmx: stop polling) once there is an answer."""
+    if response := _canonical_redirect(request, name):
+        return response
+    package = selectors.package_for_page(name)
+    status = selectors.data_status(package)
+    context = {
+        "name": name,
+        "package": package,
+        "status": status,
+        "track_limit": settings.TRACK_LIMIT_PER_USER_PER_DAY,
+    }
+    if not is_partial(request):
+        return redirect("package-detail", name=name)
+    return poll_answer(render(request, "packages_app/package_detail.html#status", context), status)
+
+
+@require_GET
+def package_export(request: HttpRequest, name: str, fmt: str) -> HttpResponse:
+    if response := _canonical_redirect(request, name):
+        return response
+    try:
+        options = parse_options(request.GET, PACKAGE_DEFAULTS)
+    except OptionsError as error:
+        return exports.invalid_options(error.messages)
+    package = selectors.package_for_page(name)
+    payload = chart_payload(package, options) if package is not None else None
+    return exports.download(
+        payload, fmt, exports.PACKAGE, missing="No data held for this package in that window."
+    )

@@ -1,0 +1,75 @@
+"""What keeps tests apart when pytest-xdist runs them in parallel worker processes.
+
+Each worker has its own test database (pytest-django appends the worker's name, e.g.
+test_x_gw0) and, through worker_caches(), its own cache: a file cache in its own
+temporary folder, or on Redis its own key prefix in the database all workers share.
+Django's RedisCache.clear() is FLUSHDB, which would also empty the other workers' cache
+keys, their request budgets and any Celery queue on that database: tests empty the
+cache with clear_cache(), which deletes this worker's keys only.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+
+# "gw0", "gw1", ... under xdist; empty in a plain, single-process run.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+REDIS_CACHE = "django.core.cache.backends.redis.RedisCache"
+
+
+def worker_prefix(prefix: str) -> str:
+    """This run's own key prefix: the API's shared store (CACHE_KEY_PREFIX) and every
+    cache alias (KEY_PREFIX) use it, so one clear_cache() empties both."""
+    return f"{prefix or 'pss'}-test-{WORKER or 'main'}"
+
+
+def worker_caches(caches: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """CACHES with every file cache moved to `folder` and every key prefix made this run's own.
+
+    The file cache otherwise lives in var/cache, shared by the workers (and by a
+    developer's own `make run`); the prefix keeps Redis keys apart.
+    """
+    own: dict[str, Any] = {}
+    for alias, config in caches.items():
+        config = dict(config)
+        config["KEY_PREFIX"] = worker_prefix(config.get("KEY_PREFIX") or "")
+        if config["BACKEND"].endswith("FileBasedCache"):
+            config["LOCATION"] = str(folder / alias)
+        own[alias] = config
+    return own
+
+
+def clear_cache() -> None:
+    """Empty the default cache as this worker sees it, leaving other workers' keys alone."""
+    config = settings.CACHES["default"]
+    if config["BACKEND"] != REDIS_CACHE:
+        cache.clear()  # a folder or a memory of this worker's own
+        return
+    locations = config["LOCATION"]
+    for url in [locations] if isinstance(locations, str) else locations:
+        delete_prefixed(url, config.get("KEY_PREFIX") or "")
+
+
+def delete_prefixed(url: str, prefix: str) -> None:
+    """Delete the keys Django's cache made with KEY_PREFIX `prefix` in the Redis at `url`
+    (e.g. those of a server a test started in another process)."""
+    client = _redis(url)
+    # Django's keys are "<prefix>:<version>:<key>"; glob characters in the prefix are
+    # escaped so that it matches only itself.
+    pattern = "".join(f"\\{c}" if c in "*?[]\\" else c for c in prefix) + ":*"
+    keys = list(client.scan_iter(match=pattern, count=1000))
+    if keys:
+        client.unlink(*keys)
+
+
+@functools.cache
+def _redis(url: str) -> Any:
+    import redis
+
+    return redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)

@@ -1,0 +1,118 @@
+"""The chart layer both chart pages share (packages_app/pages/chart.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from packages_app.models import Metric
+from packages_app.pages.chart import (
+    category_label,
+    cell,
+    control_links,
+    data_table,
+    json_numbers,
+)
+from packages_app.pages.options import COMPARE_DEFAULTS, parse_options
+
+
+def test_json_numbers_turn_whole_floats_into_ints() -> None:
+    assert json_numbers([1.0, 2.5, None, 3, 0.0]) == [1, 2.5, None, 3, 0]
+    assert [type(v) for v in json_numbers([1.0, 2.5])] == [int, float]
+
+
+@pytest.mark.parametrize(
+    ("metric", "name", "standalone", "label"),
+    [
+        (Metric.OVERALL, "without_mirrors", False, "Without mirrors"),
+        (Metric.OVERALL, "with_mirrors", True, "With mirrors"),
+        (Metric.PYTHON_MINOR, "3.12", False, "3.12"),
+        (Metric.PYTHON_MINOR, "3.12", True, "Python 3.12"),
+        (Metric.PYTHON_MAJOR, "3", True, "Python 3"),
+        (Metric.PYTHON_MAJOR, "null", True, "unknown"),
+        (Metric.SYSTEM, "null", False, "unknown"),
+        (Metric.SYSTEM, "Linux", True, "Linux"),
+        (Metric.SYSTEM, "other", False, "other"),
+    ],
+)
+def test_category_label(metric: Metric, name: str, standalone: bool, label: str) -> None:
+    assert category_label(metric, name, standalone=standalone) == label
+
+
+@pytest.mark.parametrize(
+    ("value", "percent", "decimals", "text"),
+    [
+        (None, False, 1, "—"),
+        (None, True, 4, "—"),
+        (1234567, False, 1, "1,234,567"),
+        (1234.0, False, 1, "1,234"),
+        (1234.56, False, 1, "1,234.6"),
+        (12.345, True, 1, "12.3%"),
+        (12, True, 1, "12.0%"),
+        (0.00123, True, 4, "0.0012%"),
+        (25, True, 4, "25.0000%"),
+    ],
+)
+def test_cell(value: Any, percent: bool, decimals: int, text: str) -> None:
+    assert cell(value, percent=percent, percent_decimals=decimals) == text
+
+
+PERIODS: dict[str, list[Any]] = {
+    "labels": ["2026-11-09", "2026-11-16"],
+    "ends": ["2026-11-15", "2026-11-22"],
+    "partial": [False, True],
+}
+
+
+def test_data_table_one_row_per_period_one_column_per_dataset() -> None:
+    datasets: list[dict[str, Any]] = [
+        {"label": "<b>django</b>", "data": [1000, 2000.5]},
+        {"label": "flask", "data": [None, 7]},
+    ]
+    table = data_table(PERIODS, "week", datasets, percent=False, percent_decimals=1)
+    assert table.startswith("<table><thead><tr><th>Week of</th>")
+    assert '<th class="num">&lt;b&gt;django&lt;/b&gt;</th><th class="num">flask</th>' in table
+    assert '<tr><td>2026-11-09</td><td class="num">1,000</td><td class="num">—</td></tr>' in table
+    assert (
+        '<tr><td>2026-11-16 <span class="muted">(partial)</span></td>'
+        '<td class="num">2,000.5</td><td class="num">7</td></tr>'
+    ) in table
+    assert table.endswith("</tbody></table>")
+
+
+def test_data_table_percentages_with_each_pages_precision() -> None:
+    datasets = [{"label": "3.12", "data": [12.34, 0.0012]}]
+    one = data_table(PERIODS, "day", datasets, percent=True, percent_decimals=1)
+    four = data_table(
+        PERIODS, "month", datasets, percent=True, percent_decimals=4, label_class="num mono"
+    )
+    assert "<th>Day</th>" in one and ">12.3%<" in one and ">0.0%<" in one
+    assert "<th>Month</th>" in four and '<th class="num mono">3.12</th>' in four
+    assert ">12.3400%<" in four and ">0.0012%<" in four
+
+
+def test_control_links_use_the_pages_href_and_mark_the_current_option() -> None:
+    options = parse_options({"range": "90", "scale": "log"}, COMPARE_DEFAULTS)
+    controls = control_links(options, lambda **change: f"/x?{sorted(change.items())}")
+    assert list(controls) == ["range", "agg", "smooth", "scale"]
+    assert [c["label"] for c in controls["range"]] == [
+        "30 days",
+        "90 days",
+        "180 days",
+        "1 year",
+        "All",
+    ]
+    assert [c["current"] for c in controls["range"]] == [False, True, False, False, False]
+    assert controls["agg"][1] == {
+        "label": "Weekly",
+        "href": "/x?[('agg', 'week')]",
+        "current": True,
+    }
+    assert [c["current"] for c in controls["scale"]] == [False, True]
+    assert [(c["label"], c["current"]) for c in controls["smooth"]] == [
+        ("Off", True),
+        ("7-day average", False),
+    ]
+    dated = parse_options({"start": "2026-01-01"}, COMPARE_DEFAULTS)
+    assert not any(c["current"] for c in control_links(dated, lambda **change: "")["range"])

@@ -1,0 +1,281 @@
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+
+import httpx
+import pytest
+from pytest_django import Settings
+
+import pypistats_site
+from packages_app.demo.upstream import DemoUpstream
+from packages_app.names import InvalidPackageName
+from packages_app.sync import upstream
+from packages_app.sync.budget import RequestBudget
+from packages_app.sync.upstream import (
+    UpstreamBadPayload,
+    UpstreamClient,
+    UpstreamFailure,
+    UpstreamNotFound,
+    UpstreamRateLimited,
+    parse_recent,
+    parse_series,
+)
+from tests.packages_app.conftest import SleepRecorder
+
+
+def body(data: object, package: str = "demo-pkg", type_: str = "overall_downloads") -> bytes:
+    return json.dumps({"data": data, "package": package, "type": type_}).encode()
+
+
+def row(
+    category: object = "with_mirrors", date: object = "2026-11-23", downloads: object = 5
+) -> dict[str, object]:
+    """A series row; any JSON value goes, to build the payloads the parser must refuse."""
+    return {"category": category, "date": date, "downloads": downloads}
+
+
+def test_a_valid_series_is_parsed() -> None:
+    payload = parse_series(
+        "overall", body([row(), row("without_mirrors", downloads=4)]), "demo-pkg"
+    )
+    assert [(c, d.isoformat(), n) for c, d, n in payload.rows] == [
+        ("with_mirrors", "2026-11-23", 5),
+        ("without_mirrors", "2026-11-23", 4),
+    ]
+
+
+BAD_SERIES = {
+    "not json": b"{nope",
+    "a list": b"[]",
+    "extra key": json.dumps(
+        {"data": [], "package": "demo-pkg", "type": "overall_downloads", "x": 1}
+    ).encode(),
+    "wrong type": body([], type_="system_downloads"),
+    "wrong package": body([], package="other"),
+    "data not a list": body({}),
+    "row not an object": body([1]),
+    "missing downloads": body([{"category": "with_mirrors", "date": "2026-11-23", "x": 1}]),
+    "bool downloads": body([row(downloads=True)]),
+    "negative downloads": body([row(downloads=-1)]),
+    "float downloads": body([row(downloads=1.5)]),
+    "string downloads": body([row(downloads="5")]),
+    "huge downloads": body([row(downloads=2**63)]),
+    "bad date": body([row(date="2026-13-01")]),
+    "date with time": body([row(date="2026-11-23T00:00:00")]),
+    "short date": body([row(date="2026-1-1")]),
+    "date not a string": body([row(date=20261123)]),
+    "unknown overall category": body([row(category="mirrors")]),
+    "null category": body([row(category=None)]),
+    "duplicate row": body([row(), row()]),
+}
+
+
+@pytest.mark.parametrize("raw", BAD_SERIES.values(), ids=BAD_SERIES.keys())
+def test_a_bad_series_payload_is_rejected(raw: bytes) -> None:
+    with pytest.raises(UpstreamBadPayload):
+        parse_series("overall", raw, "demo-pkg")
+
+
+def test_an_unknown_but_plausible_category_is_accepted_and_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    raw = body([row("3.16"), row("3.14")], type_="python_minor_downloads")
+    with caplog.at_level(logging.WARNING):
+        payload = parse_series("python_minor", raw, "demo-pkg")
+    assert {c for c, _, _ in payload.rows} == {"3.16", "3.14"}
+    assert "3.16" in caplog.text
+    with pytest.raises(UpstreamBadPayload):
+        parse_series(
+            "python_minor", body([row("<script>")], type_="python_minor_downloads"), "demo-pkg"
+        )
+
+
+def test_recent_payloads() -> None:
+    ok = json.dumps(
+        {
+            "data": {"last_day": 1, "last_week": 2, "last_month": 3},
+            "package": "p",
+            "type": "recent_downloads",
+        }
+    )
+    assert parse_recent(ok.encode(), "p").last_month == 3
+    data: object
+    for data in (
+        {"last_day": 1, "last_week": 2},
+        {"last_day": True, "last_week": 2, "last_month": 3},
+        [],
+    ):
+        raw = json.dumps({"data": data, "package": "p", "type": "recent_downloads"}).encode()
+        with pytest.raises(UpstreamBadPayload):
+            parse_recent(raw, "p")
+
+
+def recording_client(
+    handler: Callable[[httpx.Request], httpx.Response], budget: RequestBudget, sleeps: SleepRecorder
+) -> tuple[UpstreamClient, list[httpx.Request]]:
+    seen: list[httpx.Request] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return handler(request)
+
+    http = httpx.Client(transport=httpx.MockTransport(record))
+    client = UpstreamClient(
+        base_url="https://upstream.test/api",
+        http=http,
+        budget=budget,
+        sleep=sleeps,
+        random=lambda: 1.0,
+    )
+    return client, seen
+
+
+def overall_ok(request: httpx.Request) -> httpx.Response:
+    name = request.url.path.split("/")[3]
+    return httpx.Response(
+        200, content=body([row()], package=name), headers={"Content-Type": "application/json"}
+    )
+
+
+def test_names_are_validated_canonicalised_and_quoted_before_any_request(
+    budget_factory: Callable[..., RequestBudget], sleeps: SleepRecorder
+) -> None:
+    client, seen = recording_client(overall_ok, budget_factory(), sleeps)
+    for bad in ("foo/bar", "../etc", "a b", "x\n", "-lead", "", "a" * 129, "ü"):
+        with pytest.raises(InvalidPackageName):
+            client.series("overall", bad)
+    assert seen == []
+    assert client.series("overall", "Zope.Interface").package == "zope-interface"
+    assert client.series("overall", "__all__").package == "__all__"
+    assert [r.url.raw_path for r in seen] == [
+        b"/api/packages/zope-interface/overall",
+        b"/api/packages/__all__/overall",
+    ]
+    request = seen[0]
+    assert (
+        request.headers["user-agent"]
+        == f"pypistats-site/{pypistats_site.__version__} (+http://127.0.0.1:8000)"
+    )
+
+
+def test_retries_5xx_with_full_jitter_then_succeeds(
+    budget_factory: Callable[..., RequestBudget], sleeps: SleepRecorder, settings: Settings
+) -> None:
+    settings.UPSTREAM_BACKOFF_BASE = 2.0
+    statuses = iter([503, 500, 200])
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        status = next(statuses)
+        return overall_ok(request) if status == 200 else httpx.Response(status, text=str(status))
+
+    client, seen = recording_client(flaky, budget_factory(), sleeps)
+    assert client.series("overall", "demo-pkg").rows
+    assert len(seen) == 3 and client.calls == 3
+    # random() = 1.0 shows the jitter ceiling: base * 2^(attempt-1).
+    assert sleeps.delays == [2.0, 4.0]
+
+
+def test_gives_up_after_max_tries(
+    budget_factory: Callable[..., RequestBudget], sleeps: SleepRecorder, settings: Settings
+) -> None:
+    settings.UPSTREAM_MAX_TRIES = 3
+    client, seen = recording_client(lambda r: httpx.Response(502), budget_factory(), sleeps)
+    with pytest.raises(UpstreamFailure, match="HTTP 502"):
+        client.series("overall", "demo-pkg")
+    assert len(seen) == 3
+
+
+def test_timeouts_and_transport_errors_are_retried(
+    budget_factory: Callable[..., RequestBudget], sleeps: SleepRecorder
+) -> None:
+    errors = iter([httpx.ReadTimeout("slow"), httpx.ConnectError("refused")])
+
+    def failing(request: httpx.Request) -> httpx.Response:
+        error = next(errors, None)
+        if error:
+            raise error
+        return overall_ok(request)
+
+    client, seen = recording_client(failing, budget_factory(), sleeps)
+    assert client.series("overall", "demo-pkg").rows
+    assert len(seen) == 3
+
+
+def test_429_honours_retry_after_and_pauses_every_endpoint(
+    budget_factory: Callable[..., RequestBudget], sleeps: SleepRecorder, settings: Settings
+) -> None:
+    settings.UPSTREAM_PAUSE_AFTER_429 = 30.0
+    statuses = iter([429, 200])
+
+    def throttled(request: httpx.Request) -> httpx.Response:
+        if next(statuses) == 429:
+            return httpx.Response(429, headers={"Retry-After": "120"}, text="429")
+        return overall_ok(request)
+
+    budget = budget_factory()
+    client, seen = recording_client(throttled, budget, sleeps)
+    assert client.series("overall", "demo-pkg").rows
+    # The pause is shared: any endpoint, any process, waits it out.
+    assert 100 < budget.paused_for() <= 120
+    assert budget.reserve("system") > 100
+    assert max(sleeps.delays) > 100  # the retry waited for Retry-After
+
+
+def test_429_within_a_task_gives_the_worker_back(
+    budget_factory: Callable[..., RequestBudget], sleeps: SleepRecorder, settings: Settings
+) -> None:
+    settings.UPSTREAM_PAUSE_AFTER_429 = 60.0
+    client, seen = recording_client(lambda r: httpx.Response(429), budget_factory(), sleeps)
+    client.max_wait = 30.0
+    with pytest.raises(UpstreamRateLimited) as caught:
+        client.series("overall", "demo-pkg")
+    assert len(seen) == 1 and sleeps.delays == []
+    assert caught.value.retry_after is not None and caught.value.retry_after >= 60
+
+
+def test_404_redirects_and_wrong_content_types(
+    budget_factory: Callable[..., RequestBudget], sleeps: SleepRecorder
+) -> None:
+    cases: list[tuple[httpx.Response, type[Exception]]] = [
+        (httpx.Response(404, text="404"), UpstreamNotFound),
+        (httpx.Response(301, headers={"Location": "https://evil.test/"}), UpstreamBadPayload),
+        (
+            httpx.Response(200, text="<html>", headers={"Content-Type": "text/html"}),
+            UpstreamBadPayload,
+        ),
+        (httpx.Response(403, text="403"), UpstreamBadPayload),
+    ]
+    for response, error in cases:
+
+        def answer(request: httpx.Request, response: httpx.Response = response) -> httpx.Response:
+            return response
+
+        client, seen = recording_client(answer, budget_factory(), sleeps)
+        with pytest.raises(error):
+            client.series("overall", "demo-pkg")
+        assert len(seen) == 1  # none of these is retried (and redirects are never followed)
+
+
+def test_against_the_demo_upstream(
+    demo: DemoUpstream, client_for: Callable[..., UpstreamClient]
+) -> None:
+    client = client_for(demo)
+    for endpoint in upstream.SERIES_ENDPOINTS:
+        assert client.series(endpoint, "Django").package == "django"
+    assert client.recent("django").last_month > 0
+    with pytest.raises(UpstreamNotFound):
+        client.series("overall", "nosuchpkg")
+    assert client.series("system", "nosuchpkg").rows == []
+    demo.set_faults(truncate=True)
+    with pytest.raises(UpstreamFailure, match="transport"):
+        client.series("overall", "django")
+
+
+def test_retry_after_parsing() -> None:
+    assert upstream.parse_retry_after("7") == 7.0
+    assert upstream.parse_retry_after("999999") == 3600.0
+    assert upstream.parse_retry_after("soon") is None
+    assert upstream.parse_retry_after(None) is None
+    assert upstream.parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == 10.0

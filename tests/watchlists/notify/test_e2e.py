@@ -4,7 +4,6 @@ and the watchlist page's digest section subscribes without errors."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,8 +22,11 @@ ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
 
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
-def test_chart_shows_marker_annotations(live_server: LiveServer, settings: Settings) -> None:
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+def test_chart_shows_marker_annotations(
+    live_server: LiveServer, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Playwright's sync API runs an event loop in this thread; only for this test.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from playwright.sync_api import sync_playwright
 
     make_package("annotated", dt.date(2026, 7, 1), dt.date(2026, 9, 30), weekday_pattern(1000))
@@ -72,9 +74,9 @@ def test_chart_shows_marker_annotations(live_server: LiveServer, settings: Setti
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
 def test_subscribe_and_alert_pages_in_a_browser(
-    live_server: LiveServer, settings: Settings
+    live_server: LiveServer, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from playwright.sync_api import sync_playwright
 
     from tests.world import PASSWORD, make_user

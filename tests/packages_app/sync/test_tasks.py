@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from celery.exceptions import Retry
 from django.core.cache import cache
 from django.utils import timezone
 from pytest_django import DjangoCaptureOnCommitCallbacks, Settings
@@ -116,7 +117,7 @@ def test_a_package_refreshed_after_midnight_is_not_due_before_the_etl() -> None:
     assert fresh not in set(selectors.packages_due(now))
 
 
-def test_sweep_fans_out_one_refresh_per_due_package(
+def test_sweep_claims_each_due_package_and_its_refresh_runs_in_process(
     upstream_settings: Settings,
     eager_celery: None,
     django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
@@ -124,6 +125,7 @@ def test_sweep_fans_out_one_refresh_per_due_package(
 ) -> None:
     due = [make(name) for name in ("django", "flask", "nosuchpkg")]
     make("paused-pkg", paused=True)
+    # Eager: the fanned-out tasks run here (a real worker's fan-out: test_worker.py).
     with django_capture_on_commit_callbacks(execute=True):
         assert tasks.sweep_new_and_failed_packages() == 3
     states = dict(Package.objects.values_list("name", "upstream_state"))
@@ -165,20 +167,21 @@ def test_the_per_package_lock_prevents_overlap(
     assert cache.get(key) is None  # released
 
 
-def test_upstream_failures_are_retried_then_recorded(
+def test_an_upstream_failure_records_the_run_and_asks_celery_for_a_jittered_retry(
     upstream_settings: Settings, eager_celery: None, demo: DemoUpstream
 ) -> None:
+    """What the task does with an upstream failure: the run is recorded as failed and the
+    task raises Celery's Retry with its first countdown (30 s halved to full, jittered).
+    That a broker redelivers a task is proven with a real worker (test_worker.py)."""
     package = make("numpy")
     demo.set_faults(status=503, endpoints=["overall"], times=2)
-    tasks.refresh_package.apply(args=(package.pk,))
+    with pytest.raises(Retry, match="UpstreamFailure") as raised:
+        tasks.refresh_package.apply(args=(package.pk,)).get()
+    assert raised.value.when is not None and 15 <= float(raised.value.when) <= 30
+    runs = list(RefreshRun.objects.filter(package=package).values_list("status", "error"))
+    assert runs == [("failed", "UpstreamFailure: overall: HTTP 503")]
     package.refresh_from_db()
-    runs = list(
-        RefreshRun.objects.filter(package=package)
-        .order_by("started_at")
-        .values_list("status", flat=True)
-    )
-    assert runs == ["failed", "failed", "ok"]
-    assert package.upstream_state == UpstreamState.OK and package.consecutive_failures == 0
+    assert package.upstream_state == UpstreamState.FAILING and package.consecutive_failures == 1
 
 
 def test_bad_payloads_are_not_retried_by_the_task(
@@ -186,7 +189,7 @@ def test_bad_payloads_are_not_retried_by_the_task(
 ) -> None:
     package = make("pandas")
     demo.set_faults(malformed=True)
-    tasks.refresh_package.apply(args=(package.pk,))
+    assert tasks.refresh_package.apply(args=(package.pk,)).get()["status"] == "failed"
     assert RefreshRun.objects.filter(package=package).count() == 1
     package.refresh_from_db()
     assert package.upstream_state == UpstreamState.FAILING

@@ -35,10 +35,25 @@ def test_refresh_task_options() -> None:
     assert task.acks_late and task.reject_on_worker_lost
     assert task.soft_time_limit is not None and task.time_limit is not None
     assert task.soft_time_limit < task.time_limit < tasks.REFRESH_LOCK_TIMEOUT
-    for retries in range(tasks.REFRESH_MAX_RETRIES + 1):
-        for retry_after in (None, 60.0, 10_000.0):
-            assert 0 < tasks.retry_countdown(retries, retry_after) <= tasks.RETRY_COUNTDOWN_CAP
     assert tasks.RETRY_COUNTDOWN_CAP * 2 < 3600  # far below the visibility timeout
+
+
+def test_retry_countdowns_are_jittered_between_half_and_all_of_a_doubling_ceiling(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The draw is injected: a quarter of the way from the low to the high end.
+    monkeypatch.setattr(tasks.random, "uniform", lambda low, high: low + (high - low) / 4)
+    # Ceilings 30, 60, 120, 240, 480, 600 (the cap): countdowns at 5/8 of each.
+    assert [tasks.retry_countdown(n, None) for n in range(6)] == [
+        18.75,
+        37.5,
+        75.0,
+        150.0,
+        300.0,
+        375.0,
+    ]
+    assert tasks.retry_countdown(0, 60.0) == 60.0  # at least Retry-After
+    assert tasks.retry_countdown(5, 10_000.0) == tasks.RETRY_COUNTDOWN_CAP  # never past the cap
 
 
 def make(name: str, **fields: object) -> Package:

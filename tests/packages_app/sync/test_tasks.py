@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 
 import pytest
 from celery.exceptions import Retry
@@ -42,7 +43,7 @@ def test_retry_countdowns_are_jittered_between_half_and_all_of_a_doubling_ceilin
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # The draw is injected: a quarter of the way from the low to the high end.
-    monkeypatch.setattr(tasks.random, "uniform", lambda low, high: low + (high - low) / 4)
+    monkeypatch.setattr(random, "uniform", lambda low, high: low + (high - low) / 4)
     # Ceilings 30, 60, 120, 240, 480, 600 (the cap): countdowns at 5/8 of each.
     assert [tasks.retry_countdown(n, None) for n in range(6)] == [
         18.75,

@@ -105,13 +105,29 @@ def _isolated(settings, tmp_path) -> Iterator[None]:
     settings.VAR_DIR = tmp_path
     with contextlib.suppress(Exception):  # a test may point the cache at a dead server
         clear_cache()
-    environ = dict(os.environ)
     yield
-    # No process-wide setting outlives its test (pytest's own PYTEST_CURRENT_TEST aside):
-    # set one with monkeypatch.setenv, which puts it back.
-    leaked = {
-        key: os.environ.get(key)
-        for key in environ.keys() | os.environ.keys()
-        if key != "PYTEST_CURRENT_TEST" and os.environ.get(key) != environ.get(key)
-    }
-    assert not leaked, f"the test left the environment changed: {leaked}"
+
+
+_ENVIRON_BEFORE = pytest.StashKey[dict[str, str]]()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    item.stash[_ENVIRON_BEFORE] = dict(os.environ)
+    return (yield)
+
+
+@pytest.hookimpl(wrapper=True, trylast=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """No process-wide setting outlives its test: once every fixture of the test is torn
+    down, os.environ is as it was before its setup (monkeypatch.setenv puts values back)."""
+    result = yield
+    before = item.stash.get(_ENVIRON_BEFORE, None)
+    if before is not None:
+        leaked = {
+            key: os.environ.get(key)
+            for key in before.keys() | os.environ.keys()
+            if key != "PYTEST_CURRENT_TEST" and os.environ.get(key) != before.get(key)
+        }
+        assert not leaked, f"the test left the environment changed: {leaked}"
+    return result

@@ -14,7 +14,10 @@ import orjson
 import pytest
 from django.test import Client
 
+from packages_app.demo.upstream import DemoUpstream
 from packages_app.models import Package
+from packages_app.sync import services
+from packages_app.sync.upstream import UpstreamClient
 from tests.packages_app import golden
 
 # The first date our default window holds for demo-pkg (latest 2026-11-23 minus 180 days).
@@ -106,8 +109,8 @@ def test_the_parser_reads_every_capture() -> None:
     assert first.body.endswith(b"\n") and len(first.body) == 106
 
 
-@pytest.mark.parametrize("capture", _replayable(), ids=lambda c: c.target)
-def test_replay(capture: golden.Capture, seeded: dict[str, Package], client: Client) -> None:
+def assert_replays(capture: golden.Capture, client: Client) -> None:
+    """Our answer is upstream's captured one, or exactly the documented difference."""
     response = client.generic(capture.method, capture.target)
     body = response.content.replace(b"http://testserver", golden.CAPTURE_ORIGIN.encode())
     same = (
@@ -118,11 +121,37 @@ def test_replay(capture: golden.Capture, seeded: dict[str, Package], client: Cli
     if capture.target in DIFFERENCES:
         assert not same, f"documented difference no longer differs: {capture.target}"
         ours = (response.status_code, response["Content-Type"], body)
-        assert ours == DIFFERENCES[capture.target]()
+        assert ours == DIFFERENCES[capture.target](), capture.target
     else:
-        assert response.status_code == capture.status
-        assert response["Content-Type"] == capture.content_type
-        assert body == capture.body
+        assert response.status_code == capture.status, capture.target
+        assert response["Content-Type"] == capture.content_type, capture.target
+        assert body == capture.body, capture.target
+
+
+@pytest.mark.parametrize("capture", _replayable(), ids=lambda c: c.target)
+def test_replay(capture: golden.Capture, seeded: dict[str, Package], client: Client) -> None:
+    assert_replays(capture, client)
+
+
+# month-only's `recent` row was inserted by hand into upstream's table, with no download
+# rows behind it: upstream 404s its /overall, so no refresh can (or should) store it.
+HAND_INSERTED = "/api/packages/month-only/"
+
+
+@pytest.mark.django_db
+def test_replay_after_a_real_refresh_from_the_demo_upstream(
+    golden_demo: DemoUpstream, client_for: Callable[..., UpstreamClient], client: Client
+) -> None:
+    """The store filled the way production fills it (refresh_package over HTTP from the
+    demo upstream serving the golden seed), not by the test seed, answers every capture."""
+    upstream = client_for(golden_demo)
+    for name in ("demo-pkg", "zope-interface", "__all__", "old-only"):
+        package, _ = services.package_track(name=name)
+        assert services.refresh_package(package_id=package.pk, client=upstream).status == "ok"
+    replayed = [c for c in _replayable() if not c.target.startswith(HAND_INSERTED)]
+    assert len(replayed) == len(_replayable()) - 2
+    for capture in replayed:
+        assert_replays(capture, client)
 
 
 def test_redirect_location(client: Client) -> None:

@@ -1,4 +1,5 @@
-"""Beat entries and the Celery tasks for digests and alerts (run eagerly on the real database)."""
+"""Beat entries and the Celery tasks for digests and alerts, run in-process (eager, exceptions
+propagated) on the real database: these prove what the tasks do, not broker delivery."""
 
 from __future__ import annotations
 
@@ -53,7 +54,9 @@ def test_digest_beat_runs_on_monday_mornings_and_retries_hourly_until_noon() -> 
 
 
 @pytest.mark.django_db
-def test_weekly_digest_task_claims_and_delivers_once(world: World, eager: None) -> None:
+def test_weekly_digest_task_claims_and_delivers_once_run_in_process(
+    world: World, eager: None
+) -> None:
     WatchlistEntry.objects.filter(watchlist=world.team_list).delete()
     pkg = make_package("taskpkg", dt.date(2026, 9, 7), dt.date(2026, 11, 22), 100)
     WatchlistEntry.objects.create(watchlist=world.team_list, package=pkg)
@@ -68,7 +71,9 @@ def test_weekly_digest_task_claims_and_delivers_once(world: World, eager: None) 
 
 
 @pytest.mark.django_db
-def test_sweep_delivers_a_claim_whose_message_was_lost(world: World, eager: None) -> None:
+def test_sweep_re_enqueues_a_claim_whose_message_was_lost_run_in_process(
+    world: World, eager: None
+) -> None:
     n = Notification.objects.create(
         kind="digest",
         channel="email",

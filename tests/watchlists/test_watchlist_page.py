@@ -7,6 +7,7 @@ import re
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from pytest_django import Settings
@@ -307,3 +308,11 @@ def test_dashboard_query_count_does_not_grow_with_lists(world: World) -> None:
     with CaptureQueriesContext(connection) as after:
         client.get(reverse("dashboard"))
     assert len(after) == len(before)
+
+
+def test_package_names_link_to_their_pages_for_owner_and_public(world: World) -> None:
+    owner = world.client_for("alice").get(reverse("watchlist_detail", args=[world.team_list.uid]))
+    public = Client().get(reverse("watchlist_public", args=[world.team_list.public_token]))
+    for response in (owner, public):
+        assert response.status_code == 200
+        assert '<a href="/packages/requests/">requests</a>' in response.content.decode()

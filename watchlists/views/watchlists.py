@@ -12,6 +12,8 @@ import uuid
 from typing import TypedDict, Unpack
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -105,17 +107,29 @@ def watchlist_list(request: AuthenticatedHttpRequest) -> HttpResponse:
 def watchlist_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = _new_form(request, request.POST)
     if form.is_valid():
+        # The package page's "create a watchlist" form names the package to start it with.
+        package = form.cleaned_data["package"]
+        user = get_user_model().objects.get(pk=request.user.pk or 0)
         try:
-            watchlist = services.watchlist_create(
-                name=form.cleaned_data["name"],
-                user=request.user,
-                team=form.team(),
-                visibility=form.cleaned_data["visibility"],
-            )
+            with transaction.atomic():
+                watchlist = services.watchlist_create(
+                    name=form.cleaned_data["name"],
+                    user=user,
+                    team=form.team(),
+                    visibility=form.cleaned_data["visibility"],
+                )
+                result = (
+                    services.watchlist_add_packages(watchlist=watchlist, names=[package], user=user)
+                    if package
+                    else None
+                )
         except services.RuleError as exc:
             form.add_error(None, str(exc))
         else:
             messages.success(request, f"Watchlist {watchlist.name} created.")
+            if result is not None:
+                for level, text in _feedback_messages({"result": result}):
+                    messages.add_message(request, level, text)
             return redirect("watchlist_detail", uid=watchlist.uid)
     mine, teams = selectors.dashboard_lists(request.user)
     return render(
@@ -161,8 +175,10 @@ def _context(
 def _row_urls(watchlist: Watchlist) -> dict[str, str]:
     """The per-row action URLs, reversed once per page rather than once per row."""
     row = reverse("watchlist_row", args=[watchlist.uid, "x"])
+    package = reverse("package-detail", args=["x"])
     return {
         "row": row[: -len("x/")],
+        "package": package[: -len("x/")],
         "note": reverse("watchlist_note", args=[watchlist.uid]),
         "remove": reverse("watchlist_remove", args=[watchlist.uid]),
     }

@@ -3,6 +3,8 @@ footer's human status page, /favicon.ico, and compare from the home and package 
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.test import Client
 
@@ -52,3 +54,11 @@ def test_favicon_is_served(client: Client) -> None:
     assert response.content.startswith(b"<svg")
     assert "max-age" in response["Cache-Control"]
     assert 'rel="icon"' in client.get("/").content.decode()
+
+
+def test_the_package_page_says_what_last_week_means(client: Client) -> None:
+    from tests.packages_app.pages.package_data import make_package
+
+    make_package("flask", first=dt.date(2024, 1, 1), latest=dt.date(2024, 3, 31), recent=(1, 2, 3))
+    html = client.get("/packages/flask/").content.decode()
+    assert "The 1, 7 and 30 days ending on 31 Mar 2024, the latest day held" in html

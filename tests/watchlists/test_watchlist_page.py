@@ -332,3 +332,12 @@ def test_package_names_link_to_their_pages_for_owner_and_public(world: World) ->
     for response in (owner, public):
         assert response.status_code == 200
         assert '<a href="/packages/requests/">requests</a>' in response.content.decode()
+
+
+def test_last_week_is_explained_where_it_is_shown(world: World) -> None:
+    client = world.client_for("alice")
+    dashboard = client.get(reverse("dashboard")).content.decode()
+    assert "the 7 and 30 days ending on each package's latest day held" in dashboard
+    detail = client.get(reverse("watchlist_detail", args=[world.team_list.uid])).content.decode()
+    assert "the 1, 7 and 30 days ending on each package's latest day held" in detail
+    assert "complete weeks (Monday to Sunday)" in detail

@@ -186,7 +186,18 @@ def test_fixed_states_look_right(app_server: LiveDjango, browser: Browser) -> No
     visitor.click(".js-copy-badge[data-period=week]")
     visitor.wait_for_selector(".badges-panel .copy-status:not(:empty)")
     visitor.locator(".badges-panel").screenshot(path=str(ARTIFACTS / "flows-10-badges-rst.png"))
-    assert watch_visitor.problems == [], watch_visitor.problems
+    # On a phone: the home page and the package page's new parts (badges, notes).
+    phone = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    watch_phone = Watcher(phone)
+    phone.goto(f"{base}/")
+    shot(phone, "9-home-phone")
+    phone.goto(f"{base}/packages/httpx/")
+    phone.locator(".badges-panel").screenshot(path=str(ARTIFACTS / "flows-10-badges-phone.png"))
+    panel = phone.locator(".badges-panel").bounding_box()
+    assert panel is not None and panel["x"] + panel["width"] <= 390
+    assert watch_visitor.problems == [] and watch_phone.problems == [], (
+        watch_visitor.problems + watch_phone.problems
+    )
 
     # The operator's change page at 1280 px: buttons, numbers, the whole error.
     page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()

@@ -48,8 +48,8 @@ demo: migrate ## Like `make run`, against the bundled demo upstream with a few p
 # first half of `make test`); TEST_WORKERS=0 runs them in this process.
 TEST_WORKERS ?= 2
 PARALLEL_TESTS := -m "not e2e and not worker and not stack"
-# One at a time, after the others: the worker tests empty the Redis database and start
-# Celery workers on its queue, each browser test drives a whole Chromium, and each stack
+# One at a time, after the others: the worker tests start Celery workers (on a queue of
+# their own), each browser test drives a whole Chromium, and each stack
 # test starts web, worker and beat processes (seconds of CPU on a 2-core machine).
 SERIAL_TESTS := -m "e2e or worker or stack"
 

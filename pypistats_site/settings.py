@@ -161,6 +161,9 @@ CELERY_TASK_TIME_LIMIT = 90
 CELERY_WORKER_MAX_TASKS_PER_CHILD = 1000
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# The queue tasks are sent to and a worker consumes. The tests' real workers use one of
+# their own, so a `make run` beside them on the same Redis never sees their tasks.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="celery")
 # Redis visibility timeout: a task not acknowledged within this is redelivered. Every
 # countdown stays far below it. Tests of redelivery after a killed worker shorten it.
 CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)

@@ -11,7 +11,7 @@ from django.conf import settings as django_settings
 from django.test import override_settings
 from pytest_django import Settings
 
-from tests.isolation import clear_cache, worker_caches, worker_prefix
+from tests.isolation import clear_cache, own_celery_queue, worker_caches, worker_prefix
 from tests.live import chromium, one_request_at_a_time
 from tests.module_data import users_last
 from tests.services import CHECKS
@@ -56,26 +56,29 @@ def _test_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Settings for the whole run: in force before any fixture, also for the data that
     module-scoped fixtures build (tests/module_data.py). A test changes them through
     pytest-django's `settings` fixture, which puts them back after it."""
-    with override_settings(
-        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
-        AXES_ENABLED=False,  # the lockout tests turn it back on
-        HTTPS=False,
-        SECURE_SSL_REDIRECT=False,
-        DEMO_UPSTREAM=False,
-        # Pages render {% static %}: never read a collectstatic manifest a developer may
-        # have left under var/, whatever the app under test.
-        STORAGES={
-            **django_settings.STORAGES,
-            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-        },
-        # Building the middleware (each test client, each WSGIHandler) makes WhiteNoise list
-        # and stat every static file through the finders: ~80 ms, paid by most tests. No
-        # test but the static-file ones asks for /static/ through Django; they turn it on.
-        WHITENOISE_USE_FINDERS=False,
-        # This process's own cache (a folder, or a key prefix on Redis): tests/isolation.py.
-        CACHES=worker_caches(django_settings.CACHES, tmp_path_factory.mktemp("cache")),
-        # The API's shared store keys its answers and rate-limit counters under this one.
-        CACHE_KEY_PREFIX=worker_prefix(django_settings.CACHE_KEY_PREFIX),
+    with (
+        override_settings(
+            PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+            AXES_ENABLED=False,  # the lockout tests turn it back on
+            HTTPS=False,
+            SECURE_SSL_REDIRECT=False,
+            DEMO_UPSTREAM=False,
+            # Pages render {% static %}: never read a collectstatic manifest a developer may
+            # have left under var/, whatever the app under test.
+            STORAGES={
+                **django_settings.STORAGES,
+                "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+            },
+            # Building the middleware (each test client, each WSGIHandler) makes WhiteNoise list
+            # and stat every static file through the finders: ~80 ms, paid by most tests. No
+            # test but the static-file ones asks for /static/ through Django; they turn it on.
+            WHITENOISE_USE_FINDERS=False,
+            # This process's own cache (a folder, or a key prefix on Redis): tests/isolation.py.
+            CACHES=worker_caches(django_settings.CACHES, tmp_path_factory.mktemp("cache")),
+            # The API's shared store keys its answers and rate-limit counters under this one.
+            CACHE_KEY_PREFIX=worker_prefix(django_settings.CACHE_KEY_PREFIX),
+        ),
+        own_celery_queue(tmp_path_factory.mktemp("celery")),
     ):
         yield
 
@@ -108,7 +111,16 @@ def _isolated(settings: Settings, tmp_path: Path) -> Iterator[None]:
     settings.VAR_DIR = tmp_path
     with contextlib.suppress(Exception):  # a test may point the cache at a dead server
         clear_cache()
+    environ = dict(os.environ)
     yield
+    # No process-wide setting outlives its test (pytest's own PYTEST_CURRENT_TEST aside):
+    # set one with monkeypatch.setenv, which puts it back.
+    leaked = {
+        key: os.environ.get(key)
+        for key in environ.keys() | os.environ.keys()
+        if key != "PYTEST_CURRENT_TEST" and os.environ.get(key) != environ.get(key)
+    }
+    assert not leaked, f"the test left the environment changed: {leaked}"
 
 
 @pytest.fixture

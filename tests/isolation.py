@@ -10,8 +10,11 @@ cache with clear_cache(), which deletes this worker's keys only.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import secrets
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -73,3 +76,35 @@ def _redis(url: str) -> Any:
     import redis
 
     return redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+
+
+@contextlib.contextmanager
+def own_celery_queue(folder: Path) -> Iterator[str]:
+    """Send whatever this test process enqueues to a queue of its own, never the `celery`
+    queue a `make run` worker on the same broker consumes; the file-system broker (no
+    REDIS_URL) keeps its files in `folder`, not in the developer's var/celery. Tests that
+    start real workers give them their own queue (tests/packages_app/sync/test_worker.py).
+    """
+    from pypistats_site.celery import app
+
+    queue = f"pss-test-{WORKER or 'main'}-{secrets.token_hex(4)}"
+    saved = app.conf.task_default_queue, app.conf.broker_transport_options
+    app.conf.task_default_queue = queue
+    if app.conf.broker_url.startswith("filesystem"):
+        app.conf.broker_transport_options = {
+            **app.conf.broker_transport_options,
+            "data_folder_in": str(folder / "queue"),
+            "data_folder_out": str(folder / "queue"),
+            "control_folder": str(folder / "control"),
+        }
+        for sub in ("queue", "control"):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+    try:
+        yield queue
+    finally:
+        app.conf.task_default_queue, app.conf.broker_transport_options = saved
+        if app.conf.broker_url.startswith("redis"):
+            with contextlib.suppress(Exception):  # Redis may be gone by now
+                _redis(app.conf.broker_url).delete(
+                    queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}"
+                )

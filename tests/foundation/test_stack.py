@@ -53,7 +53,7 @@ def _wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
                 return
         except (OSError, urllib.error.URLError):
             pass
-        time.sleep(0.5)
+        time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")
 
 

@@ -97,6 +97,6 @@ def eager_celery() -> Iterator[None]:
     from pypistats_site.celery import app
 
     previous = app.conf.task_always_eager, app.conf.task_eager_propagates
-    app.conf.task_always_eager, app.conf.task_eager_propagates = True, False
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
     yield
     app.conf.task_always_eager, app.conf.task_eager_propagates = previous

@@ -1,21 +1,30 @@
 """Who may do what: every team and watchlist view and action, for each kind of caller.
 
-Expected outcomes: a status code, "login" (redirect to the login page, nothing done)
-or "ok" (a redirect after the action did its work). A denied POST must leave the
-database exactly as it was.
+The callers: alice (owner of the team and of a private list), dora (a second owner of
+the team, added by the test), bob (a plain member), charlie (an outsider), anonymous.
+Expected outcomes: a status code, "login" (redirect to the login page, nothing done),
+"ok" (a redirect after the action did its work, which EFFECTS checks in the database),
+"refused" or "noop" (a redirect, and nothing in the database changed: a rule refused the
+action, or there was nothing to do). Anything but "ok" must leave the database exactly
+as it was.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
-from tests.world import World
+from tests.world import World, make_user
 from watchlists.models import Invitation, Membership, Team, Watchlist, WatchlistEntry
 
-ROLES = ["alice", "bob", "charlie", "anonymous"]
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+ROLES = ["alice", "dora", "bob", "charlie", "anonymous"]
 
 
 def snapshot() -> object:
@@ -48,31 +57,46 @@ type Case = tuple[str, str, Callable[[World], str], dict[str, str], dict[str, Ou
 
 TEAM_LIST_READ: dict[str, Outcome] = {
     "alice": 200,
+    "dora": 200,
     "bob": 200,
     "charlie": 404,
     "anonymous": "login",
 }
 TEAM_LIST_EDIT: dict[str, Outcome] = {
     "alice": "ok",
+    "dora": "ok",
     "bob": "ok",
     "charlie": 404,
     "anonymous": "login",
 }
 TEAM_LIST_MANAGE: dict[str, Outcome] = {
     "alice": "ok",
+    "dora": "ok",
     "bob": 403,
     "charlie": 404,
     "anonymous": "login",
 }
-PRIVATE_READ: dict[str, Outcome] = {"alice": 200, "bob": 404, "charlie": 404, "anonymous": "login"}
-PRIVATE_EDIT: dict[str, Outcome] = {"alice": "ok", "bob": 404, "charlie": 404, "anonymous": "login"}
+PRIVATE_READ: dict[str, Outcome] = {
+    "alice": 200,
+    "dora": 404,
+    "bob": 404,
+    "charlie": 404,
+    "anonymous": "login",
+}
+PRIVATE_EDIT: dict[str, Outcome] = {
+    "alice": "ok",
+    "dora": 404,
+    "bob": 404,
+    "charlie": 404,
+    "anonymous": "login",
+}
 
 CASES: list[Case] = []
 for list_name, read, edit, manage in [
     ("team_list", TEAM_LIST_READ, TEAM_LIST_EDIT, TEAM_LIST_MANAGE),
     ("private_list", PRIVATE_READ, PRIVATE_EDIT, PRIVATE_EDIT),
 ]:
-    settings_get = dict(manage, alice=200)
+    settings_get = {role: 200 if want == "ok" else want for role, want in manage.items()}
     CASES += [
         (f"{list_name}-detail", "get", wl(list_name, "watchlist_detail"), {}, read),
         (
@@ -113,7 +137,14 @@ for list_name, read, edit, manage in [
             manage,
         ),
         (f"{list_name}-share", "post", wl(list_name, "watchlist_share"), {}, manage),
-        (f"{list_name}-unshare", "post", wl(list_name, "watchlist_unshare"), {}, manage),
+        (
+            f"{list_name}-unshare",
+            "post",
+            wl(list_name, "watchlist_unshare"),
+            {},
+            # The private list has no public link to revoke: nothing to do.
+            manage if list_name == "team_list" else dict(manage, alice="noop"),
+        ),
         (
             f"{list_name}-delete",
             "post",
@@ -144,12 +175,21 @@ CASES += [
     ("team-remove-bob", "post", team("member_remove", BOB_M), {}, TEAM_LIST_MANAGE),
     ("team-role-bob", "post", team("member_role", BOB_M), {"role": "owner"}, TEAM_LIST_MANAGE),
     ("team-hand-over", "post", team("team_hand_over"), {"successor": "0"}, TEAM_LIST_MANAGE),
-    ("team-leave", "post", team("team_leave"), {}, TEAM_LIST_EDIT),
+    # The only owner cannot leave (with dora there, alice is not the only one, but the
+    # test adds dora only when she is the caller).
+    ("team-leave", "post", team("team_leave"), {}, dict(TEAM_LIST_EDIT, alice="refused")),
 ]
 # Pages and actions scoped to the caller themselves (no object in the URL).
-SIGNED_IN_GET: dict[str, Outcome] = {"alice": 200, "bob": 200, "charlie": 200, "anonymous": "login"}
+SIGNED_IN_GET: dict[str, Outcome] = {
+    "alice": 200,
+    "dora": 200,
+    "bob": 200,
+    "charlie": 200,
+    "anonymous": "login",
+}
 SIGNED_IN_POST: dict[str, Outcome] = {
     "alice": "ok",
+    "dora": "ok",
     "bob": "ok",
     "charlie": "ok",
     "anonymous": "login",
@@ -172,9 +212,105 @@ CASES += [
         "post",
         lambda w: reverse("invitation", args=[w.invitation.token]),
         {},
-        SIGNED_IN_POST,
+        # Members already in the team keep the link unused (services.invitation_accept).
+        dict(SIGNED_IN_POST, alice="noop", dora="noop", bob="noop"),
     ),
 ]
+
+
+def _entry(w: World, list_name: str, package: str) -> WatchlistEntry | None:
+    watchlist: Watchlist = getattr(w, list_name)
+    return WatchlistEntry.objects.filter(watchlist=watchlist, package__name=package).first()
+
+
+def _list(w: World, list_name: str) -> Watchlist | None:
+    return Watchlist.objects.filter(pk=getattr(w, list_name).pk).first()
+
+
+def _role(w: World, user: User) -> str | None:
+    membership = Membership.objects.filter(team=w.team, user=user).first()
+    return None if membership is None else membership.role
+
+
+# What each allowed action must have done, read back from the database: (world, caller).
+Effect = Callable[[World, "User"], bool]
+
+
+def list_effects(n: str) -> dict[str, Effect]:
+    """The effects of the list actions on the list `n` names in the world."""
+
+    def updated(w: World, u: User) -> bool:
+        wl = _list(w, n)
+        return (
+            wl is not None
+            and (wl.name, wl.visibility) == ("New", "public")
+            and bool(wl.public_token)
+        )
+
+    def shared(w: World, u: User) -> bool:
+        wl = _list(w, n)
+        old_token = getattr(w, n).public_token
+        return (
+            wl is not None
+            and wl.visibility == "public"
+            and wl.public_token
+            not in (
+                None,
+                old_token,
+            )
+        )
+
+    return {
+        f"{n}-add": lambda w, u: _entry(w, n, "numpy") is not None,
+        f"{n}-bulk": lambda w, u: _entry(w, n, "numpy") is not None,
+        f"{n}-remove": lambda w, u: _entry(w, n, "requests") is None,
+        f"{n}-note": lambda w, u: getattr(_entry(w, n, "requests"), "note", "") == "hi",
+        f"{n}-update": updated,
+        f"{n}-share": shared,
+        f"{n}-delete": lambda w, u: _list(w, n) is None,
+    }
+
+
+EFFECTS: dict[str, Effect] = list_effects("team_list") | list_effects("private_list")
+EFFECTS["team_list-unshare"] = lambda w, u: (
+    (wl := _list(w, "team_list")) is not None and (wl.public_token, wl.visibility) == (None, "team")
+)
+EFFECTS |= {
+    "team-rename": lambda w, u: Team.objects.get(pk=w.team.pk).name == "X",
+    "team-invite": lambda w, u: Invitation.objects.filter(team=w.team, created_by=u).exists(),
+    "team-revoke": lambda w, u: Invitation.objects.get(pk=w.invitation.pk).revoked_at is not None,
+    "team-remove-bob": lambda w, u: _role(w, w.bob) is None,
+    "team-role-bob": lambda w, u: _role(w, w.bob) == "owner",
+    "team-hand-over": lambda w, u: (_role(w, w.bob), _role(w, u)) == ("owner", "member"),
+    "team-leave": lambda w, u: _role(w, u) is None,
+    "team-create": lambda w, u: Membership.objects.filter(
+        team__name="T", user=u, role="owner"
+    ).exists(),
+    "watchlist-create": lambda w, u: Watchlist.objects.filter(
+        name="L", owner_user=u, created_by=u
+    ).exists(),
+    "invitation-accept": lambda w, u: (
+        _role(w, u) == "member"
+        and Invitation.objects.get(pk=w.invitation.pk).accepted_by_id == u.pk
+    ),
+}
+
+
+def test_every_allowed_action_has_an_effect_to_check() -> None:
+    allowed = {case for case, method, _, _, expected in CASES if "ok" in expected.values()}
+    assert {c for c in allowed if c in {c for c, m, *_ in CASES if m == "post"}} == set(EFFECTS)
+
+
+def _client(world: World, role: str) -> tuple[Client, User | None]:
+    if role == "dora":
+        # A second owner of alice's team, only in dora's own cases (so that alice stays
+        # the only owner in hers).
+        dora = make_user("dora")
+        Membership.objects.create(team=world.team, user=dora, role=Membership.Role.OWNER)
+        client = Client()
+        client.force_login(dora)
+        return client, dora
+    return world.client_for(role), getattr(world, role, None)
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -190,7 +326,7 @@ def test_matrix(
     data: dict[str, str],
     expected: dict[str, Outcome],
 ) -> None:
-    client = world.client_for(role)
+    client, user = _client(world, role)
     target = url(world)
     if case == "team-hand-over":
         data = {"successor": str(world.bob_membership.pk)}
@@ -200,13 +336,17 @@ def test_matrix(
     if want == "login":
         assert response.status_code == 302
         assert response["Location"].startswith(reverse("login"))
-    elif want == "ok":
+    elif want in ("ok", "refused", "noop"):
         assert response.status_code == 302, response.content[:500]
         assert not response["Location"].startswith(reverse("login"))
     else:
         assert response.status_code == want
-    if method == "post" and want != "ok":
-        assert snapshot() == before, "a denied request changed the database"
+    if want == "ok" and method == "post":
+        assert user is not None
+        assert snapshot() != before, "an allowed action changed nothing"
+        assert EFFECTS[case](world, user), "the allowed action did not do its work"
+    elif method == "post":
+        assert snapshot() == before, f"a {want} request changed the database"
     if method == "get":
         assert snapshot() == before, "a GET changed the database"
 
@@ -230,7 +370,7 @@ def test_get_on_an_action_is_refused(
     assert snapshot() == before
 
 
-@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("role", ["alice", "bob", "charlie", "anonymous"])
 def test_public_link_is_read_only_for_everyone(world: World, role: str) -> None:
     client = world.client_for(role)
     url = reverse("watchlist_public", args=[world.team_list.public_token])

@@ -6,6 +6,7 @@ import datetime as dt
 from email.utils import format_datetime
 
 import pytest
+import time_machine
 from django.test import Client, RequestFactory
 from pytest_django import Settings
 
@@ -120,6 +121,8 @@ def test_other_methods_are_405(seeded: dict[str, Package], client: Client, metho
 
 # --- Our rate limit -----------------------------------------------------------------------
 
+MINUTE = 1_800_000_000.0  # the start of a one-minute window (a multiple of 60)
+
 
 def test_rate_limit_answers_429_with_headers(
     seeded: dict[str, Package], client: Client, settings: Settings
@@ -127,27 +130,32 @@ def test_rate_limit_answers_429_with_headers(
     settings.API_RATE_LIMIT_PER_MINUTE = 3
     statuses = []
     remaining = []
-    for _ in range(3):
+    # 15.5 s into a minute window: the window resets 44.5 s later, announced as 45.
+    with time_machine.travel(MINUTE + 15.5, tick=False) as clock:
+        for _ in range(3):
+            response = client.get(URL)
+            statuses.append(response.status_code)
+            remaining.append(response["X-RateLimit-Remaining"])
+            assert response["X-RateLimit-Limit"] == "3"
+        assert statuses == [200, 200, 200]
+        assert remaining == ["2", "1", "0"]
+        # 404s count too, as upstream's do; every API endpoint shares the budget.
+        response = client.get("/api/packages/nosuchpkg/recent")
+        assert response.status_code == 429
+        assert response["Content-Type"] == "text/html; charset=utf-8"
+        assert response.content == b'<a href="/api/#etiquette">429 RATE LIMIT EXCEEDED</a>'
+        assert response["Retry-After"] == "45"
+        assert response["X-RateLimit-Remaining"] == "0"
+        assert response["X-RateLimit-Reset"] == "45"
+        assert response["Access-Control-Allow-Origin"] == "*"
+        # Another client has its own budget.
+        assert client.get(URL, REMOTE_ADDR="10.0.0.9").status_code == 200
+        # The docs page and the OpenAPI document are not limited.
+        assert client.get("/api/openapi.yml").status_code == 200
+        # The next window starts a new count.
+        clock.shift(44.5)
         response = client.get(URL)
-        statuses.append(response.status_code)
-        remaining.append(response["X-RateLimit-Remaining"])
-        assert response["X-RateLimit-Limit"] == "3"
-    assert statuses == [200, 200, 200]
-    assert remaining == ["2", "1", "0"]
-    # 404s count too, as upstream's do; every API endpoint shares the budget.
-    response = client.get("/api/packages/nosuchpkg/recent")
-    assert response.status_code == 429
-    assert response["Content-Type"] == "text/html; charset=utf-8"
-    assert response.content == b'<a href="/api/#etiquette">429 RATE LIMIT EXCEEDED</a>'
-    retry_after = int(response["Retry-After"])
-    assert 1 <= retry_after <= 60
-    assert response["X-RateLimit-Remaining"] == "0"
-    assert int(response["X-RateLimit-Reset"]) == retry_after
-    assert response["Access-Control-Allow-Origin"] == "*"
-    # Another client has its own budget.
-    assert client.get(URL, REMOTE_ADDR="10.0.0.9").status_code == 200
-    # The docs page and the OpenAPI document are not limited.
-    assert client.get("/api/openapi.yml").status_code == 200
+        assert response.status_code == 200 and response["X-RateLimit-Remaining"] == "2"
 
 
 def test_rate_limit_can_be_turned_off(
@@ -185,9 +193,10 @@ def test_rate_limit_keys_on_forwarded_client(
 ) -> None:
     settings.API_RATE_LIMIT_PER_MINUTE = 1
     settings.AXES_IPWARE_PROXY_COUNT = 1
-    assert client.get(URL, headers={"X-Forwarded-For": "203.0.113.1"}).status_code == 200
-    assert client.get(URL, headers={"X-Forwarded-For": "203.0.113.1"}).status_code == 429
-    assert client.get(URL, headers={"X-Forwarded-For": "203.0.113.2"}).status_code == 200
+    with time_machine.travel(MINUTE, tick=False):  # all three in one window
+        assert client.get(URL, headers={"X-Forwarded-For": "203.0.113.1"}).status_code == 200
+        assert client.get(URL, headers={"X-Forwarded-For": "203.0.113.1"}).status_code == 429
+        assert client.get(URL, headers={"X-Forwarded-For": "203.0.113.2"}).status_code == 200
 
 
 @pytest.mark.redis
@@ -206,7 +215,8 @@ def test_rate_limit_on_redis_is_one_atomic_counter(
     settings.API_RATE_LIMIT_PER_MINUTE = 2
     # A count left by an earlier run in this minute would start above zero.
     delete_prefixed(os.environ["REDIS_URL"], "pss-api-test")
-    statuses = [client.get(URL, REMOTE_ADDR="192.0.2.50").status_code for _ in range(3)]
+    with time_machine.travel(MINUTE, tick=False):  # all three in one window
+        statuses = [client.get(URL, REMOTE_ADDR="192.0.2.50").status_code for _ in range(3)]
     assert statuses == [200, 200, 429]
     r = redis.Redis.from_url(os.environ["REDIS_URL"])
     keys = list(r.keys("pss-api-test:*api-rl:192.0.2.50:*"))

@@ -8,10 +8,13 @@ import json
 import pytest
 from django.test import Client
 
-from packages_app.models import Package
-from packages_app.pages.options import parse_options
-from packages_app.pages.package import chart_payload
-from tests.packages_app.pages.package_data import daily_without_mirrors, make_package
+from packages_app.models import Metric, Package
+from tests.packages_app.pages.package_data import (
+    CATEGORIES,
+    daily_without_mirrors,
+    make_package,
+    value,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -35,20 +38,32 @@ def test_csv_has_exactly_the_chart_data(client: Client, pkg: Package) -> None:
         'attachment; filename="numpy-downloads-2024-04-02-to-2024-06-30-week.csv"'
     )
     rows = _rows(response.content)
-    payload = chart_payload(pkg, parse_options({"range": "90", "agg": "week"}))
-    assert payload is not None
-    periods = payload["periods"]["labels"]
-    expected_count = sum(len(c["datasets"]) for c in payload["charts"]) * len(periods)
-    assert len(rows) == expected_count
-    # Weeks: the leading partial week (window starts Tue 2 April) is left out,
-    # the last one (Mon 24 .. Sun 30 June) is complete.
+    # Every series of the seed (tests/packages_app/pages/package_data.CATEGORIES), the
+    # Python minor versions twice (downloads and share): 20 series, by hand.
+    minors = {"3.8", "3.9", "3.10", "3.11", "3.12", "2.7"}
+    expected_series = (
+        {("overall", "with_mirrors"), ("overall", "without_mirrors")}
+        | {("python_major", "3"), ("python_major", "2")}
+        | {("python_minor", v) for v in minors}
+        | {("python_minor_share", v) for v in minors}
+        | {("system", os) for os in ("Linux", "Windows", "Darwin", "other")}
+    )
+    assert {(r["chart"], r["category"]) for r in rows} == expected_series
+    # Weeks: the leading partial week (window starts Tue 2 April) is left out, the last
+    # (Mon 24 .. Sun 30 June) is complete: the twelve Mondays from 8 April, in every series.
+    mondays = [(D(2024, 4, 8) + dt.timedelta(weeks=n)).isoformat() for n in range(12)]
+    assert mondays[-1] == "2024-06-24"
+    for chart, category in expected_series:
+        series = [r for r in rows if (r["chart"], r["category"]) == (chart, category)]
+        assert [r["period_start"] for r in series] == mondays, (chart, category)
+        assert {r["partial"] for r in series} == {"false"}
+    assert len(rows) == 20 * 12
+    # The values: the seed's own formula, summed over each week.
     overall = [r for r in rows if r["chart"] == "overall" and r["category"] == "without_mirrors"]
-    assert [r["period_start"] for r in overall][0] == "2024-04-08"
-    assert overall[-1]["period_start"] == "2024-06-24" and overall[-1]["partial"] == "false"
-    data = daily_without_mirrors(pkg)
     for row in overall:
         start = D.fromisoformat(row["period_start"])
-        assert int(row["value"]) == sum(data[start + dt.timedelta(days=i)] for i in range(7))
+        week = [start + dt.timedelta(days=i) for i in range(7)]
+        assert int(row["value"]) == sum(value(100, 10, day) for day in week)
 
 
 def test_csv_marks_a_partial_last_period(client: Client, pkg: Package) -> None:
@@ -79,23 +94,43 @@ def test_csv_with_smoothing_has_the_averages(client: Client, pkg: Package) -> No
     assert float(row["value"]) == pytest.approx(expected, abs=0.05)
 
 
-def test_json_export_matches_the_csv(client: Client, pkg: Package) -> None:
+def test_json_export_holds_the_seeds_daily_values(client: Client, pkg: Package) -> None:
     response = client.get("/packages/numpy/export.json?range=30")
     assert response.status_code == 200
     assert response["Content-Disposition"].endswith('.json"')
     body = json.loads(response.content)
-    assert body["package"] == "numpy" and len(body["periods"]) == 30
-    csv_rows = _rows(client.get("/packages/numpy/export.csv?range=30").content)
-    for chart in body["charts"]:
-        for series in chart["series"]:
-            values = [
-                r["value"]
-                for r in csv_rows
-                if r["chart"] == chart["id"] and r["category"] == series["key"]
-            ]
-            assert values == [str(v) for v in series["data"]]
-    share = next(c for c in body["charts"] if c["id"] == "python_minor_share")
+    june = [D(2024, 6, 1) + dt.timedelta(days=i) for i in range(30)]
+    assert body["package"] == "numpy"
+    assert [p["start"] for p in body["periods"]] == [day.isoformat() for day in june]
+    charts = {chart["id"]: chart for chart in body["charts"]}
+    assert set(charts) == {
+        "overall",
+        "python_major",
+        "python_minor",
+        "python_minor_share",
+        "system",
+    }
+    # Downloads: the seed's formula, day by day, for every category of every metric.
+    for metric, weights in CATEGORIES.items():
+        series = {s["key"]: s["data"] for s in charts[metric.label]["series"]}
+        assert series == {
+            category: [value(100, weight, day) for day in june]
+            for category, weight in weights.items()
+        }
+    # Shares: each minor version's part of the day's minor-version total, in percent.
+    minor = CATEGORIES[Metric.PYTHON_MINOR]
+    share = charts["python_minor_share"]
     assert share["unit"] == "percent"
+    for s in share["series"]:
+        expected = [
+            100 * value(100, minor[s["key"]], day) / sum(value(100, w, day) for w in minor.values())
+            for day in june
+        ]
+        assert s["data"] == pytest.approx(expected, abs=0.05), s["key"]
+    # The CSV of the same window carries the same numbers.
+    csv_rows = _rows(client.get("/packages/numpy/export.csv?range=30").content)
+    linux = [r["value"] for r in csv_rows if (r["chart"], r["category"]) == ("system", "Linux")]
+    assert linux == [str(value(100, 6, day)) for day in june]
 
 
 def test_bad_options_are_a_400(client: Client, pkg: Package) -> None:

@@ -19,7 +19,7 @@ from packages_app.pages.options import parse_options
 from packages_app.pages.package import chart_payload
 from packages_app.sync import quality
 from tests.module_data import built_once, for_test
-from tests.packages_app.pages.package_data import daily_without_mirrors, make_package
+from tests.packages_app.pages.package_data import daily_without_mirrors, make_package, value
 from tests.stored_points import forget
 
 pytestmark = pytest.mark.django_db
@@ -151,7 +151,9 @@ def test_controls_are_real_links_with_htmx_attributes(client: Client, django_pkg
     body = client.get("/packages/django/?agg=week").content.decode()
     assert 'href="?range=90&amp;agg=week" hx-get="?range=90&amp;agg=week"' in body
     assert 'hx-target="#charts"' in body and 'hx-push-url="true"' in body
-    assert 'href="?" hx-get="?" aria-current="true">Linear' in body or "Linear" in body
+    # The current scale (linear, the default) is marked; its link keeps the other options.
+    assert 'href="?agg=week" hx-get="?agg=week" aria-current="true">Linear</a>' in body
+    assert 'href="?agg=week&amp;scale=log" hx-get="?agg=week&amp;scale=log">Log' in body
 
 
 def test_non_canonical_name_redirects_permanently_keeping_the_query(
@@ -214,12 +216,13 @@ def test_chart_payload_matches_the_stored_points(django_pkg: Package) -> None:
     options = parse_options({"start": "2024-03-04", "end": "2024-03-31", "agg": "week"})
     payload = chart_payload(django_pkg, options)
     assert payload is not None
-    data = daily_without_mirrors(django_pkg)
     overall = next(c for c in payload["charts"] if c["id"] == "overall")
     without = next(d for d in overall["datasets"] if d["key"] == "without_mirrors")
     assert payload["periods"]["labels"] == ["2024-03-04", "2024-03-11", "2024-03-18", "2024-03-25"]
+    # The seed's own formula (base 100, weight 10 for without_mirrors), summed by week.
     expected = [
-        sum(data[D(2024, 3, 4) + dt.timedelta(days=7 * w + i)] for i in range(7)) for w in range(4)
+        sum(value(100, 10, D(2024, 3, 4) + dt.timedelta(days=7 * w + i)) for i in range(7))
+        for w in range(4)
     ]
     assert without["data"] == expected
     share = next(c for c in payload["charts"] if c["id"] == "python_minor_share")

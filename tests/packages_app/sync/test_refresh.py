@@ -2,9 +2,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from pytest_django import Settings
 
@@ -18,8 +21,10 @@ from packages_app.models import (
     RefreshRun,
     UpstreamState,
 )
+from packages_app.store.points import month_of
 from packages_app.sync import services
 from packages_app.sync.upstream import UpstreamClient
+from tests.db_triggers import INJECTED, failing_when, month_writes
 from tests.packages_app.golden import GOLDEN_TODAY
 from tests.stored_points import held
 
@@ -46,6 +51,22 @@ def stored(package: Package) -> set[tuple[str, str, str, int]]:
         (*names[category_id], date.isoformat(), downloads)
         for category_id, date, downloads in held(package)
     }
+
+
+def category_id(metric: str, name: str) -> int:
+    return Category.objects.get(metric=Metric[metric.upper()], name=name).pk
+
+
+WRITES = ("INSERT", "UPDATE", "DELETE")
+
+
+def writes_to(queries: CaptureQueriesContext, table: str) -> list[str]:
+    """The captured statements that write to `table`."""
+    return [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith(WRITES) and table in q["sql"]
+    ]
 
 
 def track(name: str) -> Package:
@@ -90,7 +111,12 @@ def test_a_second_refresh_writes_nothing(
     before = stored(package)
     package.refresh_from_db()
     version = package.data_version
-    second = services.refresh_package(package_id=package.pk, client=client)
+    with month_writes() as written, CaptureQueriesContext(connection) as queries:
+        second = services.refresh_package(package_id=package.pk, client=client)
+    # What reached the database: not one month row, not the recent row.
+    assert written() == []
+    assert writes_to(queries, "packages_app_downloadmonth") == []
+    assert writes_to(queries, "packages_app_recentdownloads") == []
     assert (second.inserted, second.updated) == (0, 0)
     assert second.unchanged == len(before)
     package.refresh_from_db()
@@ -107,10 +133,21 @@ def test_after_advancing_today_one_day_is_added_the_correction_overwrites_and_ol
     before = stored(package)
     oldest = (GOLDEN_TODAY - dt.timedelta(days=181)).isoformat()
     demo.advance()
-    result = services.refresh_package(package_id=package.pk, client=client)
+    with month_writes() as written:
+        result = services.refresh_package(package_id=package.pk, client=client)
     after = stored(package)
     new_day = GOLDEN_TODAY.isoformat()
     served_now = served(demo, "requests")
+    corrected = (GOLDEN_TODAY + dt.timedelta(days=1) - dt.timedelta(days=3)).isoformat()
+    # The database wrote exactly the months holding the new day or the correction, once
+    # each: not the other months it already held unchanged.
+    changed_months = {
+        (category_id(m, c), month_of(dt.date.fromisoformat(d)))
+        for m, c, d, _ in served_now
+        if d == new_day or (m, c, d) == ("overall", "with_mirrors", corrected)
+    }
+    assert {(cat, month) for _, pk, cat, month in written() if pk == package.pk} == changed_months
+    assert len(written()) == len(changed_months)
     # Every series got the new day.
     series_before = {(m, c) for m, c, _, _ in before}
     assert {(m, c) for m, c, d, _ in after if d == new_day} == {
@@ -123,7 +160,6 @@ def test_after_advancing_today_one_day_is_added_the_correction_overwrites_and_ol
     assert not any(d == oldest for _, _, d, _ in served_now)
     assert {r for r in before if r[2] == oldest} <= after
     # The corrected value was overwritten.
-    corrected = (GOLDEN_TODAY + dt.timedelta(days=1) - dt.timedelta(days=3)).isoformat()
     old_value = next(
         n for m, c, d, n in before if (m, c, d) == ("overall", "with_mirrors", corrected)
     )
@@ -303,8 +339,13 @@ def test_a_404_for_a_package_we_hold_keeps_its_data_and_sets_not_found(
     assert package.next_attempt_at - timezone.now() > dt.timedelta(days=6)
 
 
+def _the_write_is_under_way(sql: str) -> bool:
+    # The recent row is written after the new points, inside the same transaction.
+    return "packages_app_recentdownloads" in sql
+
+
 def test_a_time_limit_inside_the_write_rolls_back_and_is_recorded(
-    demo: DemoUpstream, client_for: Callable[..., UpstreamClient], monkeypatch: pytest.MonkeyPatch
+    demo: DemoUpstream, client_for: Callable[..., UpstreamClient]
 ) -> None:
     from celery.exceptions import SoftTimeLimitExceeded
 
@@ -314,16 +355,59 @@ def test_a_time_limit_inside_the_write_rolls_back_and_is_recorded(
     before, version = stored(package), package.data_version
     demo.advance()
 
-    def out_of_time(*args: object, **kwargs: object) -> bool:
-        # The new points are already written in the transaction when time runs out.
-        raise SoftTimeLimitExceeded()
+    def out_of_time(
+        execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
+    ) -> Any:
+        # Celery's soft limit is a signal: it lands inside whatever statement is running,
+        # here once the new points are already written in the transaction.
+        if _the_write_is_under_way(sql):
+            raise SoftTimeLimitExceeded()
+        return execute(sql, params, many, context)
 
-    monkeypatch.setattr(services, "_write_recent", out_of_time)
-    result = services.refresh_package(package_id=package.pk, client=client_for(demo))
+    with month_writes() as written, connection.execute_wrapper(out_of_time):
+        result = services.refresh_package(package_id=package.pk, client=client_for(demo))
     assert result.status == "failed"
+    assert written() == []  # the months it wrote were rolled back
     package.refresh_from_db()
     assert stored(package) == before and package.data_version == version
     assert package.last_error.startswith("SoftTimeLimitExceeded")
     assert package.upstream_state == UpstreamState.FAILING
     run = RefreshRun.objects.filter(package=package).first()
     assert run is not None and run.status == "failed" and run.finished_at is not None
+
+
+@pytest.mark.django_db(transaction=True)  # the refresh's own transaction commits or rolls back
+def test_a_database_failure_at_the_last_statement_of_the_write_leaves_everything_as_it_was(
+    demo: DemoUpstream, client_for: Callable[..., UpstreamClient]
+) -> None:
+    """The database itself refuses the write's last statement (the run marked ok): every
+    point, the recent row and the package's state written before it roll back with it."""
+    package = track("numpy")
+    services.refresh_package(package_id=package.pk, client=client_for(demo))
+    package.refresh_from_db()
+    before = stored(package)
+    recent_before = RecentDownloads.objects.values().get(package=package)
+    package_before = Package.objects.values().get(pk=package.pk)
+    demo.advance()  # a new day for every series and a corrected one: much to write
+    with failing_when("packages_app_refreshrun", "NEW.status = 'ok'"):
+        result = services.refresh_package(package_id=package.pk, client=client_for(demo))
+    assert result.status == "failed" and INJECTED in result.error
+    assert stored(package) == before
+    assert RecentDownloads.objects.values().get(package=package) == recent_before
+    after = Package.objects.values().get(pk=package.pk)
+    failure_fields = {
+        "last_error",
+        "last_error_at",
+        "consecutive_failures",
+        "upstream_state",
+        "next_attempt_at",
+    }
+    assert {k: v for k, v in after.items() if k not in failure_fields} == {
+        k: v for k, v in package_before.items() if k not in failure_fields
+    }
+    assert INJECTED in after["last_error"] and after["upstream_state"] == UpstreamState.FAILING
+    # The next refresh, with the database willing again, writes the new day.
+    assert services.refresh_package(package_id=package.pk, client=client_for(demo)).status == "ok"
+    assert served(demo, "numpy") <= stored(package)
+    package.refresh_from_db()
+    assert package.latest_date == GOLDEN_TODAY

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 
 import pytest
+from celery.exceptions import Retry
 from django.core.cache import cache
 from django.utils import timezone
 from pytest_django import DjangoCaptureOnCommitCallbacks, Settings
@@ -34,10 +36,25 @@ def test_refresh_task_options() -> None:
     assert task.acks_late and task.reject_on_worker_lost
     assert task.soft_time_limit is not None and task.time_limit is not None
     assert task.soft_time_limit < task.time_limit < tasks.REFRESH_LOCK_TIMEOUT
-    for retries in range(tasks.REFRESH_MAX_RETRIES + 1):
-        for retry_after in (None, 60.0, 10_000.0):
-            assert 0 < tasks.retry_countdown(retries, retry_after) <= tasks.RETRY_COUNTDOWN_CAP
     assert tasks.RETRY_COUNTDOWN_CAP * 2 < 3600  # far below the visibility timeout
+
+
+def test_retry_countdowns_are_jittered_between_half_and_all_of_a_doubling_ceiling(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The draw is injected: a quarter of the way from the low to the high end.
+    monkeypatch.setattr(random, "uniform", lambda low, high: low + (high - low) / 4)
+    # Ceilings 30, 60, 120, 240, 480, 600 (the cap): countdowns at 5/8 of each.
+    assert [tasks.retry_countdown(n, None) for n in range(6)] == [
+        18.75,
+        37.5,
+        75.0,
+        150.0,
+        300.0,
+        375.0,
+    ]
+    assert tasks.retry_countdown(0, 60.0) == 60.0  # at least Retry-After
+    assert tasks.retry_countdown(5, 10_000.0) == tasks.RETRY_COUNTDOWN_CAP  # never past the cap
 
 
 def make(name: str, **fields: object) -> Package:
@@ -116,7 +133,7 @@ def test_a_package_refreshed_after_midnight_is_not_due_before_the_etl() -> None:
     assert fresh not in set(selectors.packages_due(now))
 
 
-def test_sweep_fans_out_one_refresh_per_due_package(
+def test_sweep_claims_each_due_package_and_its_refresh_runs_in_process(
     upstream_settings: Settings,
     eager_celery: None,
     django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
@@ -124,6 +141,7 @@ def test_sweep_fans_out_one_refresh_per_due_package(
 ) -> None:
     due = [make(name) for name in ("django", "flask", "nosuchpkg")]
     make("paused-pkg", paused=True)
+    # Eager: the fanned-out tasks run here (a real worker's fan-out: test_worker.py).
     with django_capture_on_commit_callbacks(execute=True):
         assert tasks.sweep_new_and_failed_packages() == 3
     states = dict(Package.objects.values_list("name", "upstream_state"))
@@ -165,20 +183,22 @@ def test_the_per_package_lock_prevents_overlap(
     assert cache.get(key) is None  # released
 
 
-def test_upstream_failures_are_retried_then_recorded(
+def test_an_upstream_failure_records_the_run_and_asks_celery_for_a_jittered_retry(
     upstream_settings: Settings, eager_celery: None, demo: DemoUpstream
 ) -> None:
+    """What the task does with an upstream failure: the run is recorded as failed and the
+    task raises Celery's Retry with its first countdown (30 s halved to full, jittered).
+    That a broker redelivers a task is proven with a real worker (test_worker.py)."""
     package = make("numpy")
     demo.set_faults(status=503, endpoints=["overall"], times=2)
-    tasks.refresh_package.apply(args=(package.pk,))
+    with pytest.raises(Retry, match="UpstreamFailure") as raised:
+        tasks.refresh_package.apply(args=(package.pk,)).get()
+    when = raised.value.when
+    assert isinstance(when, float) and 15 <= when <= 30
+    runs = list(RefreshRun.objects.filter(package=package).values_list("status", "error"))
+    assert runs == [("failed", "UpstreamFailure: overall: HTTP 503")]
     package.refresh_from_db()
-    runs = list(
-        RefreshRun.objects.filter(package=package)
-        .order_by("started_at")
-        .values_list("status", flat=True)
-    )
-    assert runs == ["failed", "failed", "ok"]
-    assert package.upstream_state == UpstreamState.OK and package.consecutive_failures == 0
+    assert package.upstream_state == UpstreamState.FAILING and package.consecutive_failures == 1
 
 
 def test_bad_payloads_are_not_retried_by_the_task(
@@ -186,7 +206,7 @@ def test_bad_payloads_are_not_retried_by_the_task(
 ) -> None:
     package = make("pandas")
     demo.set_faults(malformed=True)
-    tasks.refresh_package.apply(args=(package.pk,))
+    assert tasks.refresh_package.apply(args=(package.pk,)).get()["status"] == "failed"
     assert RefreshRun.objects.filter(package=package).count() == 1
     package.refresh_from_db()
     assert package.upstream_state == UpstreamState.FAILING

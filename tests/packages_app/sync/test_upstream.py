@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import httpx
 import pytest
+import time_machine
 from pytest_django import Settings
 
 import pypistats_site
@@ -113,7 +114,10 @@ def test_recent_payloads() -> None:
 
 
 def recording_client(
-    handler: Callable[[httpx.Request], httpx.Response], budget: RequestBudget, sleeps: SleepRecorder
+    handler: Callable[[httpx.Request], httpx.Response],
+    budget: RequestBudget,
+    sleeps: SleepRecorder,
+    random: Callable[[], float] = lambda: 1.0,
 ) -> tuple[UpstreamClient, list[httpx.Request]]:
     seen: list[httpx.Request] = []
 
@@ -127,7 +131,7 @@ def recording_client(
         http=http,
         budget=budget,
         sleep=sleeps,
-        random=lambda: 1.0,
+        random=random,
     )
     return client, seen
 
@@ -170,11 +174,13 @@ def test_retries_5xx_with_full_jitter_then_succeeds(
         status = next(statuses)
         return overall_ok(request) if status == 200 else httpx.Response(status, text=str(status))
 
-    client, seen = recording_client(flaky, budget_factory(), sleeps)
+    draws = iter([0.25, 0.625])
+    client, seen = recording_client(flaky, budget_factory(), sleeps, random=lambda: next(draws))
     assert client.series("overall", "demo-pkg").rows
     assert len(seen) == 3 and client.calls == 3
-    # random() = 1.0 shows the jitter ceiling: base * 2^(attempt-1).
-    assert sleeps.delays == [2.0, 4.0]
+    # Full jitter: each delay is random() times the ceiling base * 2^(attempt-1), so
+    # 0.25 * 2 and 0.625 * 4 (not the ceilings 2 and 4, not base-only 2 and 2).
+    assert sleeps.delays == [0.5, 2.5]
 
 
 def test_gives_up_after_max_tries(
@@ -216,11 +222,13 @@ def test_429_honours_retry_after_and_pauses_every_endpoint(
 
     budget = budget_factory()
     client, seen = recording_client(throttled, budget, sleeps)
-    assert client.series("overall", "demo-pkg").rows
-    # The pause is shared: any endpoint, any process, waits it out.
-    assert 100 < budget.paused_for() <= 120
-    assert budget.reserve("system") > 100
-    assert max(sleeps.delays) > 100  # the retry waited for Retry-After
+    with time_machine.travel(1_800_000_000, tick=False):
+        assert client.series("overall", "demo-pkg").rows
+        # The pause is shared: any endpoint, any process, waits it out.
+        assert budget.paused_for() == 120
+        assert budget.reserve("system") == 120
+    # The retry waited for Retry-After (120 s, longer than our own 30 s pause), once.
+    assert sleeps.delays == [120] and len(seen) == 2
 
 
 def test_429_within_a_task_gives_the_worker_back(

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import secrets
 import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
 import redis
 from django.conf import settings
+from django.db import connection
 
 from packages_app.demo.upstream import DemoUpstream
-from packages_app.models import Package, RefreshRun, UpstreamState
+from packages_app.models import Package, RecentDownloads, RefreshRun, UpstreamState
 from packages_app.sync import services, tasks
 from tests.stored_points import count
 
@@ -22,22 +28,33 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def wait_for(condition: Callable[[], bool], timeout: float = 90.0, what: str = "condition") -> None:
+def wait_for(
+    condition: Callable[[], object], timeout: float = 90.0, what: str = "condition"
+) -> Any:
+    """Poll `condition` until it returns something truthy (returned), or fail at the deadline."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if condition():
-            return
+        value = condition()
+        if value:
+            return value
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")
 
 
 class Workers:
-    """Starts `celery worker` subprocesses on the test database; kills them all at teardown."""
+    """Starts `celery worker` subprocesses on the test database; kills them all at teardown.
+
+    They consume a queue of this test's own and keep their cache keys under the test
+    run's prefix, so a `make run` on the same Redis database neither receives these tasks
+    nor sees their locks; nothing here flushes that database.
+    """
 
     def __init__(self, demo: DemoUpstream, log_dir: Path) -> None:
         self.demo = demo
         self.log_dir = log_dir
         self.processes: list[subprocess.Popen[bytes]] = []
+        self.queue = f"pss-test-{secrets.token_hex(6)}"
+        self.redis = redis.Redis.from_url(os.environ["REDIS_URL"])
 
     def start(self, **extra_env: str) -> subprocess.Popen[bytes]:
         db = settings.DATABASES["default"]
@@ -45,6 +62,8 @@ class Workers:
             **os.environ,
             "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
             "REDIS_URL": os.environ["REDIS_URL"],
+            "CELERY_QUEUE": self.queue,
+            "CACHE_KEY_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
             "PYPISTATS_API_URL": self.demo.url,
             "UPSTREAM_RATE_PER_SECOND": "0",
             "UPSTREAM_RATE_PER_MINUTE": "0",
@@ -75,6 +94,22 @@ class Workers:
         self.processes.append(process)
         return process
 
+    def send(self, task: Any, *args: object) -> None:
+        task.apply_async(args=args, queue=self.queue)
+
+    def unacked(self) -> dict[bytes | str, float]:
+        """Our messages a worker took and has not acknowledged: delivery tag -> taken at."""
+        ours: dict[bytes | str, float] = {}
+        for tag, raw in self.redis.hgetall("unacked").items():
+            _, _, routing_key = json.loads(raw)
+            if routing_key == self.queue:
+                ours[tag] = self.redis.zscore("unacked_index", tag) or 0.0
+        return ours
+
+    def idle(self) -> bool:
+        """Nothing of ours waits in the queue or in a worker's hands."""
+        return not self.redis.llen(self.queue) and not self.unacked()
+
     def kill(self, process: subprocess.Popen[bytes]) -> None:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
@@ -84,19 +119,66 @@ class Workers:
         for process in self.processes:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    self.kill(process)
+        for process in self.processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill(process)
+        # Leave nothing of ours in the shared database: the queue, its bindings (the
+        # default exchange is named after the queue), our unacked messages.
+        self.redis.delete(
+            self.queue,
+            f"_kombu.binding.{self.queue}",
+            f"_kombu.binding_permanent.{self.queue}",
+        )
+        for tag in self.unacked():
+            self.redis.hdel("unacked", tag)
+            self.redis.zrem("unacked_index", tag)
 
 
 @pytest.fixture
 def workers(demo: DemoUpstream, tmp_path: Path) -> Iterator[Workers]:
-    # This Redis DB is ours alone: start from an empty broker (no stale messages).
-    redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()
     pool = Workers(demo, tmp_path)
     yield pool
     pool.stop_all()
+
+
+@contextlib.contextmanager
+def table_locked(table: str) -> Iterator[psycopg.Connection[Any]]:
+    """Hold an ACCESS EXCLUSIVE lock on `table` from a connection of our own: a refresh
+    reaching that table waits there, inside its write transaction."""
+    db = settings.DATABASES["default"]
+    with psycopg.connect(
+        host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"], dbname=db["NAME"]
+    ) as blocker:
+        blocker.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+        yield blocker
+        blocker.rollback()
+
+
+def writer_waiting_after_writing_months(blocker: psycopg.Connection[Any]) -> int | None:
+    """The backend (pid) of a refresh that has written months in its open transaction and
+    now waits for the recent row's table, if there is one."""
+    # Statistics views are a snapshot per transaction, and this connection holds one open.
+    blocker.execute("SELECT pg_stat_clear_snapshot()")
+    row = blocker.execute(
+        """
+        SELECT a.pid FROM pg_stat_activity a
+        WHERE a.datname = current_database() AND a.wait_event_type = 'Lock'
+          AND a.query LIKE '%%packages_app_recentdownloads%%'
+          AND EXISTS (
+            SELECT 1 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+            WHERE l.pid = a.pid AND l.granted AND l.mode = 'RowExclusiveLock'
+              AND c.relname = 'packages_app_downloadmonth')
+        """
+    ).fetchone()
+    return None if row is None else int(row[0])
+
+
+def backend_alive(pid: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid])
+        return cursor.fetchone() is not None
 
 
 def served_count(demo: DemoUpstream, name: str) -> int:
@@ -111,7 +193,7 @@ def test_a_worker_processes_a_sweep_end_to_end(workers: Workers, demo: DemoUpstr
     for name in names:
         services.package_track(name=name)
     workers.start()
-    tasks.sweep_new_and_failed_packages.delay()
+    workers.send(tasks.sweep_new_and_failed_packages)
 
     def settled() -> bool:
         return not Package.objects.filter(upstream_state=UpstreamState.NEW).exists()
@@ -126,41 +208,60 @@ def test_a_worker_processes_a_sweep_end_to_end(workers: Workers, demo: DemoUpstr
     assert RefreshRun.objects.filter(status="ok").count() == 2
 
 
-def test_a_worker_killed_mid_refresh_leaves_data_intact_and_the_task_is_redelivered(
+def runs_of(package: Package) -> list[tuple[str, str]]:
+    return sorted(RefreshRun.objects.filter(package=package).values_list("status", "error"))
+
+
+INTERRUPTED = ("failed", "interrupted (worker lost or time limit); redelivered")
+
+
+def test_a_worker_killed_inside_the_write_commits_nothing_and_the_redelivery_finishes_once(
     workers: Workers, demo: DemoUpstream
 ) -> None:
     package, _ = services.package_track(name="numpy")
-    demo.set_faults(delay=1.5)  # every call slow: the refresh takes several seconds
     first = workers.start()
-    tasks.refresh_package.delay(package.pk)
-    wait_for(lambda: len(demo.requests) >= 2, what="the refresh to be under way")
-    workers.kill(first)
-    # Killed between upstream calls: nothing of the package changed.
+    with table_locked("packages_app_recentdownloads") as blocker:
+        workers.send(tasks.refresh_package, package.pk)
+        # The refresh has fetched everything and written its months, uncommitted, and
+        # waits for the recent row: kill the whole worker there.
+        pid = wait_for(
+            lambda: writer_waiting_after_writing_months(blocker),
+            timeout=30,
+            what="the write under way",
+        )
+        workers.kill(first)
+    # The lock is gone: the dead worker's backend finds its client gone and rolls back.
+    wait_for(lambda: not backend_alive(pid), what="the dead worker's connection to close")
     package.refresh_from_db()
     assert package.upstream_state == UpstreamState.NEW
     assert (package.data_version, package.latest_date) == (0, None)
     assert not count(package)
-    assert RefreshRun.objects.get(package=package).status == "running"
-    demo.clear_faults()
+    assert not RecentDownloads.objects.filter(package=package).exists()
+    assert runs_of(package) == [("running", "")]
     calls_before_redelivery = len(demo.requests)
-    # A new worker: with a short visibility timeout the unacknowledged message comes back.
-    # kombu scans for expired messages when a worker starts and then only every tenth
-    # periodic tick (minutes apart), so start it once the message is surely past the
-    # 3-second timeout: otherwise its start-up scan can come a moment too early.
-    time.sleep(4)
-    workers.start(CELERY_VISIBILITY_TIMEOUT="3")
+    # kombu restores an unacknowledged message when a worker starts (then only every few
+    # minutes): start the new one once ours is older than its visibility timeout.
+    visibility = 2
+    wait_for(
+        lambda: (
+            all(time.time() - taken > visibility + 0.5 for taken in workers.unacked().values())
+            and workers.unacked()
+        ),
+        what="the message to outlive the visibility timeout",
+    )
+    workers.start(CELERY_VISIBILITY_TIMEOUT=str(visibility))
 
     def refreshed() -> bool:
         package.refresh_from_db()
         return package.upstream_state == UpstreamState.OK
 
     wait_for(refreshed, what="the redelivered refresh")
+    wait_for(workers.idle, what="the redelivered message to be acknowledged")
+    # Exactly once: one more round of upstream calls, one successful write.
     assert len(demo.requests) - calls_before_redelivery == 5
     assert count(package) == served_count(demo, "numpy")
     assert package.data_version == 1
-    runs = dict(RefreshRun.objects.filter(package=package).values_list("status", "error"))
-    assert set(runs) == {"ok", "failed"}
-    assert "interrupted" in runs["failed"]
+    assert runs_of(package) == [INTERRUPTED, ("ok", "")]
 
 
 def test_a_pool_process_killed_mid_refresh_is_rejected_and_redelivered(
@@ -170,12 +271,13 @@ def test_a_pool_process_killed_mid_refresh_is_rejected_and_redelivered(
     package, _ = services.package_track(name="pandas")
     demo.set_faults(delay=1.5)
     parent = workers.start()
-    tasks.refresh_package.delay(package.pk)
+    workers.send(tasks.refresh_package, package.pk)
     wait_for(lambda: len(demo.requests) >= 2, what="the refresh to be under way")
     children = subprocess.run(
         ["pgrep", "-P", str(parent.pid)], capture_output=True, text=True
     ).stdout.split()
     assert children, "no pool process found"
+    calls_before_redelivery = len(demo.requests)
     demo.clear_faults()
     for child in children:
         os.kill(int(child), signal.SIGKILL)
@@ -185,5 +287,11 @@ def test_a_pool_process_killed_mid_refresh_is_rejected_and_redelivered(
         return package.upstream_state == UpstreamState.OK
 
     wait_for(refreshed, what="the requeued refresh")
+    wait_for(workers.idle, what="the requeued message to be acknowledged")
+    # It ran again, from the start, once: its own five calls (the killed child may have
+    # had one more in flight), one successful write, the killed run marked interrupted.
+    assert len(demo.requests) - calls_before_redelivery in (5, 6)
     assert count(package) == served_count(demo, "pandas")
+    assert package.data_version == 1
+    assert runs_of(package) == [INTERRUPTED, ("ok", "")]
     assert parent.poll() is None  # the worker itself lived on

@@ -20,10 +20,11 @@ from watchlists.notify.models import DigestSubscription, Notification
 
 @pytest.fixture
 def eager() -> Iterator[None]:
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
+    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
+    # An exception inside a task fails the test instead of vanishing into its result.
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
     yield
-    app.conf.task_always_eager = previous
+    app.conf.task_always_eager, app.conf.task_eager_propagates = previous
 
 
 @pytest.mark.django_db

@@ -134,7 +134,7 @@ def test_signed_posts_in_three_formats_reach_the_receiver(
 
 
 @pytest.mark.django_db
-def test_failing_receiver_gets_retries_with_backoff_then_a_recorded_failure(
+def test_a_failing_receiver_makes_the_task_ask_for_growing_countdowns_then_gives_up(
     firing_world: World, receiver: Receiver, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings.NOTIFY_MAX_ATTEMPTS = 5

@@ -73,4 +73,4 @@ def invitation_note(next_url: str) -> dict[str, object]:
     )
     if invitation is None or invitation.state != Invitation.State.PENDING:
         return {}
-    return {"invitation": invitation}
+    return {"invitation": invitation, "next_url": next_url}

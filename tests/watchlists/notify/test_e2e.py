@@ -80,7 +80,7 @@ def test_subscribe_and_alert_pages_in_a_browser(live_server: LiveServer, browser
     page.locator("#digest-alerts").screenshot(path=str(ARTIFACTS / "digest-section.png"))
     page.get_by_role("link", name="Alerts and webhooks").click()
     page.select_option("select[name=kind]", "change")
-    page.fill("input[name=threshold]", "40")
+    page.fill("input[name=change_pct]", "40")
     page.get_by_role("button", name="Add alert").click()
     page.wait_for_selector("text=weekly change beyond ±40%")
     page.screenshot(path=str(ARTIFACTS / "alerts-page.png"), full_page=True)

@@ -13,10 +13,18 @@ from typing import TYPE_CHECKING, Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import InlineModelAdmin
+from django.contrib.humanize.templatetags.humanize import intcomma
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Model, OuterRef, QuerySet, Subquery, Sum
-from django.http import HttpRequest
-from django.urls import reverse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+)
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
@@ -57,15 +65,51 @@ class PackageAddForm(forms.ModelForm[Package]):
         return canonical
 
 
-class RecentDownloadsInline(admin.StackedInline[RecentDownloads, Package]):
+def _count(value: int | None) -> str:
+    return "—" if value is None else intcomma(value)
+
+
+class RecentDownloadsInline(admin.TabularInline[RecentDownloads, Package]):
+    """Upstream's `recent` figures, as numbers with separators (one row per package)."""
+
     model = RecentDownloads
     can_delete = False
-    readonly_fields = ("last_day", "last_week", "last_month", "updated_at")
-    fields = ("last_day", "last_week", "last_month", "updated_at")
+    readonly_fields = ("day", "week", "month", "updated_at")
+    fields = ("day", "week", "month", "updated_at")
     extra = 0
+    verbose_name = verbose_name_plural = "recent downloads (without mirrors)"
 
     def has_add_permission(self, request: HttpRequest, obj: Package | None = None) -> bool:
         return False
+
+    @admin.display(description="last day")
+    def day(self, obj: RecentDownloads) -> str:
+        return _count(obj.last_day)
+
+    @admin.display(description="last week")
+    def week(self, obj: RecentDownloads) -> str:
+        return _count(obj.last_week)
+
+    @admin.display(description="last month")
+    def month(self, obj: RecentDownloads) -> str:
+        return _count(obj.last_month)
+
+
+def _set_paused(queryset: QuerySet[Package], *, paused: bool) -> int:
+    """Pause or resume: the list's bulk actions and the change page's button both."""
+    if paused:
+        return queryset.update(paused=True)
+    # Resumed packages are due at once: the next sweep refreshes them.
+    return queryset.update(paused=False, next_attempt_at=timezone.now())
+
+
+def _enqueue_refresh(queryset: QuerySet[Package]) -> int:
+    """Queue one refresh task per package, once this request's transaction commits."""
+    from packages_app.sync.tasks import refresh_package
+
+    ids = list(queryset.values_list("pk", flat=True))
+    transaction.on_commit(lambda: [refresh_package.delay(pk) for pk in ids])
+    return len(ids)
 
 
 @admin.register(Package)
@@ -86,13 +130,15 @@ class PackageAdmin(admin.ModelAdmin[Package]):
     ordering = ["name"]
     actions = ["refresh_now", "pause", "resume"]
     inlines = [RecentDownloadsInline]
+    # "Refresh now" and "Pause/Resume" buttons on the change page (object tools).
+    change_form_template = "admin/packages_app/package/change_form.html"
     readonly_fields = [
         "name",
         "upstream_state",
         "first_date",
         "latest_date",
         "last_refreshed_at",
-        "last_error",
+        "error_details",
         "last_error_at",
         "consecutive_failures",
         "next_attempt_at",
@@ -112,7 +158,7 @@ class PackageAdmin(admin.ModelAdmin[Package]):
                     "last_refreshed_at",
                     "next_attempt_at",
                     "consecutive_failures",
-                    "last_error",
+                    "error_details",
                     "last_error_at",
                     "refresh_history",
                 ]
@@ -186,6 +232,65 @@ class PackageAdmin(admin.ModelAdmin[Package]):
     def short_error(self, obj: Package) -> str:
         return Truncator(obj.last_error).chars(80)
 
+    class Media:
+        css = {"all": ["css/admin.css"]}
+
+    def get_urls(self) -> list[URLPattern]:
+        own = [
+            path(
+                "<int:object_id>/refresh/",
+                self.admin_site.admin_view(self.refresh_view),
+                name="packages_app_package_refresh",
+            ),
+            path(
+                "<int:object_id>/pause/",
+                self.admin_site.admin_view(self.pause_view),
+                name="packages_app_package_pause",
+            ),
+        ]
+        return own + super().get_urls()
+
+    def _one(self, request: HttpRequest, object_id: int) -> QuerySet[Package]:
+        """The package as a queryset, for a staff user allowed to change it; else 403/404."""
+        package = self.get_object(request, str(object_id))
+        if package is None:
+            raise Http404("No such package")
+        if not self.has_change_permission(request, package):
+            raise PermissionDenied
+        return Package.objects.filter(pk=package.pk)
+
+    def _back(self, object_id: int) -> HttpResponseRedirect:
+        return HttpResponseRedirect(reverse("admin:packages_app_package_change", args=[object_id]))
+
+    def refresh_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        one = self._one(request, object_id)
+        _enqueue_refresh(one)
+        self.message_user(request, "Enqueued a refresh of this package.", messages.SUCCESS)
+        return self._back(object_id)
+
+    def pause_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        """Pause, or resume with `resume=1`: the button says which the package needs."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        one = self._one(request, object_id)
+        resume = request.POST.get("resume") == "1"
+        _set_paused(one, paused=not resume)
+        text = (
+            "Resumed: the package is due now." if resume else "Paused: no refreshes until resumed."
+        )
+        self.message_user(request, text, messages.SUCCESS)
+        return self._back(object_id)
+
+    @admin.display(description="last error")
+    def error_details(self, obj: Package) -> str:
+        """The whole message, wrapped to the page's width (a long URL or traceback line
+        otherwise ran past the right edge at 1280 px)."""
+        if not obj.last_error:
+            return "—"
+        return format_html('<pre class="last-error">{}</pre>', obj.last_error)
+
     @admin.display(description="refresh history")
     def refresh_history(self, obj: Package) -> str:
         runs = RefreshRun.objects.filter(package=obj).order_by("-started_at")[:10]
@@ -214,22 +319,17 @@ class PackageAdmin(admin.ModelAdmin[Package]):
 
     @admin.action(description="Refresh now (enqueue)")
     def refresh_now(self, request: HttpRequest, queryset: QuerySet[Package]) -> None:
-        from packages_app.sync.tasks import refresh_package
-
-        ids = list(queryset.values_list("pk", flat=True))
-        transaction.on_commit(lambda: [refresh_package.delay(pk) for pk in ids])
-        self.message_user(
-            request, f"Enqueued a refresh of {len(ids)} package(s).", messages.SUCCESS
-        )
+        count = _enqueue_refresh(queryset)
+        self.message_user(request, f"Enqueued a refresh of {count} package(s).", messages.SUCCESS)
 
     @admin.action(description="Pause refreshing")
     def pause(self, request: HttpRequest, queryset: QuerySet[Package]) -> None:
-        count = queryset.update(paused=True)
+        count = _set_paused(queryset, paused=True)
         self.message_user(request, f"Paused {count} package(s).", messages.SUCCESS)
 
     @admin.action(description="Resume refreshing")
     def resume(self, request: HttpRequest, queryset: QuerySet[Package]) -> None:
-        count = queryset.update(paused=False, next_attempt_at=timezone.now())
+        count = _set_paused(queryset, paused=False)
         self.message_user(
             request, f"Resumed {count} package(s); they are due now.", messages.SUCCESS
         )

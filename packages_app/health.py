@@ -1,17 +1,22 @@
-"""/healthz: is the database answering, is the broker/cache answering, is data fresh?"""
+"""/healthz (JSON, for machines) and /status/ (a page, for people): is the database
+answering, is the broker/cache answering, is data fresh? Also the site's /favicon.ico."""
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
 from typing import NotRequired, TypedDict
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from packages_app.pages import selectors as page_selectors
 from packages_app.sync import selectors
 
 
@@ -81,9 +86,8 @@ def _worker_heartbeat() -> str | None:
     return heartbeat
 
 
-@require_GET
-@never_cache
-def healthz(request: HttpRequest) -> JsonResponse:
+def health_report() -> Health:
+    """Every check, once: /healthz's JSON for machines, /status/'s page for people."""
     database = _check_database()
     cache_check = _check_cache()
     broker = _check_broker()
@@ -105,4 +109,57 @@ def healthz(request: HttpRequest) -> JsonResponse:
         "worker_heartbeat": heartbeat,
         "status": "ok" if healthy else "unhealthy",
     }
-    return JsonResponse(checks, status=200 if healthy else 503)
+    return checks
+
+
+@require_GET
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    checks = health_report()
+    return JsonResponse(checks, status=200 if checks["status"] == "ok" else 503)
+
+
+@require_GET
+@never_cache
+def status_page(request: HttpRequest) -> HttpResponse:
+    """/status/: the same checks in words, linked from every page's footer."""
+    checks = health_report()
+    last = checks["last_successful_refresh"]
+    heartbeat = checks["worker_heartbeat"]
+    rows = [
+        ("Database", checks["database"]["ok"], checks["database"].get("vendor", "")),
+        ("Cache", checks["cache"]["ok"], ""),
+        ("Task broker", checks["broker"]["ok"], ""),
+    ]
+    return render(
+        request,
+        "packages_app/status.html",
+        {
+            "healthy": checks["status"] == "ok",
+            "rows": [
+                {
+                    "name": name,
+                    "ok": ok,
+                    "detail": detail or ("answering" if ok else "not answering"),
+                }
+                for name, ok, detail in rows
+            ],
+            "last_refresh": dt.datetime.fromisoformat(last["finished_at"]) if last else None,
+            "heartbeat": dt.datetime.fromisoformat(heartbeat) if heartbeat else None,
+            # The footer's date reads the database: only when it answers.
+            "data_as_of": page_selectors.site_data_as_of() if checks["database"]["ok"] else None,
+        },
+        status=200 if checks["status"] == "ok" else 503,
+    )
+
+
+_FAVICON = Path(__file__).resolve().parent.parent / "static" / "favicon.svg"
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """/favicon.ico: browsers ask for it on every site whatever the page says; answer with
+    the site's SVG icon (every current browser takes an SVG favicon at this address)."""
+    response = HttpResponse(_FAVICON.read_bytes(), content_type="image/svg+xml")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response

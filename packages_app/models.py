@@ -172,7 +172,14 @@ class RecentDownloads(models.Model):
         verbose_name_plural = "recent downloads"
 
     def __str__(self) -> str:
-        return f"{self.package_id}: {self.last_day}/{self.last_week}/{self.last_month}"
+        # Shown as is by the admin's inline: figures, not ids.
+        def count(value: int | None) -> str:
+            return "—" if value is None else f"{value:,}"
+
+        return (
+            f"{count(self.last_day)} last day, {count(self.last_week)} last week, "
+            f"{count(self.last_month)} last month"
+        )
 
 
 class RefreshRun(models.Model):

@@ -3,14 +3,16 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
 from django.test import override_settings
+from pytest_django import Settings
 
 from tests.isolation import clear_cache, own_celery_queue, worker_caches, worker_prefix
-from tests.live import one_request_at_a_time
+from tests.live import chromium, one_request_at_a_time
 from tests.module_data import users_last
 from tests.services import CHECKS
 
@@ -82,9 +84,13 @@ def _test_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def live_server(request: pytest.FixtureRequest) -> Iterator[Any]:
+def live_server(request: pytest.FixtureRequest, django_db_setup: None) -> Iterator[Any]:
     """pytest-django's session-wide live server, answering one request at a time (why:
-    tests/live.py)."""
+    tests/live.py).
+
+    It asks for django_db_setup so that it stops before the test database is dropped: its
+    thread keeps a connection open between requests (CONN_MAX_AGE), and dropping the
+    database under it failed with "being accessed by other users"."""
     from pytest_django.live_server_helper import LiveServer
 
     address = (
@@ -99,7 +105,7 @@ def live_server(request: pytest.FixtureRequest) -> Iterator[Any]:
 
 
 @pytest.fixture(autouse=True)
-def _isolated(settings, tmp_path) -> Iterator[None]:
+def _isolated(settings: Settings, tmp_path: Path) -> Iterator[None]:
     # The request budget's file store lives under VAR_DIR: one per test, so that no pause
     # or request log outlives its test or reaches a parallel worker.
     settings.VAR_DIR = tmp_path
@@ -131,3 +137,14 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
         }
         assert not leaked, f"the test left the environment changed: {leaked}"
     return result
+
+
+@pytest.fixture
+def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Headless Debian Chromium through Playwright, the test keeping its own database
+    connections (tests/live.py); any folder's browser tests use it."""
+    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls
+    # are still plain synchronous ones, which Django would otherwise refuse.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with chromium() as browser:
+        yield browser

@@ -99,6 +99,8 @@ class NewWatchlistForm(WatchlistForm):
     """Create a list: owned by me, or by one of my teams (any member may create one)."""
 
     owner = forms.ChoiceField(label="Owner")
+    # Optional: a package to start the list with (the package page's "create a watchlist").
+    package = forms.CharField(max_length=128, required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, teams: list[Team], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -114,7 +116,7 @@ class NewWatchlistForm(WatchlistForm):
             (Visibility.PRIVATE, "Private: only you, or only the team's members"),
             (Visibility.PUBLIC, "Public: anyone with the link (read-only)"),
         ]
-        self.order_fields(["name", "owner", "visibility"])
+        self.order_fields(["name", "owner", "visibility", "package"])
 
     def team(self) -> Team | None:
         return self.teams.get(self.cleaned_data["owner"])

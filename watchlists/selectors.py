@@ -87,12 +87,24 @@ class Row:
 
     @property
     def waiting(self) -> bool:
-        """Still expecting a first answer from the upstream (the row polls)."""
-        return (
-            not self.has_data
-            and self.package.tracked
-            and self.package.upstream_state in (UpstreamState.NEW, UpstreamState.OK)
-        )
+        """Still expecting a first answer from the upstream (the table polls for it)."""
+        return package_waiting(self.package)
+
+
+def package_waiting(package: Package) -> bool:
+    """Tracked, no data yet, and no answer from the upstream that would end the wait."""
+    return (
+        package.latest_date is None
+        and package.tracked
+        and package.upstream_state in (UpstreamState.NEW, UpstreamState.OK)
+    )
+
+
+def waiting_names(watchlist: Watchlist) -> set[str]:
+    """The list's packages still waiting for their first data: one query, no figures."""
+    packages = Package.objects.filter(watchlist_entries__watchlist=watchlist, latest_date=None)
+    fields = ("name", "latest_date", "tracked", "upstream_state")
+    return {p.name for p in packages.only(*fields) if package_waiting(p)}
 
 
 @dataclass
@@ -117,6 +129,11 @@ class WatchlistTable:
     @property
     def names(self) -> list[str]:
         return [row.package.name for row in self.rows]
+
+    @property
+    def waiting(self) -> list[str]:
+        """Names still waiting for data, sorted: what the table's poll says it shows."""
+        return sorted(row.package.name for row in self.rows if row.waiting)
 
 
 def parse_sort(value: str | None) -> str:

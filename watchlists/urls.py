@@ -55,11 +55,7 @@ urlpatterns = [
     ),
     path("watchlists/shared/<str:token>/", watchlists.watchlist_public, name="watchlist_public"),
     path("watchlists/<uuid:uid>/", watchlists.watchlist_detail, name="watchlist_detail"),
-    path(
-        "watchlists/<uuid:uid>/rows/<pkg:name>/",
-        watchlists.watchlist_row,
-        name="watchlist_row",
-    ),
+    path("watchlists/<uuid:uid>/poll/", watchlists.watchlist_poll, name="watchlist_poll"),
     path("watchlists/<uuid:uid>/add/", watchlists.watchlist_add, name="watchlist_add"),
     path("watchlists/<uuid:uid>/bulk/", watchlists.watchlist_bulk_add, name="watchlist_bulk"),
     path("watchlists/<uuid:uid>/remove/", watchlists.watchlist_remove, name="watchlist_remove"),

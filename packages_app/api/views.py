@@ -440,8 +440,11 @@ def _openapi_bytes() -> bytes:
 
 @require_safe
 def openapi(request: HttpRequest) -> HttpResponse:
-    """/api/openapi.yml: our OpenAPI 3.1 document for this API."""
-    response = HttpResponse(_openapi_bytes(), content_type="application/yaml")
+    """/api/openapi.yml: our OpenAPI 3.1 document for this API.
+
+    As text/plain, so a browser shows it instead of downloading it; tools read the body
+    whatever the type (docs/decisions.md, "OpenAPI document as text")."""
+    response = HttpResponse(_openapi_bytes(), content_type="text/plain; charset=utf-8")
     response["Access-Control-Allow-Origin"] = "*"
     response["Cache-Control"] = "public, max-age=3600"
     return response

@@ -8,6 +8,7 @@ so labels and values fit without a font on the server.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
@@ -114,3 +115,39 @@ def downloads_badge(period: str, value: int | None) -> Badge:
 
 def not_found_badge(period: str) -> Badge:
     return Badge(label_for(period), "package not found", COLOR_NOT_FOUND)
+
+
+@dataclass(frozen=True)
+class Snippet:
+    """One badge as a README takes it, in each markup people paste into."""
+
+    period: str
+    url: str  # the SVG, absolute
+    markdown: str
+    html: str
+    rst: str
+
+
+def snippets(*, svg_url: Callable[[str], str], page_url: str) -> list[Snippet]:
+    """Markdown, HTML and reStructuredText for each period's badge, linking to the page.
+
+    `svg_url(period)` gives a badge's absolute URL. The HTML is escaped once here: the
+    template shows it as text (escaping it again), so the copied text is valid HTML.
+    """
+    out: list[Snippet] = []
+    for period in PERIODS:
+        url = svg_url(period)
+        alt = label_for(period)
+        out.append(
+            Snippet(
+                period=period,
+                url=url,
+                markdown=f"[![{alt}]({url})]({page_url})",
+                html=(
+                    f'<a href="{escape(page_url, {chr(34): "&quot;"})}">'
+                    f'<img src="{escape(url, {chr(34): "&quot;"})}" alt="{escape(alt)}"></a>'
+                ),
+                rst=f".. image:: {url}\n   :target: {page_url}\n   :alt: {alt}",
+            )
+        )
+    return out

@@ -72,8 +72,15 @@ class Mover:
 class Movers:
     week_start: dt.date  # Monday of the last complete ISO week
     week_end: dt.date
-    by_change: list[Mover]  # largest absolute change first (gains and losses)
-    by_pct: list[Mover]  # largest relative change first; needs a base week
+    rows: list[Mover]  # largest absolute change first (gains and losses)
+
+    @property
+    def previous_start(self) -> dt.date:
+        return self.week_start - dt.timedelta(days=7)
+
+    @property
+    def previous_end(self) -> dt.date:
+        return self.week_start - dt.timedelta(days=1)
 
 
 def weekly_movers(*, as_of: dt.date | None = None, limit: int = 10) -> Movers | None:
@@ -121,11 +128,7 @@ def weekly_movers(*, as_of: dt.date | None = None, limit: int = 10) -> Movers | 
         )
         for name, last, previous in rows
     ]
-    if not movers:
-        return Movers(week_start, week_end, [], [])
+    # One table (issue #14): a second one by percentage mostly repeated it, led by tiny
+    # packages whose few downloads doubled.
     by_change = sorted(movers, key=lambda m: (-abs(m.change), m.name))[:limit]
-    by_pct = sorted(
-        (m for m in movers if m.change_pct is not None),
-        key=lambda m: (-abs(m.change_pct or 0.0), m.name),
-    )[:limit]
-    return Movers(week_start, week_end, by_change, by_pct)
+    return Movers(week_start, week_end, by_change)

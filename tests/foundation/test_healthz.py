@@ -81,3 +81,35 @@ def test_a_database_that_does_not_answer_is_unhealthy(
 
 def test_it_only_answers_get(client: Client) -> None:
     assert client.post("/healthz").status_code == 405
+
+
+@pytest.mark.django_db
+def test_the_status_page_says_the_same_in_words(client: Client) -> None:
+    package = Package.objects.create(name="demo-pkg")
+    RefreshRun.objects.create(
+        package=package, status=RefreshRun.Status.OK, finished_at=timezone.now()
+    )
+    response = client.get("/status/")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    html = response.content.decode()
+    assert "All systems answering." in html
+    assert "Database" in html and "Task broker" in html and "Last successful refresh" in html
+    assert 'href="/healthz"' in html  # machines keep their JSON
+
+
+@pytest.mark.django_db
+def test_the_status_page_names_what_is_down(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from packages_app.sync import selectors
+
+    def broken_cursor(*args: object, **kwargs: object) -> None:
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(connection, "cursor", broken_cursor)
+    monkeypatch.setattr(selectors, "last_successful_refresh", lambda: None)
+    response = client.get("/status/")
+    assert response.status_code == 503
+    html = response.content.decode()
+    assert "Something is not answering" in html and "not answering" in html

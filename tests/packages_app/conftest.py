@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from pytest_django import Settings
 
 from packages_app.demo.upstream import DemoUpstream
 from packages_app.sync.budget import FileStore, RedisStore, RequestBudget, Rule
@@ -81,7 +82,7 @@ def _fresh_category_cache() -> Iterator[None]:
 
 
 @pytest.fixture
-def upstream_settings(settings, demo: DemoUpstream):
+def upstream_settings(settings: Settings, demo: DemoUpstream) -> Settings:
     """Point the app (tasks, commands, admin) at the demo upstream, with no budget waits."""
     settings.PYPISTATS_API_URL = demo.url
     settings.UPSTREAM_RATE_PER_SECOND = 0

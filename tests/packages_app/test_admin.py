@@ -162,3 +162,73 @@ def test_refresh_history_is_read_only(admin_client: Client) -> None:
 
 def test_download_points_are_not_registered() -> None:
     assert DownloadMonth not in admin.site._registry
+
+
+def _change(package: Package) -> str:
+    return reverse("admin:packages_app_package_change", args=[package.pk])
+
+
+def test_the_change_page_has_refresh_and_pause_buttons(
+    admin_client: Client,
+    upstream_settings: Settings,
+    eager_celery: None,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+    demo: DemoUpstream,
+) -> None:
+    package, _ = services.package_track(name="httpx")
+    page = admin_client.get(_change(package)).content.decode()
+    refresh = reverse("admin:packages_app_package_refresh", args=[package.pk])
+    pause = reverse("admin:packages_app_package_pause", args=[package.pk])
+    assert f'action="{refresh}"' in page and "Refresh now" in page
+    assert f'action="{pause}"' in page and "Pause refreshing" in page
+    # GET does nothing; POST pauses, and the button then offers to resume.
+    assert admin_client.get(pause).status_code == 405
+    response = admin_client.post(pause)
+    assert response.status_code == 302 and response["Location"] == _change(package)
+    package.refresh_from_db()
+    assert package.paused
+    assert "Resume refreshing" in admin_client.get(_change(package)).content.decode()
+    admin_client.post(pause, {"resume": "1"})
+    package.refresh_from_db()
+    assert not package.paused and package.next_attempt_at is not None
+    with django_capture_on_commit_callbacks(execute=True):
+        assert admin_client.post(refresh).status_code == 302
+    package.refresh_from_db()
+    assert package.upstream_state == "ok" and package.latest_date is not None
+
+
+def test_the_buttons_need_staff_and_a_real_package(client: Client, admin_client: Client) -> None:
+    package, _ = services.package_track(name="six")
+    pause = reverse("admin:packages_app_package_pause", args=[package.pk])
+    assert client.post(pause).status_code == 302  # to the admin login
+    package.refresh_from_db()
+    assert not package.paused
+    missing = reverse("admin:packages_app_package_pause", args=[package.pk + 999])
+    assert admin_client.post(missing).status_code == 404
+
+
+def test_recent_downloads_and_the_last_error_read_as_text(admin_client: Client) -> None:
+    from packages_app.models import RecentDownloads
+
+    package, _ = services.package_track(name="idna")
+    RecentDownloads.objects.create(
+        package=package, last_day=1234, last_week=56789, last_month=1234567
+    )
+    error = "GET https://pypistats.org/api/packages/idna/overall?mirrors=true: " + "x" * 300
+    Package.objects.filter(pk=package.pk).update(last_error=error)
+    page = admin_client.get(_change(package)).content.decode()
+    assert "56,789" in page and "1,234,567" in page
+    assert f"{package.pk}: 1234/56789/1234567" not in page  # not the object's old str()
+    assert '<pre class="last-error">' + error + "</pre>" in page
+    assert "css/admin.css" in page
+
+
+def test_a_paused_package_says_so_on_its_public_page(client: Client) -> None:
+    from tests.world import add_series
+
+    package, _ = services.package_track(name="attrs")
+    add_series(package, dt.date(2026, 11, 22), [10] * 20)
+    assert "paused by an operator" not in client.get("/packages/attrs/").content.decode()
+    Package.objects.filter(pk=package.pk).update(paused=True)
+    html = client.get("/packages/attrs/").content.decode()
+    assert "paused by an operator" in html

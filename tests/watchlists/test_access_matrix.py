@@ -155,9 +155,9 @@ for list_name, read, edit, manage in [
     ]
 CASES += [
     (
-        "row",
+        "poll",
         "get",
-        lambda w: reverse("watchlist_row", args=[w.team_list.uid, "requests"]),
+        lambda w: reverse("watchlist_poll", args=[w.team_list.uid]) + "?waiting=requests",
         {},
         TEAM_LIST_READ,
     ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.test import Client
 
 from tests.world import World
+from watchlists.models import Watchlist
 
 URL = "/watchlists/add-package/"
 PAGE = "/packages/requests/"
@@ -28,7 +29,46 @@ def test_a_user_without_lists_is_offered_to_create_one(client: Client, world: Wo
 
     client.force_login(make_user("dana"))
     html = client.get(PAGE).content.decode()
-    assert "No watchlist yet" in html and "/watchlists/new/" in html
+    # A form that POSTs (the URL answers GET with 405), not a link to it.
+    assert "No watchlist yet" in html
+    assert 'method="post" action="/watchlists/new/"' in html
+    assert 'href="/watchlists/new/"' not in html
+    assert 'name="package" value="requests"' in html
+
+
+def test_creating_from_the_package_page_starts_the_list_with_the_package(
+    client: Client, world: World
+) -> None:
+    from tests.world import make_user
+
+    dana = make_user("dana")
+    client.force_login(dana)
+    response = client.post(
+        "/watchlists/new/",
+        {"name": "My packages", "owner": "me", "visibility": "private", "package": "Flask_Login"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    watchlist = Watchlist.objects.get(owner_user=dana)
+    assert watchlist.name == "My packages"
+    assert list(watchlist.entries.values_list("package__name", flat=True)) == ["flask-login"]
+    assert "Added: flask-login." in response.content.decode()
+
+
+def test_creating_with_a_bad_package_name_still_creates_and_says_why(
+    client: Client, world: World
+) -> None:
+    from tests.world import make_user
+
+    dana = make_user("dana")
+    client.force_login(dana)
+    response = client.post(
+        "/watchlists/new/",
+        {"name": "Mine", "owner": "me", "visibility": "private", "package": "no such/name"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "not a valid package name" in response.content.decode()
 
 
 def test_posting_adds_the_package_and_lands_on_the_watchlist(client: Client, world: World) -> None:

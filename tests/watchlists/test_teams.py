@@ -157,3 +157,25 @@ def test_revoking_a_used_invitation_says_so(world: World) -> None:
         reverse("invitation_revoke", args=[world.team.uid, world.invitation.pk]), follow=True
     )
     assert b"already used, revoked or expired" in response.content
+
+
+def test_a_signed_out_invitation_link_says_which_team_invites(world: World) -> None:
+    from django.test import Client
+    from django.utils.html import escape
+
+    team = escape(world.team.name)
+    link = reverse("invitation", args=[world.invitation.token])
+    anonymous = Client()
+    login = anonymous.get(link, follow=True)
+    assert login.redirect_chain and "/accounts/login/" in login.redirect_chain[-1][0]
+    page = login.content.decode()
+    assert "invited you to join the team <strong>" + team + "</strong>" in page
+    assert "<strong>alice</strong> invited you" in page
+    # The signup page it links to says it too.
+    signup = anonymous.get(reverse("signup"), {"next": link}).content.decode()
+    assert team in signup and "invited you" in signup
+    # A dead link tells nothing about the team; any other next, nothing either.
+    Invitation.objects.filter(pk=world.invitation.pk).update(revoked_at=timezone.now())
+    dead = anonymous.get(link, follow=True).content.decode()
+    assert team not in dead and "invited you" not in dead
+    assert "invited you" not in anonymous.get(reverse("login"), {"next": "/nope/"}).content.decode()

@@ -7,6 +7,7 @@ import re
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from pytest_django import Settings
@@ -124,8 +125,8 @@ def test_add_and_remove_with_htmx_return_the_table(world: World) -> None:
     assert "Now tracking brand-new-pkg" in body
     package = Package.objects.get(name="brand-new-pkg")
     assert package.added_by == world.bob and package.next_attempt_at is not None
-    # The new row polls for its data; rows with data do not.
-    assert f'hx-get="/watchlists/{world.team_list.uid}/rows/brand-new-pkg/"' in body
+    # The table polls for the new row's data, once; rows with data do not poll.
+    assert f'hx-get="/watchlists/{world.team_list.uid}/poll/?waiting=brand-new-pkg"' in body
     assert body.count('hx-trigger="every 5s"') == 1
     remove = client.post(
         reverse("watchlist_remove", args=[world.team_list.uid]),
@@ -161,32 +162,48 @@ def test_suggestion_pick_wins_over_typed_text(world: World) -> None:
     assert not Package.objects.filter(name="fla").exists()
 
 
-def test_progress_row_polls_until_data_then_stops(world: World) -> None:
-    services.watchlist_add_packages(watchlist=world.team_list, names=["newpkg"], user=world.alice)
+def test_the_table_polls_once_for_its_waiting_rows_until_data(world: World) -> None:
+    services.watchlist_add_packages(
+        watchlist=world.team_list, names=["newpkg", "otherpkg"], user=world.alice
+    )
     client = world.client_for("bob")
-    url = reverse("watchlist_row", args=[world.team_list.uid, "newpkg"])
-    waiting = client.get(url).content.decode()
-    assert 'hx-trigger="every 5s"' in waiting and "Fetching" in waiting
+    page = client.get(reverse("watchlist_detail", args=[world.team_list.uid])).content.decode()
+    # One poller for both waiting rows, none on the rows themselves (issue #14, item 4).
+    assert page.count('hx-trigger="every 5s"') == 1
+    assert "/poll/?waiting=newpkg,otherpkg" in page
+    assert page.count("Fetching…") == 2
+    url = reverse("watchlist_poll", args=[world.team_list.uid])
+    shown = {"waiting": "newpkg,otherpkg"}
     with CaptureQueriesContext(connection) as queries:
-        client.get(url)
-    assert len(queries) <= 5  # session, user, list, membership, entry: not the whole table
-    package = Package.objects.get(name="newpkg")
-    package.upstream_state = UpstreamState.NOT_FOUND
-    package.save()
-    gone = client.get(url, {"sort": "name"}, headers={"HX-Request": "true"})
-    # The upstream answered: the whole table comes back (totals included), without polling.
-    assert gone["HX-Retarget"] == "#watchlist-table" and gone["HX-Reswap"] == "outerHTML"
+        still = client.get(url, shown, headers={"HX-Request": "true"})
+    assert still.status_code == 204 and still.content == b""
+    assert len(queries) <= 5  # session, user, list, membership, waiting packages: no figures
+    # Both finish at once: one answer, the whole table, for the one target that asked.
+    for name in ("newpkg", "otherpkg"):
+        package = Package.objects.get(name=name)
+        package.upstream_state = UpstreamState.NOT_FOUND
+        package.save()
+    gone = client.get(url, {**shown, "sort": "name"}, headers={"HX-Request": "true"})
+    assert gone.status_code == 200
+    assert "HX-Retarget" not in gone and "HX-Reswap" not in gone
     body = gone.content.decode()
     assert body.lstrip().startswith('<section id="watchlist-table"')
-    assert "Not on PyPI Stats" in body and "every 5s" not in body
+    assert body.count("Not on PyPI Stats") == 2 and "every 5s" not in body
     assert 'value="name"' in body  # the sort the page had is kept
-    add_series(package, SUNDAY, [7] * 14)
-    done = client.get(url).content.decode()
-    assert "every 5s" not in done and "<polyline" in done and "Total (2)" in done
-    assert (
-        client.get(reverse("watchlist_row", args=[world.team_list.uid, "requests-x"])).status_code
-        == 404
+
+
+def test_the_poll_answers_the_table_when_only_some_finished(world: World) -> None:
+    services.watchlist_add_packages(
+        watchlist=world.team_list, names=["newpkg", "otherpkg"], user=world.alice
     )
+    add_series(Package.objects.get(name="newpkg"), SUNDAY, [7] * 14)
+    client = world.client_for("bob")
+    url = reverse("watchlist_poll", args=[world.team_list.uid])
+    done = client.get(url, {"waiting": "newpkg,otherpkg"}).content.decode()
+    assert "<polyline" in done and "Total (3)" in done
+    # The table still polls, now for the one that waits.
+    assert done.count('hx-trigger="every 5s"') == 1 and "?waiting=otherpkg" in done
+    assert client.get(url, {"waiting": "otherpkg"}).status_code == 204
 
 
 def test_failing_package_shows_next_retry(world: World) -> None:
@@ -307,3 +324,20 @@ def test_dashboard_query_count_does_not_grow_with_lists(world: World) -> None:
     with CaptureQueriesContext(connection) as after:
         client.get(reverse("dashboard"))
     assert len(after) == len(before)
+
+
+def test_package_names_link_to_their_pages_for_owner_and_public(world: World) -> None:
+    owner = world.client_for("alice").get(reverse("watchlist_detail", args=[world.team_list.uid]))
+    public = Client().get(reverse("watchlist_public", args=[world.team_list.public_token]))
+    for response in (owner, public):
+        assert response.status_code == 200
+        assert '<a href="/packages/requests/">requests</a>' in response.content.decode()
+
+
+def test_last_week_is_explained_where_it_is_shown(world: World) -> None:
+    client = world.client_for("alice")
+    dashboard = client.get(reverse("dashboard")).content.decode()
+    assert "the 7 and 30 days ending on each package's latest day held" in dashboard
+    detail = client.get(reverse("watchlist_detail", args=[world.team_list.uid])).content.decode()
+    assert "the 1, 7 and 30 days ending on each package's latest day held" in detail
+    assert "complete weeks (Monday to Sunday)" in detail

@@ -19,29 +19,48 @@ class SubscriptionForm(forms.Form):
 
 
 class AlertRuleForm(forms.Form):
+    """One field per meaning: a percentage for a weekly change, days for "no new data",
+    neither for a milestone. Both are stored in AlertRule.threshold, whose meaning the
+    rule's kind gives (unchanged: no stored value changes meaning)."""
+
     kind = forms.ChoiceField(choices=AlertRule.Kind.choices, label="Alert when")
-    threshold = forms.IntegerField(
+    change_pct = forms.IntegerField(
         required=False,
         min_value=1,
-        label="N",
-        help_text=f"Percent for a weekly change (1–{CHANGE_MAX_PCT}), days for no new data "
-        f"(1–{STALE_MAX_DAYS}); not used for milestones.",
+        max_value=CHANGE_MAX_PCT,
+        label="Change of at least (%)",
+        help_text=f"For a weekly change, up or down: 1 to {CHANGE_MAX_PCT} percent.",
+    )
+    stale_days = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=STALE_MAX_DAYS,
+        label="Days without new data",
+        help_text=f"For “no new data”: 1 to {STALE_MAX_DAYS} days.",
     )
     email = forms.BooleanField(required=False, initial=True, label="Email me too")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         kind = data.get("kind")
-        threshold = data.get("threshold")
+        # The field the kind needs; the other one is ignored, whatever it holds.
         if kind == AlertRule.Kind.CHANGE:
-            if threshold is None or not 1 <= threshold <= CHANGE_MAX_PCT:
-                self.add_error("threshold", f"Give a percentage from 1 to {CHANGE_MAX_PCT}.")
+            data["threshold"] = self._needed(
+                data, "change_pct", f"Give a percentage from 1 to {CHANGE_MAX_PCT}."
+            )
         elif kind == AlertRule.Kind.STALE:
-            if threshold is None or not 1 <= threshold <= STALE_MAX_DAYS:
-                self.add_error("threshold", f"Give a number of days from 1 to {STALE_MAX_DAYS}.")
-        elif kind == AlertRule.Kind.MILESTONE:
+            data["threshold"] = self._needed(
+                data, "stale_days", f"Give a number of days from 1 to {STALE_MAX_DAYS}."
+            )
+        else:
             data["threshold"] = 0
         return data
+
+    def _needed(self, data: dict[str, Any], field: str, message: str) -> int:
+        value = data.get(field)
+        if value is None and field not in self.errors:
+            self.add_error(field, message)
+        return int(value or 0)
 
 
 class WebhookForm(forms.Form):

@@ -53,9 +53,9 @@ class DigestSubscription(models.Model):
 
 class AlertRule(models.Model):
     class Kind(models.TextChoices):
-        CHANGE = "change", "Weekly change beyond ±N %"
+        CHANGE = "change", "Weekly change beyond a percentage, up or down"
         MILESTONE = "milestone", "Total downloads milestone crossed"
-        STALE = "stale", "No new data for N days"
+        STALE = "stale", "No new data for a number of days"
 
     watchlist = models.ForeignKey(
         "watchlists.Watchlist", on_delete=models.CASCADE, related_name="alert_rules"

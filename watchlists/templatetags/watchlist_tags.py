@@ -8,11 +8,13 @@ only for a signed-in user (anonymous pages keep their query count).
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from django import template
+from django.urls import Resolver404, resolve
 
 from watchlists import selectors
-from watchlists.models import Watchlist
+from watchlists.models import Invitation, Watchlist
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
@@ -49,3 +51,26 @@ def save_comparison(context: template.Context, options: CompareOptions) -> dict[
         "canonical_url": context.get("canonical_url", ""),
         "csrf_token": context.get("csrf_token"),
     }
+
+
+@register.inclusion_tag("watchlists/_invitation_note.html")
+def invitation_note(next_url: str) -> dict[str, object]:
+    """On the login and signup pages: which team invites, when `next` is an invitation link.
+
+    Only for a pending invitation: whoever holds a dead link learns nothing about the team
+    (as on the invitation page itself).
+    """
+    try:
+        match = resolve(urlsplit(next_url or "").path)
+    except Resolver404:
+        return {}
+    if match.url_name != "invitation":
+        return {}
+    invitation = (
+        Invitation.objects.select_related("team", "created_by")
+        .filter(token=match.kwargs.get("token", ""))
+        .first()
+    )
+    if invitation is None or invitation.state != Invitation.State.PENDING:
+        return {}
+    return {"invitation": invitation, "next_url": next_url}

@@ -12,16 +12,17 @@ import uuid
 from typing import TypedDict, Unpack
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import reswap, retarget
 
 from packages_app.http import AuthenticatedHttpRequest, HtmxHttpRequest, login_required
 from packages_app.names import canonicalize_or_none
-from watchlists import access, requirements_parser, selectors, services, stats
+from watchlists import access, requirements_parser, selectors, services
 from watchlists.access import Uid, WatchlistAccess
 from watchlists.forms import (
     AddPackageForm,
@@ -105,17 +106,29 @@ def watchlist_list(request: AuthenticatedHttpRequest) -> HttpResponse:
 def watchlist_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = _new_form(request, request.POST)
     if form.is_valid():
+        # The package page's "create a watchlist" form names the package to start it with.
+        package = form.cleaned_data["package"]
+        user = get_user_model().objects.get(pk=request.user.pk or 0)
         try:
-            watchlist = services.watchlist_create(
-                name=form.cleaned_data["name"],
-                user=request.user,
-                team=form.team(),
-                visibility=form.cleaned_data["visibility"],
-            )
+            with transaction.atomic():
+                watchlist = services.watchlist_create(
+                    name=form.cleaned_data["name"],
+                    user=user,
+                    team=form.team(),
+                    visibility=form.cleaned_data["visibility"],
+                )
+                result = (
+                    services.watchlist_add_packages(watchlist=watchlist, names=[package], user=user)
+                    if package
+                    else None
+                )
         except services.RuleError as exc:
             form.add_error(None, str(exc))
         else:
             messages.success(request, f"Watchlist {watchlist.name} created.")
+            if result is not None:
+                for level, text in _feedback_messages({"result": result}):
+                    messages.add_message(request, level, text)
             return redirect("watchlist_detail", uid=watchlist.uid)
     mine, teams = selectors.dashboard_lists(request.user)
     return render(
@@ -160,9 +173,10 @@ def _context(
 
 def _row_urls(watchlist: Watchlist) -> dict[str, str]:
     """The per-row action URLs, reversed once per page rather than once per row."""
-    row = reverse("watchlist_row", args=[watchlist.uid, "x"])
+    package = reverse("package-detail", args=["x"])
     return {
-        "row": row[: -len("x/")],
+        "poll": reverse("watchlist_poll", args=[watchlist.uid]),
+        "package": package[: -len("x/")],
         "note": reverse("watchlist_note", args=[watchlist.uid]),
         "remove": reverse("watchlist_remove", args=[watchlist.uid]),
     }
@@ -230,36 +244,21 @@ def watchlist_public(request: HtmxHttpRequest, token: str) -> HttpResponse:
 
 @login_required
 @require_GET
-def watchlist_row(request: AuthenticatedHttpRequest, uid: uuid.UUID, name: str) -> HttpResponse:
-    """A row waiting for its package's first data polls this.
+def watchlist_poll(request: AuthenticatedHttpRequest, uid: uuid.UUID) -> HttpResponse:
+    """While packages wait for their first data, the table polls this: once for all of them.
 
-    While it waits, only that row comes back (cheap: two queries). Once the upstream has
-    answered (data, or "not on PyPI Stats"), the whole table is swapped in instead, so the
-    totals include the new package and the polling stops (the new row has no trigger).
+    `waiting` names the rows the page shows as waiting. While the same ones still wait the
+    answer is a 204 (htmx swaps nothing; one query for the list's waiting packages). Once
+    any of them changed, the whole table comes back to replace the one that asked: one
+    target however many rows finish together (a poll per row, each swapping the whole
+    table, left the others' answers aimed at a table already replaced: htmx's "Invalid
+    re-target"). The new table polls again only if some still wait.
     """
     acc = access.get_watchlist_for_viewer(request, uid)
-    entry = (
-        WatchlistEntry.objects.select_related("package")
-        .filter(watchlist=acc.watchlist, package__name=name)
-        .first()
-    )
-    if entry is None:
-        return HttpResponse(status=404)
-    row = selectors.Row(entry=entry, package=entry.package, figures=stats.empty_figures())
-    if row.waiting:
-        return render(
-            request,
-            DETAIL + "#row",
-            {
-                "row": row,
-                "watchlist": acc.watchlist,
-                "access": acc,
-                "public": False,
-                "urls": _row_urls(acc.watchlist),
-            },
-        )
-    response = _render_table(request, acc)
-    return reswap(retarget(response, "#watchlist-table"), "outerHTML")
+    shown = {name for name in request.GET.get("waiting", "").split(",") if name}
+    if shown and selectors.waiting_names(acc.watchlist) == shown:
+        return HttpResponse(status=204)
+    return _render_table(request, acc)
 
 
 def _failed(feedback: Feedback) -> bool:

@@ -32,7 +32,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 def _cached_movers() -> selectors.Movers | None:
     as_of = selectors.site_data_as_of()
-    key = f"home:movers:v1:{as_of}:{timezone.now().date()}"
+    key = f"home:movers:v2:{as_of}:{timezone.now().date()}"
     cached = soft_cache.get(key)
     if isinstance(cached, selectors.Movers):
         return cached

@@ -28,7 +28,7 @@ from packages_app.http import is_partial, poll_answer
 from packages_app.models import Package
 from packages_app.names import ALL_PACKAGES, InvalidPackageName, canonicalize
 from packages_app.pages import exports, selectors
-from packages_app.pages.badges import PERIODS
+from packages_app.pages.badges import snippets as badge_snippets
 from packages_app.pages.chart import control_links
 from packages_app.pages.options import PACKAGE_DEFAULTS, ChartOptions, OptionsError, parse_options
 from packages_app.pages.package import chart_bundle, chart_payload, package_facts
@@ -105,7 +105,12 @@ def package_detail(request: HttpRequest, name: str) -> HttpResponse:
         return push_url(response, request.path + options.querystring())
     facts = package_facts(package, today=timezone.now().date())
     context.update(facts=facts, recent=facts.recent, python=facts.python)
-    context["badge_periods"] = PERIODS
+    context["badges"] = badge_snippets(
+        svg_url=lambda period: request.build_absolute_uri(
+            reverse("badge-svg", args=[package.name, period])
+        ),
+        page_url=request.build_absolute_uri(reverse("package-detail", args=[package.name])),
+    )
     return render(request, "packages_app/package_detail.html", context)
 
 

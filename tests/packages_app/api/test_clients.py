@@ -281,12 +281,14 @@ def test_schemathesis_against_openapi(live_api: str, settings: Any, mode: Genera
         run()
 
 
-def test_openapi_document_is_served_as_yaml(seeded: dict[str, Package], client: Client) -> None:
+def test_openapi_document_is_yaml_shown_as_text(seeded: dict[str, Package], client: Client) -> None:
     import yaml
 
     response = client.get("/api/openapi.yml")
     assert response.status_code == 200
-    assert response["Content-Type"] == "application/yaml"
+    # text/plain, so a browser shows it rather than downloading it (issue #14).
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    assert "attachment" not in response.get("Content-Disposition", "")
     doc = yaml.safe_load(response.content)
     assert doc["openapi"].startswith("3.1")
     system = doc["paths"]["/packages/{package}/system"]["get"]

@@ -146,3 +146,44 @@ def test_non_canonical_spelling_serves_the_same_badge(client: Client) -> None:
         client.get("/badges/Zope.Interface/week.svg").content
         == client.get("/badges/zope-interface/week.svg").content
     )
+
+
+def test_snippets_in_markdown_html_and_rst() -> None:
+    from packages_app.pages.badges import snippets
+
+    week = snippets(
+        svg_url=lambda p: f"https://stats.example/badges/a-b/{p}.svg",
+        page_url="https://stats.example/packages/a-b/",
+    )[1]
+    assert week.period == "week"
+    assert week.markdown == (
+        "[![downloads/week](https://stats.example/badges/a-b/week.svg)]"
+        "(https://stats.example/packages/a-b/)"
+    )
+    assert week.html == (
+        '<a href="https://stats.example/packages/a-b/">'
+        '<img src="https://stats.example/badges/a-b/week.svg" alt="downloads/week"></a>'
+    )
+    assert week.rst == (
+        ".. image:: https://stats.example/badges/a-b/week.svg\n"
+        "   :target: https://stats.example/packages/a-b/\n"
+        "   :alt: downloads/week"
+    )
+
+
+@pytest.mark.django_db
+def test_the_badge_panel_offers_every_markup_and_a_copy_button(client: Client) -> None:
+    make_package("flask", first=D(2024, 1, 1), latest=D(2024, 3, 31), recent=(1, 2, 3))
+    html = client.get("/packages/flask/").content.decode()
+    panel = html.split('<section class="card badges-panel"')[1].split("</section>")[0]
+    for fmt in ("Markdown", "HTML", "reStructuredText"):
+        assert f"> {fmt}</label>" in panel
+    assert 'id="badge-md-week"' in panel and 'id="badge-rst-total"' in panel
+    # The HTML form is shown as text: escaped once in the page, valid HTML once copied.
+    assert (
+        "&lt;a href=&quot;http://testserver/packages/flask/&quot;&gt;&lt;img src=&quot;"
+        "http://testserver/badges/flask/week.svg&quot;" in panel
+    )
+    assert ".. image:: http://testserver/badges/flask/day.svg" in panel
+    assert panel.count('class="small secondary js-copy-badge"') == 4
+    assert "js/badges.js" in html

@@ -72,19 +72,23 @@ def test_movers_compare_the_last_two_complete_weeks(client: Client) -> None:
     movers = selectors.weekly_movers(as_of=D(2024, 3, 19))
     assert movers is not None
     assert (movers.week_start, movers.week_end) == (D(2024, 3, 11), D(2024, 3, 17))
-    by_change = [(m.name, m.last_week, m.previous_week, m.change) for m in movers.by_change]
-    assert by_change == [
-        ("falling", 3500, 7000, -3500),
-        ("rising", 2100, 700, 1400),
-        ("steady", 350, 350, 0),
-    ]
-    assert [(m.name, m.change_pct) for m in movers.by_pct] == [
-        ("rising", 200.0),
-        ("falling", -50.0),
-        ("steady", 0.0),
+    rows = [(m.name, m.last_week, m.previous_week, m.change, m.change_pct) for m in movers.rows]
+    assert rows == [
+        ("falling", 3500, 7000, -3500, -50.0),
+        ("rising", 2100, 700, 1400, 200.0),
+        ("steady", 350, 350, 0, 0.0),
     ]
     body = client.get("/").content.decode()
-    assert "Biggest movers" in body and "+1,400" in body and "-50.0%" in body
+    assert "Biggest movers" in body and "+1,400" in body
+    assert '<span class="up">▲ 200%</span>' in body and '<span class="down">▼ 50%</span>' in body
+    # One movers table, its weeks named by their dates rather than "last week".
+    assert body.count('<table class="movers">') == 1 and "By percentage" not in body
+    assert "4 Mar–10 Mar" in body and "11 Mar–17 Mar" in body
+    movers_table = body.split('<table class="movers">')[1].split("</table>")[0]
+    assert "Last week" not in movers_table
+    # A change of zero is no green arrow.
+    steady = movers_table.split('href="/packages/steady/"')[1].split("</tr>")[0]
+    assert '<span class="muted">0%</span>' in steady and "▲" not in steady
 
 
 @time_machine.travel(dt.datetime(2024, 3, 18, 0, 30, tzinfo=dt.UTC), tick=False)  # Monday night
@@ -92,7 +96,7 @@ def test_movers_wait_for_the_week_to_be_complete_upstream(client: Client) -> Non
     make_package("pkg", first=D(2024, 2, 1), latest=D(2024, 3, 16))  # Sunday not yet held
     movers = selectors.weekly_movers(as_of=D(2024, 3, 16))
     assert movers is not None and movers.week_end == D(2024, 3, 10)
-    assert [m.name for m in movers.by_change] == ["pkg"]
+    assert [m.name for m in movers.rows] == ["pkg"]
 
 
 def test_movers_use_one_query() -> None:
@@ -150,3 +154,13 @@ def test_untracked_valid_name_offers_tracking_to_signed_in_users_only(client: Cl
 def test_invalid_query_says_so(client: Client) -> None:
     body = client.get("/search/", {"q": "no way!"}, headers=HX).content.decode()
     assert "is not a valid package name" in body
+
+
+def test_last_week_is_said_where_used_and_all_of_pypi_is_named(client: Client) -> None:
+    make_package("__all__", first=D(2024, 1, 1), latest=D(2024, 1, 31), recent=(1, 2, 3))
+    make_package("requests", first=D(2024, 1, 1), latest=D(2024, 1, 31), recent=(1, 98765, 3))
+    body = client.get("/").content.decode()
+    tracked = body.split("<h2>Tracked packages</h2>")[1]
+    assert "the 7 days ending on each package's latest day held" in tracked
+    assert '<a class="" href="/packages/__all__/">All of PyPI</a>' in tracked
+    assert ">__all__<" not in body

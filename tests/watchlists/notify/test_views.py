@@ -91,7 +91,8 @@ def test_anonymous_is_sent_to_login(world: World) -> None:
 def test_editor_adds_and_removes_rules(world: World) -> None:
     client = world.client_for("bob")
     response = client.post(
-        url("alert_rule_add", world), {"kind": "change", "threshold": "25", "email": "on"}
+        url("alert_rule_add", world),
+        {"kind": "change", "change_pct": "25", "stale_days": "9", "email": "on"},
     )
     assert response.status_code == 302
     rule = AlertRule.objects.get()
@@ -101,10 +102,15 @@ def test_editor_adds_and_removes_rules(world: World) -> None:
         True,
         world.bob,
     )
-    client.post(url("alert_rule_add", world), {"kind": "milestone"})
+    client.post(url("alert_rule_add", world), {"kind": "milestone", "change_pct": "40"})
     assert AlertRule.objects.filter(kind="milestone", threshold=0).exists()
+    client.post(url("alert_rule_add", world), {"kind": "stale", "stale_days": "9"})
+    assert AlertRule.objects.filter(kind="stale", threshold=9).exists()
     page = client.get(url("alert_settings", world)).content.decode()
-    assert "weekly change beyond ±25%" in page
+    assert "weekly change beyond ±25%" in page and "no new data for 9 days" in page
+    # One field per meaning, no overloaded "N".
+    assert 'name="change_pct"' in page and 'name="stale_days"' in page
+    assert 'name="threshold"' not in page and ">N<" not in page
     assert client.post(url("alert_rule_delete", world), {"id": rule.pk}).status_code == 302
     assert not AlertRule.objects.filter(pk=rule.pk).exists()
 
@@ -113,11 +119,14 @@ def test_editor_adds_and_removes_rules(world: World) -> None:
     ("data", "error"),
     [
         ({"kind": "change"}, "Give a percentage from 1 to 1000."),
-        ({"kind": "change", "threshold": "5000"}, "Give a percentage from 1 to 1000."),
-        ({"kind": "stale", "threshold": "0"}, "Ensure this value is greater than or equal to 1."),
-        ({"kind": "stale", "threshold": "999"}, "Give a number of days from 1 to 365."),
-        ({"kind": "nonsense", "threshold": "3"}, "Select a valid choice."),
-        ({"kind": "change", "threshold": "ten"}, "Enter a whole number."),
+        # The days field does not stand in for the percentage.
+        ({"kind": "change", "stale_days": "30"}, "Give a percentage from 1 to 1000."),
+        ({"kind": "change", "change_pct": "5000"}, "less than or equal to 1000."),
+        ({"kind": "stale", "stale_days": "0"}, "Ensure this value is greater than or equal to 1."),
+        ({"kind": "stale", "stale_days": "999"}, "less than or equal to 365."),
+        ({"kind": "stale", "change_pct": "10"}, "Give a number of days from 1 to 365."),
+        ({"kind": "nonsense", "change_pct": "3"}, "Select a valid choice."),
+        ({"kind": "change", "change_pct": "ten"}, "Enter a whole number."),
     ],
 )
 def test_bad_rules_get_form_errors(world: World, data: dict[str, str], error: str) -> None:

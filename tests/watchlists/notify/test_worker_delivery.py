@@ -34,9 +34,9 @@ def workers(tmp_path: Path) -> Iterator[Workers]:
 
 def test_a_worker_delivers_each_claimed_webhook_once(
     fresh_world: World,
-    receiver: Receiver,
+    receiver: Receiver,  # noqa: F811 (the fixture imported above)
     workers: Workers,
-    settings: Settings,  # noqa: F811
+    settings: Settings,
 ) -> None:
     settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
     pattern = weekday_pattern(1000)

@@ -156,14 +156,30 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True  # refresh tasks are idempotent
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
+# Time limits (seconds) of every task: Celery's default for all of them, and the refresh's
+# own (its upstream calls may wait for budget slots and retries). The broker's visibility
+# timeout below is derived from the longest hard limit.
 CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
+REFRESH_TASK_SOFT_TIME_LIMIT = 240
+REFRESH_TASK_TIME_LIMIT = 300
 CELERY_WORKER_MAX_TASKS_PER_CHILD = 1000
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
-# Redis visibility timeout: a task not acknowledged within this is redelivered. Every
-# countdown stays far below it. Tests of redelivery after a killed worker shorten it.
-CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+# Redis visibility timeout: a message not acknowledged within this is delivered again. A
+# pool process that dies is requeued at once (reject_on_worker_lost), but a worker killed as
+# a whole leaves its task unacknowledged until then: so it is the longest task's hard time
+# limit plus a margin (minutes, not an hour), past which no live run of it can remain. A
+# copy that still meets a live run (a countdown longer than this, a worker that was only
+# stalled) waits on the per-package lock and skips what that run completed
+# (packages_app/sync/tasks.py); notifications are guarded by their lease. Tests shorten it.
+CELERY_VISIBILITY_TIMEOUT = env.int(
+    "CELERY_VISIBILITY_TIMEOUT",
+    default=max(CELERY_TASK_TIME_LIMIT, REFRESH_TASK_TIME_LIMIT) + 60,
+)
+# The per-package refresh lock expires this long after its holder stops renewing it (a
+# killed worker): how long a redelivered refresh waits before it takes over.
+REFRESH_LOCK_SECONDS = env.int("REFRESH_LOCK_SECONDS", default=30)
 # Folders of kombu's file-system transport (the zero-configuration broker); `control` is
 # where it keeps its exchange files (by default it would be the working directory).
 CELERY_QUEUE_DIR = VAR_DIR / "celery" / "queue"

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
+from collections.abc import Callable
 from typing import NotRequired, TypedDict
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -106,3 +109,38 @@ def healthz(request: HttpRequest) -> JsonResponse:
         "status": "ok" if healthy else "unhealthy",
     }
     return JsonResponse(checks, status=200 if healthy else 503)
+
+
+# A Host a loopback check sends: a loopback address or `localhost`, with any port.
+_LOOPBACK_HOST = re.compile(r"\A(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])(?::\d{1,5})?\Z")
+
+
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+class LocalHealthCheckMiddleware:
+    """Answers `GET /healthz` sent over loopback to a loopback Host, before host validation.
+
+    A container's healthcheck calls http://127.0.0.1:8000/healthz from inside the container,
+    and Django refuses that Host as soon as ALLOWED_HOSTS names the real site. Only a request
+    whose peer is loopback AND whose Host is a loopback name is answered here, and only this
+    one path, which builds no URL from the Host: every other request, and /healthz from
+    anywhere else, goes through ALLOWED_HOSTS as before. First in MIDDLEWARE.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if (
+            request.path_info == "/healthz"
+            and request.method == "GET"
+            and _is_loopback(request.META.get("REMOTE_ADDR", ""))
+            and _LOOPBACK_HOST.match(request.META.get("HTTP_HOST", ""))
+        ):
+            return healthz(request)
+        return self.get_response(request)

@@ -70,6 +70,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # A container healthcheck's GET /healthz over loopback, answered before host validation
+    # (packages_app/health.py says exactly which requests).
+    "packages_app.health.LocalHealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -198,6 +201,9 @@ else:
         "store_processed": False,
     }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
+# Beat writes its schedule file after every task it sends (two a minute at least), so the
+# file's age says whether beat is alive: the compose healthcheck of beat reads it.
+CELERY_BEAT_SYNC_EVERY = 1
 
 # --- Upstream (the PyPI Stats API) ------------------------------------------------
 PYPISTATS_API_URL = env.str("PYPISTATS_API_URL", default="https://pypistats.org/api").rstrip("/")
@@ -298,17 +304,22 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Hashed, compressed names (served with far-future cache headers) once collectstatic has
+# written its manifest; plain files otherwise (dev, tests). The default is read when a process
+# starts, so the collectstatic that writes the manifest must be told: the Dockerfile runs it
+# with STATIC_MANIFEST=1, and every process of the image then finds staticfiles.json.
+STATIC_MANIFEST = env.bool("STATIC_MANIFEST", default=(STATIC_ROOT / "staticfiles.json").exists())
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        # Hashed names once collectstatic has run (the Docker image); plain files otherwise.
-        if env.bool("STATIC_MANIFEST", default=(STATIC_ROOT / "staticfiles.json").exists())
+        "BACKEND": "pypistats_site.static_storage.HashedStaticFilesStorage"
+        if STATIC_MANIFEST
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
-# Serve straight from the source folders when collectstatic has not run (dev, tests).
-WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=True)
+# Serve straight from the source folders when collectstatic has not run (dev, tests); with
+# the manifest, only the collected (hashed, compressed) files.
+WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=not STATIC_MANIFEST)
 WHITENOISE_AUTOREFRESH = DEBUG
 
 # --- Security -----------------------------------------------------------------------------

@@ -101,6 +101,13 @@ class Package(models.Model):
         return self.name
 
     @property
+    def upstream_unreachable(self) -> bool:
+        """The last refresh failed because upstream could not be reached at all."""
+        from packages_app.sync.upstream import is_unreachable
+
+        return bool(self.last_error) and is_unreachable(self.last_error)
+
+    @property
     def has_data(self) -> bool:
         return self.latest_date is not None
 

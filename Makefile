@@ -39,9 +39,10 @@ migrate: install
 
 run: migrate ## Start web (http://$(HOST):$(PORT)), a Celery worker and beat; Ctrl-C stops all three
 	@echo "Starting web on http://$(HOST):$(PORT) with a Celery worker and beat (Ctrl-C stops all)."
-	HOST=$(HOST) DEBUG=$${DEBUG:-1} $(BIN)/honcho -f Procfile.dev start -p $(PORT)
+	HOST=$(HOST) DEBUG=$${DEBUG:-1} $(BIN)/python bin/run-stack -p $(PORT)
 
-demo: migrate ## Like `make run`, against the bundled demo upstream with a few packages tracked
+# Not `migrate`: the demo migrates its own database (var/demo/), never `make run`'s.
+demo: install ## Like `make run`, against the bundled demo upstream, with state of its own (var/demo/)
 	DEMO_PORT=$(DEMO_PORT) HOST=$(HOST) PORT=$(PORT) $(BIN)/python bin/demo.py
 
 # pytest-xdist workers for the tests that can run side by side (`make test-fast`, and the

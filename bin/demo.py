@@ -6,10 +6,11 @@
    upstream) on 127.0.0.1:$DEMO_CLICKHOUSE_PORT, both in this process;
 2. points the app at them (PYPISTATS_API_URL; CLICKHOUSE_URL, _USER=play, _PASSWORD="",
    _DATABASE=pypi; DEMO_UPSTREAM=1 shows "synthetic data");
-3. migrates, tracks a handful of packages and refreshes them in-process, so the
-   pages have data at once;
+3. keeps its own state under var/demo/ (VAR_DIR/demo), apart from `make run`'s var/;
+   migrates it, tracks a handful of packages and refreshes them in-process, so the pages
+   have data at once;
 4. creates (or resets) the `demo` login and prints its password;
-5. runs web + Celery worker + beat exactly like `make run` (honcho, Procfile.dev).
+5. runs web + Celery worker + beat exactly like `make run` (bin/run-stack, Procfile.dev).
 Ctrl-C stops everything, the demo upstream and the stand-in included. The stand-in's data
 is built once (the first run takes a while; docs/benchmarks.md) and kept under
 var/clickhouse-demo/; a new day only adds that day. DEMO_CLICKHOUSE_PACKAGES (comma-separated)
@@ -36,6 +37,13 @@ DEMO_USER = "demo"
 
 def main(argv: list[str]) -> int:
     setup_only = "--setup-only" in argv
+    # Its own state (database, secret key, file broker and cache) in demo/ under VAR_DIR, apart
+    # from `make run`'s: the demo's synthetic numbers and its `demo` superuser never show up
+    # there, and a demo can be thrown away with `rm -rf var/demo`.
+    var_dir = Path(os.environ.get("VAR_DIR") or ROOT / "var") / "demo"
+    os.environ["VAR_DIR"] = str(var_dir)
+    # Keys of its own too, should the demo share a Redis with `make run` (REDIS_URL).
+    os.environ.setdefault("CACHE_KEY_PREFIX", "pss-demo")
     demo_port = int(os.environ.get("DEMO_PORT", "8765"))
     # Any free port for the stand-in too when the upstream's is any free port (the tests).
     clickhouse_port = int(os.environ.get("DEMO_CLICKHOUSE_PORT", "0" if demo_port == 0 else "8766"))
@@ -100,7 +108,7 @@ def main(argv: list[str]) -> int:
         if setup_only:
             return 0
         honcho = subprocess.Popen(
-            [os.path.join(bin_dir, "honcho"), "-f", "Procfile.dev", "start", "-p", port],
+            [sys.executable, str(ROOT / "bin" / "run-stack"), "-p", port],
             cwd=ROOT,
             env=os.environ.copy(),
         )
@@ -109,7 +117,7 @@ def main(argv: list[str]) -> int:
         except KeyboardInterrupt:
             # The terminal sent SIGINT to honcho too; give it time to stop its children.
             try:
-                return honcho.wait(timeout=15)
+                return honcho.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 honcho.send_signal(signal.SIGTERM)
                 return honcho.wait()

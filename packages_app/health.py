@@ -4,6 +4,9 @@ answering, is the broker/cache answering, is data fresh? Also the site's /favico
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
+import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import NotRequired, TypedDict
 
@@ -163,3 +166,38 @@ def favicon(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(_FAVICON.read_bytes(), content_type="image/svg+xml")
     response["Cache-Control"] = "public, max-age=86400"
     return response
+
+
+# A Host a loopback check sends: a loopback address or `localhost`, with any port.
+_LOOPBACK_HOST = re.compile(r"\A(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])(?::\d{1,5})?\Z")
+
+
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+class LocalHealthCheckMiddleware:
+    """Answers `GET /healthz` sent over loopback to a loopback Host, before host validation.
+
+    A container's healthcheck calls http://127.0.0.1:8000/healthz from inside the container,
+    and Django refuses that Host as soon as ALLOWED_HOSTS names the real site. Only a request
+    whose peer is loopback AND whose Host is a loopback name is answered here, and only this
+    one path, which builds no URL from the Host: every other request, and /healthz from
+    anywhere else, goes through ALLOWED_HOSTS as before. First in MIDDLEWARE.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if (
+            request.path_info == "/healthz"
+            and request.method == "GET"
+            and _is_loopback(request.META.get("REMOTE_ADDR", ""))
+            and _LOOPBACK_HOST.match(request.META.get("HTTP_HOST", ""))
+        ):
+            return healthz(request)
+        return self.get_response(request)

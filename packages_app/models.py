@@ -90,10 +90,22 @@ class Package(models.Model):
 
     class Meta:
         ordering = ["name"]
-        indexes = [models.Index(fields=["tracked", "paused", "next_attempt_at"], name="pkg_due")]
+        indexes = [
+            models.Index(fields=["tracked", "paused", "next_attempt_at"], name="pkg_due"),
+            # The API's default window ends at the latest date held for any package
+            # (upstream's ETL date): max(latest_date) on every API request, one index probe.
+            models.Index(fields=["latest_date"], name="pkg_latest_date"),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def upstream_unreachable(self) -> bool:
+        """The last refresh failed because upstream could not be reached at all."""
+        from packages_app.sync.upstream import is_unreachable
+
+        return bool(self.last_error) and is_unreachable(self.last_error)
 
     @property
     def has_data(self) -> bool:

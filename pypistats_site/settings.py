@@ -70,6 +70,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # A container healthcheck's GET /healthz over loopback, answered before host validation
+    # (packages_app/health.py says exactly which requests).
+    "packages_app.health.LocalHealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -156,17 +159,33 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True  # refresh tasks are idempotent
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
+# Time limits (seconds) of every task: Celery's default for all of them, and the refresh's
+# own (its upstream calls may wait for budget slots and retries). The broker's visibility
+# timeout below is derived from the longest hard limit.
 CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
+REFRESH_TASK_SOFT_TIME_LIMIT = 240
+REFRESH_TASK_TIME_LIMIT = 300
 CELERY_WORKER_MAX_TASKS_PER_CHILD = 1000
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # The queue tasks are sent to and a worker consumes. The tests' real workers use one of
 # their own, so a `make run` beside them on the same Redis never sees their tasks.
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="celery")
-# Redis visibility timeout: a task not acknowledged within this is redelivered. Every
-# countdown stays far below it. Tests of redelivery after a killed worker shorten it.
-CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+# Redis visibility timeout: a message not acknowledged within this is delivered again. A
+# pool process that dies is requeued at once (reject_on_worker_lost), but a worker killed as
+# a whole leaves its task unacknowledged until then: so it is the longest task's hard time
+# limit plus a margin (minutes, not an hour), past which no live run of it can remain. A
+# copy that still meets a live run (a countdown longer than this, a worker that was only
+# stalled) waits on the per-package lock and skips what that run completed
+# (packages_app/sync/tasks.py); notifications are guarded by their lease. Tests shorten it.
+CELERY_VISIBILITY_TIMEOUT = env.int(
+    "CELERY_VISIBILITY_TIMEOUT",
+    default=max(CELERY_TASK_TIME_LIMIT, REFRESH_TASK_TIME_LIMIT) + 60,
+)
+# The per-package refresh lock expires this long after its holder stops renewing it (a
+# killed worker): how long a redelivered refresh waits before it takes over.
+REFRESH_LOCK_SECONDS = env.int("REFRESH_LOCK_SECONDS", default=30)
 # Folders of kombu's file-system transport (the zero-configuration broker); `control` is
 # where it keeps its exchange files (by default it would be the working directory).
 CELERY_QUEUE_DIR = VAR_DIR / "celery" / "queue"
@@ -185,6 +204,9 @@ else:
         "store_processed": False,
     }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
+# Beat writes its schedule file after every task it sends (two a minute at least), so the
+# file's age says whether beat is alive: the compose healthcheck of beat reads it.
+CELERY_BEAT_SYNC_EVERY = 1
 
 # --- Upstream (the PyPI Stats API) ------------------------------------------------
 PYPISTATS_API_URL = env.str("PYPISTATS_API_URL", default="https://pypistats.org/api").rstrip("/")
@@ -285,17 +307,22 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Hashed, compressed names (served with far-future cache headers) once collectstatic has
+# written its manifest; plain files otherwise (dev, tests). The default is read when a process
+# starts, so the collectstatic that writes the manifest must be told: the Dockerfile runs it
+# with STATIC_MANIFEST=1, and every process of the image then finds staticfiles.json.
+STATIC_MANIFEST = env.bool("STATIC_MANIFEST", default=(STATIC_ROOT / "staticfiles.json").exists())
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        # Hashed names once collectstatic has run (the Docker image); plain files otherwise.
-        if env.bool("STATIC_MANIFEST", default=(STATIC_ROOT / "staticfiles.json").exists())
+        "BACKEND": "pypistats_site.static_storage.HashedStaticFilesStorage"
+        if STATIC_MANIFEST
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
-# Serve straight from the source folders when collectstatic has not run (dev, tests).
-WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=True)
+# Serve straight from the source folders when collectstatic has not run (dev, tests); with
+# the manifest, only the collected (hashed, compressed) files.
+WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=not STATIC_MANIFEST)
 WHITENOISE_AUTOREFRESH = DEBUG
 
 # --- Security -----------------------------------------------------------------------------

@@ -143,6 +143,8 @@ def _x_frame_options() -> Effect:
 # session, the user, messages nor htmx; whitenoise answers only static files; axes only turns
 # a login lockout into its response.
 MIDDLEWARE_EFFECTS: dict[str, Callable[[], Effect | str]] = {
+    # Answers only GET /healthz, never an API path.
+    "packages_app.health.LocalHealthCheckMiddleware": lambda: NOTHING,
     "django.middleware.security.SecurityMiddleware": _security,
     "django.middleware.csp.ContentSecurityPolicyMiddleware": _content_security_policy,
     "django.middleware.common.CommonMiddleware": _common,

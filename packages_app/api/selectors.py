@@ -36,6 +36,10 @@ class PackageMeta:
     id: int
     data_version: int
     last_refreshed_at: dt.datetime | None
+    # The latest date held for ANY package: upstream's ETL date, where its purge horizon
+    # (the default window) ends. An answer in that window depends on it as much as on
+    # data_version: it moves when another package's refresh brings a newer day.
+    etl_date: dt.date | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,23 +73,30 @@ def _date(value: dt.date | str | None) -> dt.date | None:
     return value
 
 
+# The ETL date as a scalar subquery: one probe of the pkg_latest_date index.
+_ETL_DATE = f"(SELECT max(latest_date) FROM {_PACKAGE})"
+
+
 def package_meta(name: str) -> PackageMeta | None:
-    """The package's id, data_version and last refresh, or None when we do not hold it."""
+    """The package's id, data_version, last refresh and the ETL date, or None when we do not
+    hold it."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT id, data_version, last_refreshed_at FROM {_PACKAGE} WHERE name = %s", [name]
+            f"SELECT id, data_version, last_refreshed_at, {_ETL_DATE} "
+            f"FROM {_PACKAGE} WHERE name = %s",
+            [name],
         )
         row = cursor.fetchone()
     if row is None:
         return None
-    return PackageMeta(row[0], row[1], _aware(row[2]))
+    return PackageMeta(row[0], row[1], _aware(row[2]), _date(row[3]))
 
 
 def package_recent(name: str) -> Recent | None:
     """The package's `recent` numbers and its meta in one statement (None: not held)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT p.id, p.data_version, p.last_refreshed_at, "
+            f"SELECT p.id, p.data_version, p.last_refreshed_at, {_ETL_DATE}, "
             f"r.last_day, r.last_week, r.last_month "
             f"FROM {_PACKAGE} p LEFT JOIN {_RECENT} r ON r.package_id = p.id "
             f"WHERE p.name = %s",
@@ -94,7 +105,8 @@ def package_recent(name: str) -> Recent | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    return Recent(PackageMeta(row[0], row[1], _aware(row[2])), row[3], row[4], row[5])
+    meta = PackageMeta(row[0], row[1], _aware(row[2]), _date(row[3]))
+    return Recent(meta, row[4], row[5], row[6])
 
 
 def package_series(
@@ -108,9 +120,11 @@ def package_series(
     """The package's points of one metric, with its meta, in one statement.
 
     `categories` restricts to those exact category names. With neither `start`
-    nor `end`, the window is upstream's: the package's latest date held and the
-    180 days before it. With either, the window is exactly [start, end], an
-    open end reaching all history held. None when we do not hold the package.
+    nor `end`, the window is upstream's purge horizon, which is global: the ETL date
+    (the latest date held for any package) and the 180 days before it, so a package
+    whose data stops earlier shows only the days upstream still holds. With either,
+    the window is exactly [start, end], an open end reaching all history held. None
+    when we do not hold the package.
     """
     params: list[Any] = [int(metric)]
     category_sql = ""
@@ -127,13 +141,13 @@ def package_series(
     if start is None and end is None:
         if sqlite:
             window_sql = (
-                f" AND m.month >= date(p.latest_date, '-{DEFAULT_WINDOW_DAYS} days', 'start of month')"
-                " AND m.month <= p.latest_date"
+                f" AND m.month >= date({_ETL_DATE}, '-{DEFAULT_WINDOW_DAYS} days', 'start of month')"
+                f" AND m.month <= {_ETL_DATE}"
             )
         else:
             window_sql = (
-                f" AND m.month >= date_trunc('month', p.latest_date - {DEFAULT_WINDOW_DAYS})::date"
-                " AND m.month <= p.latest_date"
+                f" AND m.month >= date_trunc('month', {_ETL_DATE} - {DEFAULT_WINDOW_DAYS})::date"
+                f" AND m.month <= {_ETL_DATE}"
             )
     else:
         window_sql = ""
@@ -159,7 +173,7 @@ def package_series(
 
     sql = (
         f"SELECT 0 AS kind, p.id, p.data_version, p.last_refreshed_at, "
-        f"NULL{typed('text')} AS category, p.latest_date AS day, "
+        f"NULL{typed('text')} AS category, {_ETL_DATE} AS day, "
         f"NULL{typed('bytea')} AS days, NULL{typed('text')} AS sort_name "
         f"FROM {_PACKAGE} p WHERE p.name = %s "
         f"UNION ALL "
@@ -178,12 +192,12 @@ def package_series(
     if not fetched or fetched[0][0] != 0:
         return None
     first = fetched[0]
-    meta = PackageMeta(first[1], first[2], _aware(first[3]))
+    etl_date = _date(first[5])
+    meta = PackageMeta(first[1], first[2], _aware(first[3]), etl_date)
     if start is None and end is None:
-        latest = _date(first[5])
-        if latest is None:
+        if etl_date is None:
             return Series(meta, [])
-        start, end = latest - dt.timedelta(days=DEFAULT_WINDOW_DAYS), latest
+        start, end = etl_date - dt.timedelta(days=DEFAULT_WINDOW_DAYS), etl_date
     rows: list[tuple[str, dt.date | str, int]] = []
     for row in fetched[1:]:
         category = row[4]

@@ -310,6 +310,16 @@ def _bytes_reply(status: int, body: bytes, headers: list[tuple[str, str]]) -> Re
     return Reply(status, body, content_type, headers)
 
 
+def _identity(query: Query, meta: api_selectors.PackageMeta) -> str:
+    """The answer's cache key and ETag source: an answer in the default window also
+    depends on the ETL date it ends at (api_selectors.package_series), which moves
+    without the package's own data_version."""
+    params = query.params
+    if query.endpoint != "recent" and query.start is None and query.end is None:
+        params = f"{params}&w={meta.etl_date}" if params else f"w={meta.etl_date}"
+    return api_cache.answer_id(query.name, meta.data_version, query.endpoint, params)
+
+
 def lookup(query: Query) -> tuple[api_selectors.PackageMeta | None, api_selectors.Recent | None]:
     """The package's meta (one indexed query); for `recent`, its numbers in the same statement."""
     if query.endpoint == "recent":
@@ -327,7 +337,7 @@ def answer_held(
     counter: ratelimit.Counter | None,
 ) -> Replied:
     """The answer for a package we hold (`meta` from lookup()), counted against `counter`."""
-    identity = api_cache.answer_id(query.name, meta.data_version, query.endpoint, query.params)
+    identity = _identity(query, meta)
     tag = api_cache.etag(identity)
     if _not_modified(request, tag, meta.last_refreshed_at):
         verdict = _count(counter)
@@ -350,13 +360,11 @@ def answer_held(
         status, body = cached
     else:
         read_meta, status, body = _read(query)
-        if read_meta is not None and read_meta.data_version != meta.data_version:
+        if read_meta is not None and read_meta != meta:
             # A refresh committed between the two reads: the answer is entirely the
             # newer state (one statement), so label and cache it as that version.
             meta = read_meta
-            identity = api_cache.answer_id(
-                query.name, meta.data_version, query.endpoint, query.params
-            )
+            identity = _identity(query, meta)
             tag = api_cache.etag(identity)
         if read_meta is not None:
             api_cache.put(identity, status, body)

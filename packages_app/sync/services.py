@@ -160,27 +160,19 @@ def _failure_backoff(failures: int) -> dt.timedelta:
 
 
 def _recent_values(
-    recent: upstream.RecentPayload | None, overall: upstream.SeriesPayload
+    recent: upstream.RecentPayload | None,
 ) -> tuple[int | None, int | None, int | None]:
     """Upstream's recent rows; a missing row is None.
 
-    Without `period`, upstream zero-fills missing periods, so a 0 is ambiguous: a
-    period has a row upstream exactly when some without_mirrors row falls in its
-    window (update_recent_stats), which we read from the overall answer, dated from
-    the latest day it holds.
+    Without `period`, upstream zero-fills the periods it holds no row for, and a row it
+    holds is a sum of without_mirrors downloads over a window ending at its ETL date
+    (update_recent_stats), never 0: so a 0 is exactly a missing row, which `period=`
+    answers with 404. (Reading the window from the package's own latest day, as this
+    once did, kept a 0 for a package whose data stops before the ETL date.)
     """
     if recent is None:
         return None, None, None
-    days = sorted({d for c, d, _ in overall.rows if c == "without_mirrors"})
-    latest = max((d for _, d, _ in overall.rows), default=None)
-
-    def value(amount: int, window: int) -> int | None:
-        if amount or latest is None:
-            return amount if amount else None
-        since = latest - dt.timedelta(days=window)
-        return amount if any(d > since for d in days) else None
-
-    return value(recent.last_day, 1), value(recent.last_week, 7), value(recent.last_month, 30)
+    return recent.last_day or None, recent.last_week or None, recent.last_month or None
 
 
 def _record_failure(
@@ -311,8 +303,7 @@ def _write(
         for category, date, downloads in payload.rows:
             incoming[(ids[(metric, category)], date)] = downloads
     dates = [date for _, date in incoming]
-    overall = payloads[0]
-    recent_values = _recent_values(recent, overall)
+    recent_values = _recent_values(recent)
     with transaction.atomic():
         # Serialise writers of one package (PostgreSQL; SQLite's IMMEDIATE
         # transactions already serialise every writer).

@@ -243,6 +243,17 @@ def user_agent() -> str:
 # --- the client ----------------------------------------------------------------------------------
 
 
+# How a call that got no answer at all is recorded (UpstreamClient._get); is_unreachable
+# reads them back.
+_UNREACHABLE_MARKERS = (": timeout (", ": transport error (")
+
+
+def is_unreachable(message: str) -> bool:
+    """Whether a recorded refresh error says upstream could not be reached (no connection, no
+    answer in time), rather than an answer that was refused."""
+    return any(marker in message for marker in _UNREACHABLE_MARKERS)
+
+
 @dataclass
 class UpstreamClient:
     """Calls the upstream within the shared budget, retries, validates.

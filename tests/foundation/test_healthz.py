@@ -113,3 +113,28 @@ def test_the_status_page_names_what_is_down(
     assert response.status_code == 503
     html = response.content.decode()
     assert "Something is not answering" in html and "not answering" in html
+
+
+@pytest.mark.django_db
+def test_a_loopback_check_is_answered_with_a_real_allowed_hosts(
+    client: Client, settings: Settings
+) -> None:
+    """The compose healthcheck calls http://127.0.0.1:8000/healthz inside the container while
+    ALLOWED_HOSTS names the real site: answered, and host validation is not weakened."""
+    settings.ALLOWED_HOSTS = ["stats.example.org"]
+    local = "127.0.0.1"
+    for host in ("127.0.0.1:8000", "localhost:8000", "[::1]:8000", "127.0.0.1"):
+        response = client.get("/healthz", HTTP_HOST=host, REMOTE_ADDR=local)
+        assert response.status_code == 200, host
+        assert response.json()["status"] == "ok"
+    assert client.get("/healthz", HTTP_HOST="[::1]:8000", REMOTE_ADDR="::1").status_code == 200
+    # Everything else is validated as before: another peer, another Host, another path.
+    refused = [
+        client.get("/healthz", HTTP_HOST="127.0.0.1:8000", REMOTE_ADDR="203.0.113.7"),
+        client.get("/healthz", HTTP_HOST="evil.example", REMOTE_ADDR=local),
+        client.get("/healthz", HTTP_HOST="127.0.0.1.evil.example", REMOTE_ADDR=local),
+        client.get("/", HTTP_HOST="127.0.0.1:8000", REMOTE_ADDR=local),
+        client.get("/api/packages/pip/recent", HTTP_HOST="127.0.0.1:8000", REMOTE_ADDR=local),
+    ]
+    assert [r.status_code for r in refused] == [400] * len(refused)
+    assert client.get("/healthz", HTTP_HOST="stats.example.org").status_code == 200

@@ -86,7 +86,7 @@ def stack(
     )
     log = open(tmp_path / "stack.log", "w")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
-        [str(BIN / "honcho"), "-f", "Procfile.dev", "start", "-p", str(port)],
+        [str(BIN / "python"), "bin/run-stack", "-p", str(port)],  # what `make run` starts
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -130,7 +130,7 @@ def _worker_runs_a_task(base: str, env: dict[str, str]) -> None:
 
 
 def test_the_zero_config_stack_serves_and_runs_tasks(
-    stack: tuple[str, dict[str, str], subprocess.Popen[str]],
+    stack: tuple[str, dict[str, str], subprocess.Popen[str]], tmp_path: Path
 ) -> None:
     base, env, process = stack
     assert _get(base + "/")[0] == 200
@@ -142,10 +142,16 @@ def test_the_zero_config_stack_serves_and_runs_tasks(
     _worker_runs_a_task(base, env)
 
     os.killpg(process.pid, signal.SIGINT)
-    assert process.wait(timeout=30) is not None
+    assert process.wait(timeout=60) == 130  # honcho's (and a shell's) status after Ctrl-C
     # Ctrl-C stopped all three: nothing answers on the port any more.
     with pytest.raises(OSError):
         _get(base + "/healthz")
+    # Quietly: each process ended on its own, none was killed (issue #13).
+    log = (tmp_path / "stack.log").read_text()
+    for name in ("web", "worker", "beat"):
+        assert f"{name}.1 stopped (rc=0)" in log, log[-3000:]
+    assert "exited with" not in log and "SIGKILL" not in log, log[-3000:]
+    assert "Traceback" not in log, log[-3000:]
 
 
 @pytest.mark.redis

@@ -168,4 +168,6 @@ def test_bin_demo_setup_tracks_refreshes_and_prints_a_login(tmp_path: Path) -> N
     password = login.rsplit(" / ", 1)[1]
     assert len(password) >= 12
     assert "Demo upstream stopped." in done.stdout
-    assert (tmp_path / "db.sqlite3").exists()
+    # Its own state, in demo/ under VAR_DIR: `make run`'s database is never touched (issue #13).
+    assert (tmp_path / "demo" / "db.sqlite3").exists()
+    assert not (tmp_path / "db.sqlite3").exists()

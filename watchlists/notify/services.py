@@ -39,8 +39,8 @@ logger = logging.getLogger(__name__)
 # How long one worker may hold a row it is sending before another may take it over
 # (a worker killed mid-send). Far longer than a send (timeouts are 10 s).
 LEASE = dt.timedelta(minutes=5)
-# Retry delays in seconds after attempt 1, 2, 3, ...: bounded far below the broker's
-# 3600 s visibility timeout, so a countdown never outlives the message.
+# Retry delays in seconds after attempt 1, 2, 3, ...; a countdown longer than the broker's
+# visibility timeout can be delivered twice, and the lease keeps it to one send.
 BACKOFF = (30, 120, 300, 600, 900)
 
 

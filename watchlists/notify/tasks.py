@@ -34,7 +34,9 @@ def deliver_notification(self: Task[[int], str], notification_id: int) -> str:
     """Send one claimed notification; a failed webhook or email retries with backoff."""
     outcome = notify_services.notification_deliver(notification_id)
     if outcome.state == Notification.State.FAILED and outcome.retry_in is not None:
-        # Countdowns are at most 900 s: far below the broker's 3600 s visibility timeout.
+        # Countdowns reach 900 s, past the broker's visibility timeout (settings): Redis may
+        # then deliver the retry twice, and the row's lease (notification_deliver only sends
+        # a due row it acquires) keeps that to one send.
         raise self.retry(countdown=outcome.retry_in)
     return str(outcome.state)
 

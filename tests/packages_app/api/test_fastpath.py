@@ -282,6 +282,25 @@ def test_refresh_between_requests(pair: Pair, seeded: dict[str, Package]) -> Non
     assert pair.compare("GET", URL, fast_answers=True)[2] == after
 
 
+def test_the_etl_date_moving_on_changes_both_answers_alike(
+    pair: Pair, seeded: dict[str, Package]
+) -> None:
+    """The default window ends at the ETL date (any package's latest date): when another
+    package's refresh moves it on, a package whose own data_version did not change answers
+    the new window, on both paths, with a new ETag (the cache key carries the ETL date)."""
+    target = "/api/packages/zope-interface/overall"
+    tag = _headers(pair.compare("GET", target, fast_answers=True))["ETag"]
+    _, _, before = pair.compare("GET", target, fast_answers=True)  # cached
+    assert b"2026-11-23" in before
+    demo_pkg = seeded["demo-pkg"]
+    Package.objects.filter(pk=demo_pkg.pk).update(latest_date=golden.D + dt.timedelta(days=181))
+    golden.bump(demo_pkg)
+    status, headers, after = pair.compare("GET", target, {"If-None-Match": tag}, fast_answers=True)
+    # zope-interface's only day (D) is now older than the horizon: nothing left, 404.
+    assert (status, after) == ("404 Not Found", b"404")
+    assert dict(headers)["ETag"] != tag
+
+
 # --- Rate limit ----------------------------------------------------------------------------
 
 

@@ -24,6 +24,8 @@ from tests.packages_app import golden
 from tests.stored_points import Point, overwrite_all, store
 
 URL = "/api/packages/demo-pkg/python_minor"
+# URL's normalised params: no filter, and the default window, which ends at the ETL date.
+URL_PARAMS = f"w={golden.D}"
 DEAD_REDIS = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -74,7 +76,7 @@ def test_recent_is_one_statement(seeded: dict[str, Package], client: Client) -> 
 def test_cached_answer_is_keyed_by_data_version(seeded: dict[str, Package], client: Client) -> None:
     package = seeded["demo-pkg"]
     before = client.get(URL).content
-    identity = api_cache.answer_id("demo-pkg", package.data_version, "python_minor", "")
+    identity = api_cache.answer_id("demo-pkg", package.data_version, "python_minor", URL_PARAMS)
     assert api_cache.get(identity) == (200, before)
 
 
@@ -103,8 +105,8 @@ def test_refresh_committing_between_version_and_series_reads(
     monkeypatch.setattr(api_selectors, "package_meta", lambda name: stale_meta)
     response = client.get(URL)
     assert {row["downloads"] for row in response.json()["data"]} == {3}
-    v2 = api_cache.answer_id("demo-pkg", package.data_version, "python_minor", "")
-    v1 = api_cache.answer_id("demo-pkg", stale_meta.data_version, "python_minor", "")
+    v2 = api_cache.answer_id("demo-pkg", package.data_version, "python_minor", URL_PARAMS)
+    v1 = api_cache.answer_id("demo-pkg", stale_meta.data_version, "python_minor", URL_PARAMS)
     assert response["ETag"] == api_cache.etag(v2)
     assert api_cache.get(v2) == (200, response.content)
     assert api_cache.get(v1) is None

@@ -156,3 +156,32 @@ def test_status_stops_on_failure_with_error_and_retry_time(client: Client) -> No
 def test_status_without_htmx_goes_to_the_page(client: Client) -> None:
     response = client.get("/packages/whatever/status/")
     assert response.status_code == 302 and response["Location"] == "/packages/whatever/"
+
+
+@pytest.mark.parametrize("debug", [True, False])
+def test_an_unreachable_upstream_is_named_not_shown_as_a_connect_error(
+    client: Client, settings: Settings, debug: bool
+) -> None:
+    """Zero configuration, no network (issue #13): the page names the upstream's host and, on
+    a developer's machine, suggests `make demo`, instead of httpx's ConnectError."""
+    settings.DEBUG = debug
+    settings.PYPISTATS_API_URL = "https://pypistats.org/api"
+    make_package(
+        "offline-pkg",
+        first=None,
+        latest=None,
+        upstream_state=UpstreamState.FAILING,
+        last_error=(
+            "UpstreamFailure: overall: transport error (ConnectError: [Errno -3] "
+            "Temporary failure in name resolution)"
+        ),
+    )
+    for body in (
+        client.get("/packages/offline-pkg/status/", headers=HX).content.decode(),
+        client.get("/packages/offline-pkg/").content.decode(),
+        client.get("/compare/?packages=offline-pkg").content.decode(),
+    ):
+        assert "ConnectError" not in body and "Errno" not in body
+        assert "could not reach the upstream" in body
+        assert "pypistats.org" in body
+        assert ("make demo" in body) is debug

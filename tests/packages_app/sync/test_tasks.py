@@ -35,8 +35,29 @@ def test_refresh_task_options() -> None:
     task = app.tasks["packages_app.tasks.refresh_package"]
     assert task.acks_late and task.reject_on_worker_lost
     assert task.soft_time_limit is not None and task.time_limit is not None
-    assert task.soft_time_limit < task.time_limit < tasks.REFRESH_LOCK_TIMEOUT
-    assert tasks.RETRY_COUNTDOWN_CAP * 2 < 3600  # far below the visibility timeout
+    assert task.soft_time_limit < task.time_limit
+    for retries in range(tasks.REFRESH_MAX_RETRIES + 1):
+        for retry_after in (None, 60.0, 10_000.0):
+            assert 0 < tasks.retry_countdown(retries, retry_after) <= tasks.RETRY_COUNTDOWN_CAP
+
+
+def test_the_visibility_timeout_is_the_longest_task_time_limit_plus_a_margin() -> None:
+    """A killed worker's task comes back within minutes (issue #13): the visibility timeout
+    is derived from the task limits, and no registered task may outlive it."""
+    from django.conf import settings
+
+    app.loader.import_default_modules()
+    limits = {
+        name: task.time_limit or app.conf.task_time_limit
+        for name, task in app.tasks.items()
+        if not name.startswith("celery.")
+    }
+    longest = max(limits.values())
+    assert longest == settings.REFRESH_TASK_TIME_LIMIT
+    timeout = settings.CELERY_VISIBILITY_TIMEOUT
+    assert longest < timeout <= longest + 120  # minutes, not the hour it was
+    assert app.conf.broker_transport_options.get("visibility_timeout", timeout) == timeout
+    assert longest >= tasks.RETRY_COUNTDOWN_CAP
 
 
 def test_retry_countdowns_are_jittered_between_half_and_all_of_a_doubling_ceiling(
@@ -44,14 +65,14 @@ def test_retry_countdowns_are_jittered_between_half_and_all_of_a_doubling_ceilin
 ) -> None:
     # The draw is injected: a quarter of the way from the low to the high end.
     monkeypatch.setattr(random, "uniform", lambda low, high: low + (high - low) / 4)
-    # Ceilings 30, 60, 120, 240, 480, 600 (the cap): countdowns at 5/8 of each.
+    # Ceilings 30, 60, 120, 240, then 300 (the cap): countdowns at 5/8 of each.
     assert [tasks.retry_countdown(n, None) for n in range(6)] == [
         18.75,
         37.5,
         75.0,
         150.0,
-        300.0,
-        375.0,
+        187.5,
+        187.5,
     ]
     assert tasks.retry_countdown(0, 60.0) == 60.0  # at least Retry-After
     assert tasks.retry_countdown(5, 10_000.0) == tasks.RETRY_COUNTDOWN_CAP  # never past the cap
@@ -171,16 +192,46 @@ def test_the_per_package_lock_prevents_overlap(
 ) -> None:
     package = make("requests")
     key = tasks.refresh_lock_key(package.pk)
-    assert cache.add(key, "another-task", timeout=60)
+    assert cache.add(key, "another-task:nonce", timeout=60)
     result = tasks.refresh_package.apply(args=(package.pk,), task_id="mine").get()
     assert result["status"] == "locked"
     assert not RefreshRun.objects.filter(package=package).exists()
     assert demo.requests == []
-    # A redelivery of the task that died holding the lock takes it over.
-    cache.set(key, "mine", timeout=60)
+    assert cache.get(key) == "another-task:nonce"  # not taken over
+
+
+def test_a_copy_of_a_task_whose_delivery_died_waits_for_its_lock_then_runs(
+    upstream_settings: Settings, eager_celery: None, demo: DemoUpstream
+) -> None:
+    """The earlier delivery of the same task was killed holding the lock: the lock lapses
+    (nobody renews it) and the copy runs the refresh."""
+    package = make("requests")
+    key = tasks.refresh_lock_key(package.pk)
+    cache.set(key, "mine:killed-delivery", timeout=1)
     result = tasks.refresh_package.apply(args=(package.pk,), task_id="mine").get()
     assert result["status"] == "ok"
     assert cache.get(key) is None  # released
+    # A further copy of the same, now completed, task does nothing.
+    again = tasks.refresh_package.apply(args=(package.pk,), task_id="mine").get()
+    assert again["status"] == "duplicate"
+    assert RefreshRun.objects.filter(package=package).count() == 1
+
+
+def test_the_lock_is_renewed_while_the_refresh_runs(settings: Settings) -> None:
+    """A live holder keeps its lock past the lock's lifetime: only a dead one loses it."""
+    import time
+
+    settings.REFRESH_LOCK_SECONDS = 1
+    key = tasks.refresh_lock_key(4242)
+    with tasks.refresh_lock(4242, "holder"):
+        token = cache.get(key)
+        deadline = time.monotonic() + 2.5  # more than twice the lock's lifetime
+        while time.monotonic() < deadline:
+            assert cache.get(key) == token
+            time.sleep(0.2)
+        with pytest.raises(tasks.LockBusy), tasks.refresh_lock(4242, "another-task"):
+            pass
+    assert cache.get(key) is None
 
 
 def test_an_upstream_failure_records_the_run_and_asks_celery_for_a_jittered_retry(

@@ -18,6 +18,7 @@ import pytest
 import redis
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 from packages_app.demo.upstream import DemoUpstream
 from packages_app.models import Package, RecentDownloads, RefreshRun, UpstreamState
@@ -67,6 +68,9 @@ class Workers:
             "PYPISTATS_API_URL": self.demo.url,
             "UPSTREAM_RATE_PER_SECOND": "0",
             "UPSTREAM_RATE_PER_MINUTE": "0",
+            # A killed worker's refresh lock lapses in 2 s (30 by default): the redelivered
+            # copy waits that long before it takes over.
+            "REFRESH_LOCK_SECONDS": "2",
             **extra_env,
         }
         log = open(self.log_dir / f"worker-{len(self.processes)}.log", "wb")  # noqa: SIM115
@@ -295,3 +299,68 @@ def test_a_pool_process_killed_mid_refresh_is_rejected_and_redelivered(
     assert package.data_version == 1
     assert runs_of(package) == [INTERRUPTED, ("ok", "")]
     assert parent.poll() is None  # the worker itself lived on
+
+
+def _past_visibility(seconds: float) -> Callable[[], bool]:
+    """True once every unacknowledged message in the broker is older than `seconds`
+    (kombu's Redis transport indexes them by delivery time in `unacked_index`)."""
+    client = redis.Redis.from_url(os.environ["REDIS_URL"])
+
+    def past() -> bool:
+        oldest = client.zrange("unacked_index", 0, 0, withscores=True)
+        return bool(oldest) and float(oldest[0][1]) < time.time() - seconds
+
+    return past
+
+
+def test_a_killed_workers_task_comes_back_and_completes_once_never_beside_a_live_run(
+    workers: Workers, demo: DemoUpstream
+) -> None:
+    """Issue #13: the whole worker SIGKILLed mid-refresh leaves its message unacknowledged;
+    it comes back after the visibility timeout (3 s here; by default the longest task time
+    limit plus a minute). The copy first reaches a second worker while the first run is
+    still alive: it waits on the per-package lock instead of running beside it. Once the
+    first worker is killed, its lock lapses (nobody renews it) and the copy runs the
+    refresh, which completes exactly once."""
+    short = {"CELERY_VISIBILITY_TIMEOUT": "3"}
+    package, _ = services.package_track(name="scipy")
+    demo.set_faults(delay=6)  # every call slow: the first run lasts ~30 s unless killed
+    first = workers.start(**short)
+    sent = tasks.refresh_package.delay(package.pk)
+    wait_for(lambda: len(demo.requests) >= 1, what="the first run to be under way")
+    # kombu looks for expired messages when a worker starts: start the second once the
+    # message is past the timeout, so that its start-up scan hands it the copy.
+    wait_for(_past_visibility(3.5), what="the message to pass the visibility timeout")
+    second = workers.start(**short)
+    second_log = workers.log_dir / "worker-1.log"
+    received = f"Task packages_app.tasks.refresh_package[{sent.id}] received"
+    waits = f"refresh task {sent.id} waits for its earlier delivery's lock"
+
+    def copy_waits_or_runs() -> bool:
+        return waits in second_log.read_text() or RefreshRun.objects.count() > 1
+
+    wait_for(copy_waits_or_runs, what="the copy to reach the lock at the second worker")
+    assert received in second_log.read_text()
+    assert first.poll() is None  # the first run is alive: the copy must not start another
+    assert list(RefreshRun.objects.filter(package=package).values_list("status", flat=True)) == [
+        "running"
+    ]
+    killed_at = timezone.now()
+    workers.kill(first)
+    demo.clear_faults()
+
+    def refreshed() -> bool:
+        package.refresh_from_db()
+        return package.upstream_state == UpstreamState.OK
+
+    wait_for(refreshed, what="the copy's refresh")
+    runs = list(RefreshRun.objects.filter(package=package).order_by("started_at"))
+    assert [run.status for run in runs] == ["failed", "ok"]
+    assert "interrupted" in runs[0].error
+    # The copy's run began only after the first worker was gone: never two at once.
+    assert runs[1].started_at >= killed_at
+    assert count(package) == served_count(demo, "scipy")
+    assert package.data_version == 1
+    wait_for(lambda: "succeeded" in second_log.read_text(), what="the copy to be acknowledged")
+    assert second_log.read_text().count(f"[{sent.id}] succeeded") == 1
+    assert second.poll() is None

@@ -7,13 +7,15 @@
  * `charts` (the package page), or the payload is itself the one chart (the compare
  * page: its `datasets` and `unit` at the top).
  *
- * What a canvas may say about how it looks (each page keeps its look):
- *   data-partial="hollow"      the unfinished last period is a hollow point, not joined
- *                              to the line (default: a dashed segment to a small point);
+ * What a canvas may say about how it looks:
  *   data-tooltip-order="value" the tooltip lists the lines biggest first (default: the
- *                              legend's order);
- *   data-y-ticks="N"           at most N ticks on the y axis (a log axis over a narrow
- *                              span otherwise gets a tick per 1..9 step).
+ *                              legend's order).
+ * Drawn the same on every page: the unfinished last period (periods.partial) is a hollow
+ * point reached by a dashed segment, over a shaded band labelled "partial" (its sum is
+ * not comparable with whole periods yet); y ticks are chosen here (yTickValues: 1-2-5
+ * steps on a log axis, never more than fit) and labelled with just enough digits that
+ * no two read alike (tickFormatter); the x axis gets fewer, shorter labels on a narrow
+ * canvas.
  * A chart of `share` (the package page's Python-minor share) is a stacked area of
  * percentages; `unit: "percent"` (the compare page's share modes) a line of them.
  *
@@ -75,9 +77,63 @@
 
   function formatValue(value, percent) {
     if (value === null || value === undefined) return "no data";
-    // Percentages carry the digits the server kept (2 on the package page, 4 on compare).
-    if (percent) return Number(value).toLocaleString(undefined, { maximumFractionDigits: 4 }) + "%";
+    // A share of all PyPI may be 0.00003 %: significant digits, not decimals, keep it.
+    if (percent) return Number(value).toLocaleString(undefined, { maximumSignificantDigits: 4 }) + "%";
     return Number(value).toLocaleString(undefined, { maximumFractionDigits: 1 });
+  }
+
+  // --- y ticks ----------------------------------------------------------------------------
+
+  // A "nice" step (1, 2 or 5 times a power of ten) near `span / count`.
+  function niceStep(span, count) {
+    var raw = span / Math.max(count, 1);
+    var power = Math.pow(10, Math.floor(Math.log10(raw)));
+    var m = raw / power;
+    return (m < 1.5 ? 1 : m < 3.5 ? 2 : m < 7.5 ? 5 : 10) * power;
+  }
+
+  // The tick values of a log axis over [min, max]: 1-2-5 per decade, thinned to whole
+  // decades (then every other one) when they would not fit `most`; over a span narrower
+  // than that (a package steady around 550K), evenly spaced nice values instead. Chart.js's
+  // own log ticks put one per 1..9 step, whose labels overlap and, rounded, repeat.
+  function yTickValues(min, max, most) {
+    if (!(min > 0) || !(max > min)) return null;
+    var lo = Math.floor(Math.log10(min)), hi = Math.ceil(Math.log10(max));
+    function within(mantissas, every) {
+      var out = [];
+      for (var e = lo; e <= hi; e++) {
+        if ((e - lo) % every) continue;
+        mantissas.forEach(function (m) {
+          var v = m * Math.pow(10, e);
+          if (v >= min * 0.999999 && v <= max * 1.000001) out.push(v);
+        });
+      }
+      return out;
+    }
+    var candidates = [within([1, 2, 5], 1), within([1], 1), within([1], 2), within([1], 3)];
+    for (var i = 0; i < candidates.length; i++) {
+      if (candidates[i].length >= 3 && candidates[i].length <= most) return candidates[i];
+    }
+    if (candidates[0].length > most) return candidates[3];
+    var step = niceStep(max - min, Math.min(4, most - 1));
+    var values = [];
+    for (var v = Math.ceil(min / step) * step; v <= max * 1.000001; v += step) values.push(v);
+    return values;
+  }
+
+  // Labels for a set of tick values: compact ("1.2M"), with the fewest significant digits
+  // that keep every label distinct (25M and 25.4M must not both read "25M").
+  function tickFormatter(values, percent) {
+    var labels = null;
+    for (var digits = 2; digits <= 8; digits++) {
+      labels = values.map(function (v) {
+        return percent
+          ? Number(v).toLocaleString(undefined, { maximumSignificantDigits: digits }) + "%"
+          : Number(v).toLocaleString(undefined, { notation: "compact", maximumSignificantDigits: digits });
+      });
+      if (new Set(labels).size === labels.length) break;
+    }
+    return labels;
   }
 
   // Data-quality markers (packages_app/sync/quality.py) as chartjs-plugin-annotation
@@ -103,14 +159,14 @@
     return result;
   }
 
-  function datasetsOf(spec, partial, look) {
+  function datasetsOf(spec, partial) {
     var colours = palette();
     var card = cssVar("--card", "#ffffff");
     var stacked = Boolean(spec.share);
     return spec.datasets.map(function (ds, index) {
       var colour = colours[index % colours.length];
       var reused = index >= colours.length ? [6, 3] : undefined;
-      var dataset = {
+      return {
         label: ds.label,
         data: ds.data,
         borderColor: colour,
@@ -120,42 +176,48 @@
         borderDash: reused,
         pointHoverRadius: 4,
         tension: 0,
-        spanGaps: false
+        spanGaps: false,
+        // The unfinished period, one way on every page: a hollow point reached by a
+        // dashed segment (the band behind it, partialBand, says "partial").
+        pointRadius: function (ctx) { return partial[ctx.dataIndex] ? 4 : 0; },
+        pointBackgroundColor: function (ctx) { return partial[ctx.dataIndex] ? card : colour; },
+        pointBorderColor: colour,
+        pointBorderWidth: 2,
+        segment: {
+          borderDash: function (ctx) { return partial[ctx.p1DataIndex] ? [4, 4] : reused; }
+        }
       };
-      if (look.partial === "hollow") {
-        // The unfinished last period's sum is not comparable with whole periods yet (the
-        // tooltip says "partial"): a hollow point, not joined to the line.
-        Object.assign(dataset, {
-          pointRadius: function (ctx) { return partial[ctx.dataIndex] ? 4 : 0; },
-          pointBackgroundColor: function (ctx) { return partial[ctx.dataIndex] ? card : colour; },
-          pointBorderColor: colour,
-          pointBorderWidth: 2,
-          segment: {
-            borderColor: function (ctx) { return partial[ctx.p1DataIndex] && !stacked ? "transparent" : undefined; },
-            borderDash: function (ctx) { return partial[ctx.p1DataIndex] ? [4, 4] : reused; }
-          }
-        });
-      } else {
-        // The same period as a dashed segment to a small point.
-        Object.assign(dataset, {
-          pointRadius: function (ctx) { return partial[ctx.dataIndex] ? 3 : 0; },
-          segment: {
-            borderDash: function (ctx) { return partial[ctx.p1DataIndex] ? [5, 4] : reused; }
-          }
-        });
-      }
-      return dataset;
     });
+  }
+
+  // A shaded band over the dashed segment that leads to the unfinished period, labelled,
+  // so "partial" reads without hovering. (Points sit at their period's start, so the
+  // period itself would be a zero-width band at the axis end.) Daily charts have none.
+  function partialBand(payload) {
+    var periods = payload.periods;
+    var first = periods.partial.indexOf(true);
+    if (first < 0) return {};
+    return {
+      partial: {
+        type: "box",
+        xMin: periods.labels[Math.max(first - 1, 0)],
+        xMax: periods.labels[periods.labels.length - 1],
+        backgroundColor: withAlpha(cssVar("--muted", "#5d6470"), 0.12),
+        borderWidth: 0,
+        label: {
+          display: true,
+          content: "partial",
+          position: { x: "end", y: "start" },
+          color: cssVar("--muted", "#5d6470"),
+          font: { size: 11 }
+        }
+      }
+    };
   }
 
   function build(canvas, payload) {
     var spec = chartOf(payload, canvas.dataset.chart);
     if (!spec || typeof window.Chart === "undefined") return false;
-    var look = {
-      partial: canvas.dataset.partial,
-      tooltipOrder: canvas.dataset.tooltipOrder,
-      yTicks: Number(canvas.dataset.yTicks) || undefined
-    };
     var fg = cssVar("--fg", "#1c1f24");
     var muted = cssVar("--muted", "#5d6470");
     var grid = cssVar("--border", "#dfe3ea");
@@ -163,26 +225,39 @@
     var percent = stacked || spec.unit === "percent";
     var log = payload.options.scale === "log" && !stacked;
     var agg = payload.options.agg;
-    var yTicks = {
-      color: muted,
-      callback: function (value) {
-        if (percent) return Number(value).toLocaleString(undefined, { maximumSignificantDigits: 3 }) + "%";
-        return Number(value).toLocaleString(undefined, { notation: "compact" });
+    var narrow = (canvas.parentNode && canvas.parentNode.clientWidth || 600) < 480;
+    var labels = [];
+    var yAxis = {
+      type: log ? "logarithmic" : "linear",
+      stacked: stacked,
+      beginAtZero: !log,
+      max: stacked ? 100 : undefined,
+      grid: { color: grid },
+      ticks: {
+        color: muted,
+        maxTicksLimit: narrow ? 6 : 8,
+        callback: function (value, index) { return labels[index]; }
+      },
+      afterBuildTicks: function (scale) {
+        if (log) {
+          var values = yTickValues(scale.min, scale.max, narrow ? 6 : 8);
+          if (values) scale.ticks = values.map(function (v) { return { value: v, major: false }; });
+        }
+        labels = tickFormatter(scale.ticks.map(function (t) { return t.value; }), percent);
       }
     };
-    if (look.yTicks) Object.assign(yTicks, { autoSkip: true, autoSkipPadding: 10, maxTicksLimit: look.yTicks });
     var tooltip = {
       callbacks: {
         title: function (items) { return items.length ? periodTitle(payload, items[0].dataIndex) : ""; },
         label: function (item) { return " " + item.dataset.label + ": " + formatValue(item.raw, percent); }
       }
     };
-    if (look.tooltipOrder === "value") tooltip.itemSort = function (a, b) { return (b.raw || 0) - (a.raw || 0); };
+    if (canvas.dataset.tooltipOrder === "value") tooltip.itemSort = function (a, b) { return (b.raw || 0) - (a.raw || 0); };
     var existing = charts.get(canvas);
     if (existing) existing.destroy();
     charts.set(canvas, new window.Chart(canvas, {
       type: "line",
-      data: { labels: payload.periods.labels, datasets: datasetsOf(spec, payload.periods.partial, look) },
+      data: { labels: payload.periods.labels, datasets: datasetsOf(spec, payload.periods.partial) },
       options: {
         animation: false,
         responsive: true,
@@ -190,25 +265,23 @@
         interaction: { mode: "index", intersect: false },
         color: fg,
         plugins: {
-          annotation: { annotations: markerAnnotations(payload) },
+          annotation: { annotations: Object.assign(partialBand(payload), markerAnnotations(payload)) },
           legend: { position: "bottom", labels: { color: fg, boxWidth: 12, boxHeight: 12 } },
           tooltip: tooltip
         },
         scales: {
           x: {
             type: "time",
-            time: { unit: agg === "month" ? "month" : agg === "week" ? "week" : undefined, tooltipFormat: "yyyy-MM-dd" },
-            ticks: { color: muted, maxRotation: 0, autoSkip: true, autoSkipPadding: 12 },
+            time: {
+              unit: agg === "month" ? "month" : agg === "week" ? "week" : undefined,
+              tooltipFormat: "yyyy-MM-dd",
+              // Short labels: "Mar 2025" and "Mar 3, 2025" do not fit side by side on a phone.
+              displayFormats: { day: "MMM d", week: "MMM d", month: narrow ? "MMM yy" : "MMM yyyy", quarter: "MMM yy" }
+            },
+            ticks: { color: muted, maxRotation: 0, autoSkip: true, autoSkipPadding: narrow ? 24 : 16, maxTicksLimit: narrow ? 4 : 10 },
             grid: { color: grid }
           },
-          y: {
-            type: log ? "logarithmic" : "linear",
-            stacked: stacked,
-            beginAtZero: !log,
-            max: stacked ? 100 : undefined,
-            ticks: yTicks,
-            grid: { color: grid }
-          }
+          y: yAxis
         }
       }
     }));

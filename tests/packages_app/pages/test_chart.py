@@ -8,11 +8,13 @@ import pytest
 
 from packages_app.models import Metric
 from packages_app.pages.chart import (
+    SMOOTH_DAILY_ONLY,
     category_label,
     cell,
     control_links,
     data_table,
     json_numbers,
+    percentage,
 )
 from packages_app.pages.options import COMPARE_DEFAULTS, parse_options
 
@@ -87,7 +89,8 @@ def test_data_table_percentages_with_each_pages_precision() -> None:
     four = data_table(
         PERIODS, "month", datasets, percent=True, percent_decimals=4, label_class="num mono"
     )
-    assert "<th>Day</th>" in one and ">12.3%<" in one and ">0.0%<" in one
+    # 0.0012 % is small, not nothing: two significant digits rather than "0.0%".
+    assert "<th>Day</th>" in one and ">12.3%<" in one and ">0.0012%<" in one
     assert "<th>Month</th>" in four and '<th class="num mono">3.12</th>' in four
     assert ">12.3400%<" in four and ">0.0012%<" in four
 
@@ -108,6 +111,7 @@ def test_control_links_use_the_pages_href_and_mark_the_current_option() -> None:
         "label": "Weekly",
         "href": "/x?[('agg', 'week')]",
         "current": True,
+        "disabled": "",
     }
     assert [c["current"] for c in controls["scale"]] == [False, True]
     assert [(c["label"], c["current"]) for c in controls["smooth"]] == [
@@ -116,3 +120,48 @@ def test_control_links_use_the_pages_href_and_mark_the_current_option() -> None:
     ]
     dated = parse_options({"start": "2026-01-01"}, COMPARE_DEFAULTS)
     assert not any(c["current"] for c in control_links(dated, lambda **change: "")["range"])
+
+
+@pytest.mark.parametrize(
+    ("part", "whole", "expected"),
+    [
+        (500, 1_600_000_000, 3.125e-05),  # a small package's share of all PyPI: not 0
+        (1, 3, 33.33),
+        (2, 3, 66.67),
+        (3, 100, 3.0),
+        (5, 0, None),
+    ],
+)
+def test_percentage_keeps_significant_digits(part: int, whole: int, expected: float | None) -> None:
+    assert percentage(part, whole) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "decimals", "text"),
+    [
+        (3.125e-05, 2, "0.000031%"),
+        (0.004, 2, "0.0040%"),
+        (0.0, 2, "0.00%"),
+        (12.345, 2, "12.35%"),
+        (0.04, 1, "0.040%"),
+    ],
+)
+def test_small_percentages_are_not_printed_as_zero(value: float, decimals: int, text: str) -> None:
+    assert cell(value, percent=True, percent_decimals=decimals) == text
+
+
+@pytest.mark.parametrize("agg", ["week", "month"])
+def test_seven_day_average_is_disabled_with_a_reason_for_weekly_and_monthly(agg: str) -> None:
+    options = parse_options({"agg": agg, "smooth": "7"}, COMPARE_DEFAULTS)
+    off, average = control_links(options, lambda **change: "/x")["smooth"]
+    assert average["disabled"] == SMOOTH_DAILY_ONLY and not average["current"]
+    # The average does not apply, so "Off" is what is shown.
+    assert off["current"] and not off["disabled"]
+
+
+def test_seven_day_average_is_a_link_on_daily_charts() -> None:
+    options = parse_options({"agg": "day"}, COMPARE_DEFAULTS)
+    assert [c["disabled"] for c in control_links(options, lambda **change: "/x")["smooth"]] == [
+        "",
+        "",
+    ]

@@ -250,6 +250,31 @@ def test_share_of_all_pypi(client: Client, known: None) -> None:
     assert stats["big"]["share_pct"] == 3 and stats["small"]["share_pct"] == 1
 
 
+def test_a_small_packages_share_of_all_pypi_is_not_rounded_to_zero(client: Client) -> None:
+    # 500 a day of PyPI's 1.6 billion: 0.00003 %, which four decimals rounded to 0 (and a
+    # zero vanishes from a log-scale chart).
+    put_series("tiny", [500] * 28)
+    all_pypi(lambda d: 1_600_000_000, days=28)
+    response = client.get("/compare/?packages=tiny&range=30&agg=day&mode=share_pypi")
+    payload = payload_of(response)
+    assert payload["datasets"][0]["data"] == [3.125e-05] * 28
+    assert payload["stats"][0]["share_pct"] == 3.125e-05
+    html = response.content.decode()
+    assert ">0.000031%<" in html and "0.00%" not in html
+
+
+def test_weekly_compare_shows_the_seven_day_average_disabled_with_its_reason(
+    client: Client, known: None
+) -> None:
+    response = client.get("/compare/?packages=big&range=30&agg=week", follow=True)
+    html = response.content.decode()
+    smoothing = html[html.index('data-control="smooth"') :]
+    smoothing = smoothing[: smoothing.index("</div>")]
+    assert '<span class="disabled" aria-disabled="true"' in smoothing
+    assert "smooth=7" not in smoothing  # not a link that does nothing
+    assert "daily charts only" in smoothing
+
+
 def test_share_of_all_pypi_without_its_data_says_so(client: Client) -> None:
     put_series("big", [300] * 28)
     Package.objects.filter(name=ALL_PACKAGES).update(first_date=None, latest_date=None)

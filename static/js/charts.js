@@ -28,6 +28,7 @@
  * distinguishable with the common colour-vision deficiencies; lighter in dark mode);
  * series 9 and 10 reuse colours 1 and 2 with a dashed line. The data tables under the
  * charts are folded once when they appear: with JavaScript the charts show the data.
+ * After an htmx swap, focus goes back to the new copy of the control that was used.
  */
 (function () {
   "use strict";
@@ -340,6 +341,42 @@
     // empty one the browser leaves on inputs) would be an inline style the CSP refuses.
     document.body.querySelectorAll("[style]").forEach(function (el) { el.removeAttribute("style"); });
   });
+  // Focus after a swap: htmx replaces the controls with new copies, and focus would fall
+  // back to <body>, sending a keyboard user to the top of the page. Remember what had the
+  // focus when the request left and focus its new copy once the swap settles: by id, by
+  // form field name, or by its control group and label.
+  var focusBack = null;
+  function describeFocus() {
+    var el = document.activeElement;
+    if (!el || el === document.body) return null;
+    var group = el.closest && el.closest("[data-control]");
+    if (el.id) return { id: el.id };
+    if (group) return { control: group.dataset.control, label: el.textContent.trim() };
+    if (el.name && el.form) return { name: el.name, type: el.type };
+    return null;
+  }
+  function refocus(memo) {
+    var target = null;
+    if (memo.id) target = document.getElementById(memo.id);
+    else if (memo.control) {
+      var links = document.querySelectorAll('[data-control="' + memo.control + '"] > *');
+      for (var i = 0; i < links.length && !target; i++) {
+        if (links[i].textContent.trim() === memo.label) target = links[i];
+      }
+    } else if (memo.name) {
+      target = document.querySelector('[name="' + memo.name + '"][type="' + memo.type + '"]') || document.querySelector('[name="' + memo.name + '"]');
+    }
+    // A control that became disabled (a span) cannot take focus: its group's current link can.
+    if (target && target.tagName === "SPAN" && memo.control) target = document.querySelector('[data-control="' + memo.control + '"] [aria-current="true"]');
+    if (target && document.activeElement !== target) target.focus({ preventScroll: true });
+  }
+  document.addEventListener("htmx:beforeRequest", function () { focusBack = describeFocus(); });
+  document.addEventListener("htmx:afterSettle", function () {
+    if (focusBack && (document.activeElement === document.body || !document.activeElement)) refocus(focusBack);
+    focusBack = null;
+  });
+  document.addEventListener("htmx:historyRestore", function () { focusBack = null; });
+
   window.addEventListener("pageshow", function (event) { if (event.persisted) drawAll(true); });
   if (window.matchMedia) {
     var media = window.matchMedia("(prefers-color-scheme: dark)");

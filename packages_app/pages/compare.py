@@ -485,6 +485,7 @@ def table_html(payload: dict[str, Any]) -> SafeString:
         payload["periods"],
         payload["options"]["agg"],
         payload["datasets"],
+        chart_id="compare",
         percent=payload["unit"] == "percent",
         percent_decimals=PERCENT_DECIMALS,
         label_class="num mono",

@@ -1,9 +1,11 @@
 /* The chart module of every chart page (the package page and the compare page):
  * Chart.js 4 over the payload the page hands over with json_script.
  *
- * The server sends the numbers in <script id="chart-data" type="application/json">
- * (pages/chart.py data_script), inside the partial htmx swaps; this file only draws
- * them. Every <canvas data-chart="ID"> is one chart: ID names one of the payload's
+ * The server sends each chart's numbers once, in its data table (<table
+ * data-chart-table="ID">, pages/chart.py data_table: shown without JavaScript, folded
+ * with it), and the rest (periods, options, labels, markers) in <script id="chart-data"
+ * type="application/json"> (pages/chart.py data_script), both inside the partial htmx
+ * swaps; this file only reads and draws them. Every <canvas data-chart="ID"> is one chart: ID names one of the payload's
  * `charts` (the package page), or the payload is itself the one chart (the compare
  * page: its `datasets` and `unit` at the top).
  *
@@ -34,6 +36,30 @@
   "use strict";
   var DATA_ID = "chart-data";
   var charts = new Map();
+  // Chart.js, its date adapter and the annotation plugin, loaded by loadLibraries.
+  var LIBRARIES = ((document.currentScript && document.currentScript.dataset.libraries) || "").split(/\s+/).filter(Boolean);
+  var libraries = null; // null: not asked for; "loading"; "ready"; "failed"
+
+  // Inserted scripts with async = false run in the order inserted, and, not being parser
+  // scripts, do not hold DOMContentLoaded back. `done` runs once all have loaded.
+  function loadLibraries(done) {
+    if (typeof window.Chart !== "undefined" || !LIBRARIES.length) { libraries = "ready"; done(); return; }
+    if (libraries) return;
+    libraries = "loading";
+    var left = LIBRARIES.length;
+    LIBRARIES.forEach(function (src) {
+      var script = document.createElement("script");
+      script.src = src;
+      script.async = false;
+      script.onload = function () { if (--left === 0) { libraries = "ready"; done(); } };
+      script.onerror = function () {
+        // No charts after all: unfold the tables again, they hold the same numbers.
+        libraries = "failed";
+        document.querySelectorAll("details.data-table").forEach(function (d) { d.setAttribute("open", ""); });
+      };
+      document.head.appendChild(script);
+    });
+  }
 
   function cssVar(name, fallback) {
     var value = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
@@ -64,6 +90,25 @@
       if (payload.charts[i].id === id) return payload.charts[i];
     }
     return null;
+  }
+
+  // A chart's numbers, read from its data table (<table data-chart-table="ID">): the page
+  // holds them once, there, and the JSON payload holds everything else. One column per
+  // dataset after the period column; "12,345", "1,234.5", "12.3%"; "—" is no data.
+  function numbersOf(id, count) {
+    var table = document.querySelector('table[data-chart-table="' + id + '"]');
+    if (!table) return null;
+    var columns = [];
+    for (var c = 0; c < count; c++) columns.push([]);
+    table.querySelectorAll("tbody tr").forEach(function (row) {
+      for (var c = 0; c < count; c++) {
+        var cellNode = row.cells[c + 1];
+        var text = cellNode ? cellNode.textContent.replace(/[,%\s]/g, "") : "";
+        var value = parseFloat(text);
+        columns[c].push(isNaN(value) ? null : value);
+      }
+    });
+    return columns;
   }
 
   function periodTitle(payload, index) {
@@ -219,6 +264,11 @@
   function build(canvas, payload) {
     var spec = chartOf(payload, canvas.dataset.chart);
     if (!spec || typeof window.Chart === "undefined") return false;
+    var numbers = numbersOf(canvas.dataset.chart, spec.datasets.length);
+    if (!numbers) return false;
+    spec = Object.assign({}, spec, {
+      datasets: spec.datasets.map(function (ds, i) { return Object.assign({}, ds, { data: numbers[i] }); })
+    });
     var fg = cssVar("--fg", "#1c1f24");
     var muted = cssVar("--muted", "#5d6470");
     var grid = cssVar("--border", "#dfe3ea");
@@ -315,6 +365,8 @@
     if (drawn) {
       // A counter the browser tests read to know the charts were (re)drawn.
       document.documentElement.dataset.chartsDrawn = String(Number(document.documentElement.dataset.chartsDrawn || 0) + 1);
+      // And when the first drawing ended (bench/package_page_load.py records it).
+      if (!window.__chartsFirstDrawn && window.performance) window.__chartsFirstDrawn = performance.now();
     }
   }
 
@@ -329,8 +381,19 @@
 
   function start() { foldTables(); drawAll(false); }
 
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
-  else start();
+  // First load: fold the tables at once (before the first paint); load Chart.js and draw
+  // in a task of its own after DOMContentLoaded. A deferred script runs before
+  // DOMContentLoaded fires, so parsing Chart.js and drawing five charts there made the
+  // document wait for them before it counted as ready (htmx waited too). The load event
+  // is the backstop for a script that arrives after DOMContentLoaded; the libraries load
+  // once and drawAll draws each canvas once.
+  function begin() { foldTables(); loadLibraries(start); }
+  if (document.readyState !== "loading") foldTables();
+  if (document.readyState === "complete") begin();
+  else {
+    document.addEventListener("DOMContentLoaded", function () { foldTables(); setTimeout(begin, 0); });
+    window.addEventListener("load", begin);
+  }
 
   // Only canvases that are new (a swapped-in partial) are drawn; others are left alone.
   document.addEventListener("htmx:afterSettle", start);

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
-import re
 from typing import Any
 
 import pytest
@@ -18,20 +17,14 @@ from packages_app.names import ALL_PACKAGES
 from packages_app.pages.compare import DEFAULT_CATEGORY
 from tests.isolation import clear_cache
 from tests.packages_app.pages.compare_data import LATEST, all_pypi, put_series
+from tests.packages_app.pages.page_payload import chart_payload_of
 
 pytestmark = pytest.mark.django_db
 
 
 def payload_of(response: Any) -> dict[str, Any]:
-    """The payload the chart draws: the page's json_script element."""
-    match = re.search(
-        r'<script id="chart-data" type="application/json">(.*?)</script>',
-        response.content.decode(),
-        re.S,
-    )
-    assert match, "no chart payload on the page"
-    payload: dict[str, Any] = json.loads(match.group(1))
-    return payload
+    """The payload the chart draws: the page's json_script element plus its data table."""
+    return chart_payload_of(response.content.decode())
 
 
 def get_canonical(client: Client, url: str, **headers: Any) -> Any:
@@ -257,10 +250,11 @@ def test_a_small_packages_share_of_all_pypi_is_not_rounded_to_zero(client: Clien
     all_pypi(lambda d: 1_600_000_000, days=28)
     response = client.get("/compare/?packages=tiny&range=30&agg=day&mode=share_pypi")
     payload = payload_of(response)
-    assert payload["datasets"][0]["data"] == [3.125e-05] * 28
+    # The table (where the chart reads it) keeps three significant digits.
+    assert payload["datasets"][0]["data"] == [3.13e-05] * 28
     assert payload["stats"][0]["share_pct"] == 3.125e-05
     html = response.content.decode()
-    assert ">0.000031%<" in html and "0.00%" not in html
+    assert ">0.0000313%<" in html and "0.00%" not in html
 
 
 def test_weekly_compare_shows_the_seven_day_average_disabled_with_its_reason(

@@ -289,6 +289,14 @@
         maxTicksLimit: narrow ? 6 : 8,
         callback: function (value, index) { return labels[index]; }
       },
+      afterDataLimits: function (scale) {
+        // A log axis over two decades or more runs from decade to decade, so its top and
+        // bottom lines are labelled too (not data running past the last tick).
+        if (log && scale.min > 0 && scale.max / scale.min >= 100) {
+          scale.min = Math.pow(10, Math.floor(Math.log10(scale.min)));
+          scale.max = Math.pow(10, Math.ceil(Math.log10(scale.max)));
+        }
+      },
       afterBuildTicks: function (scale) {
         if (log) {
           var values = yTickValues(scale.min, scale.max, narrow ? 6 : 8);

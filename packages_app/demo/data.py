@@ -9,8 +9,10 @@ Golden: the hand-written seed of shared/upstream/golden-captures.txt, relative t
 
 Synthetic: any other canonical name gets 181 days ending yesterday, generated from
 a seed derived from the name, so every run and every process agrees:
-  - a base level (log-uniform between ~20 and ~2,000,000 a day), yearly growth,
-    weekend dips and day-to-day noise;
+  - a base level, yearly growth, weekend dips and day-to-day noise. Well-known packages
+    (KNOWN_PACKAGES: requests, boto3, numpy, django, ...) get their real order of
+    magnitude and weekend shape, so the demo ranks them as PyPI does; any other name a
+    log-uniform level between ~20 and ~2,000,000 a day;
   - `with_mirrors` >= `without_mirrors` (mirrors add a small share);
   - Python minor versions follow adoption curves (2.7 fading, each 3.x ramping up
     after its release and slowly declining), python_major is their sum by major,
@@ -211,15 +213,49 @@ def _minor_weights(day: dt.date, lag_days: int) -> tuple[float, ...]:
     return tuple(weights)
 
 
+# Weekday downloads (without mirrors, early 2026) and weekend share of a weekday for
+# packages a demo visitor will look up first. Magnitudes follow the real ones: the
+# samples in shared/upstream/samples (pip ~2.3 M a day, python-dotenv ~8.6 M a day,
+# openadapt a few dozen) and PyPI's public rankings, where urllib3, boto3, requests and
+# certifi sit near the top and web frameworks two orders of magnitude lower. Packages
+# pulled in by CI and cloud images dip little at weekends (0.8); ones people install
+# by hand while working dip more (0.5-0.6).
+KNOWN_PACKAGES: dict[str, tuple[float, float]] = {
+    ALL_PACKAGES: (1.8e9, 0.78),
+    "boto3": (45_000_000, 0.82),
+    "urllib3": (38_000_000, 0.8),
+    "requests": (32_000_000, 0.78),
+    "certifi": (30_000_000, 0.8),
+    "setuptools": (28_000_000, 0.8),
+    "idna": (27_000_000, 0.8),
+    "numpy": (15_000_000, 0.7),
+    "click": (14_000_000, 0.75),
+    "pandas": (12_000_000, 0.68),
+    "python-dotenv": (8_600_000, 0.75),
+    "pydantic": (11_000_000, 0.72),
+    "pytest": (8_000_000, 0.62),
+    "httpx": (6_500_000, 0.7),
+    "flask": (3_200_000, 0.62),
+    "fastapi": (3_000_000, 0.6),
+    "pip": (2_260_000, 0.72),
+    "django": (560_000, 0.52),
+    "celery": (900_000, 0.6),
+    "openadapt": (20, 0.5),
+}
+
+
 @lru_cache(maxsize=4096)
 def _profile(name: str) -> tuple[float, float, float, float, int, tuple[float, ...]]:
     rng = random.Random(_seed(name))
-    if name == ALL_PACKAGES:
-        base = 1.8e9
-    else:
-        base = math.exp(rng.uniform(math.log(20), math.log(2_000_000)))
+    # The draws happen in this order for every name (known or not), so a package's other
+    # traits do not depend on whether its level is looked up or drawn.
+    base = math.exp(rng.uniform(math.log(20), math.log(2_000_000)))
     growth = rng.uniform(-0.1, 0.8)  # per year
     weekend = rng.uniform(0.55, 0.9)  # weekend share of a weekday
+    if name in KNOWN_PACKAGES:
+        base, weekend = KNOWN_PACKAGES[name]
+        # Big, established packages grow slowly; a wild draw would make them cross.
+        growth = min(growth, 0.25)
     mirrors = rng.uniform(0.005, 0.06)
     lag = round(rng.uniform(-60, 240))  # days: how late this package's users adopt new Pythons
     os_mix = {

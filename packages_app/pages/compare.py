@@ -41,6 +41,7 @@ from packages_app.pages.chart import (
     control_links,
     data_table,
     json_numbers,
+    percentage,
     with_markers,
 )
 from packages_app.pages.options import (
@@ -53,8 +54,9 @@ from packages_app.pages.options import (
 from packages_app.store import points as stored_points
 
 MAX_PACKAGES = 10
-# The data table's percentages: shares of all PyPI are tiny (0.0012 %), so 4 decimals.
-PERCENT_DECIMALS = 4
+# The data table's percentages: 2 decimals; a share of all PyPI too small for them keeps
+# two significant digits (chart.cell), and the payload keeps chart.PERCENT_DIGITS.
+PERCENT_DECIMALS = 2
 
 MODES: tuple[str, ...] = ("absolute", "share", "share_pypi")
 MODE_LABELS: dict[str, str] = {
@@ -321,7 +323,7 @@ def _percentages(
 ) -> dict[str, list[float | None]]:
     return {
         name: [
-            None if v is None or not totals[i] else round(100.0 * v / (totals[i] or 1), 4)
+            None if v is None or not totals[i] else percentage(v, totals[i] or 1)
             for i, v in enumerate(values)
         ]
         for name, values in columns.items()
@@ -433,7 +435,7 @@ def compare_payload(options: CompareOptions, packages: dict[str, Package]) -> di
         columns = _percentages(absolute, totals)
         grand = sum(range_totals.values())
         for row in stats:
-            row["share_pct"] = round(100.0 * row["total"] / grand, 4) if grand else None
+            row["share_pct"] = percentage(row["total"], grand)
     else:
         if all_pypi is not None:
             all_values = values_of(all_pypi)
@@ -452,7 +454,7 @@ def compare_payload(options: CompareOptions, packages: dict[str, Package]) -> di
                 pypi_total = sum(points[all_pypi.pk].get(d, 0) for d in series.days(start, end))
                 own = points[by_name[row["name"]].pk]
                 mine = sum(own.get(d, 0) for d in series.days(start, end))
-                row["share_pct"] = round(100.0 * mine / pypi_total, 4) if pypi_total else None
+                row["share_pct"] = percentage(mine, pypi_total)
         else:
             all_values = [None] * len(periods)
         columns = _percentages(absolute, all_values)
@@ -483,6 +485,7 @@ def table_html(payload: dict[str, Any]) -> SafeString:
         payload["periods"],
         payload["options"]["agg"],
         payload["datasets"],
+        chart_id="compare",
         percent=payload["unit"] == "percent",
         percent_decimals=PERCENT_DECIMALS,
         label_class="num mono",

@@ -307,7 +307,7 @@ def chart_bundle(package: Package, options: ChartOptions) -> dict[str, Any] | No
     """
     if options.window(package.first_date, package.latest_date) is None:
         return None
-    key = f"pkgbundle:v2:{package.pk}:{package.data_version}:{options.cache_key}"
+    key = f"pkgbundle:v3:{package.pk}:{package.data_version}:{options.cache_key}"
     cached = soft_cache.get(key)
     if cached is not None:
         return dict(cached)
@@ -324,6 +324,7 @@ def chart_bundle(package: Package, options: ChartOptions) -> dict[str, Any] | No
                 payload["periods"],
                 payload["options"]["agg"],
                 chart["datasets"],
+                chart_id=chart["id"],
                 percent=chart["share"],
                 percent_decimals=PERCENT_DECIMALS,
             )

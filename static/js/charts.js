@@ -1,19 +1,23 @@
 /* The chart module of every chart page (the package page and the compare page):
  * Chart.js 4 over the payload the page hands over with json_script.
  *
- * The server sends the numbers in <script id="chart-data" type="application/json">
- * (pages/chart.py data_script), inside the partial htmx swaps; this file only draws
- * them. Every <canvas data-chart="ID"> is one chart: ID names one of the payload's
+ * The server sends each chart's numbers once, in its data table (<table
+ * data-chart-table="ID">, pages/chart.py data_table: shown without JavaScript, folded
+ * with it), and the rest (periods, options, labels, markers) in <script id="chart-data"
+ * type="application/json"> (pages/chart.py data_script), both inside the partial htmx
+ * swaps; this file only reads and draws them. Every <canvas data-chart="ID"> is one chart: ID names one of the payload's
  * `charts` (the package page), or the payload is itself the one chart (the compare
  * page: its `datasets` and `unit` at the top).
  *
- * What a canvas may say about how it looks (each page keeps its look):
- *   data-partial="hollow"      the unfinished last period is a hollow point, not joined
- *                              to the line (default: a dashed segment to a small point);
+ * What a canvas may say about how it looks:
  *   data-tooltip-order="value" the tooltip lists the lines biggest first (default: the
- *                              legend's order);
- *   data-y-ticks="N"           at most N ticks on the y axis (a log axis over a narrow
- *                              span otherwise gets a tick per 1..9 step).
+ *                              legend's order).
+ * Drawn the same on every page: the unfinished last period (periods.partial) is a hollow
+ * point reached by a dashed segment, over a shaded band labelled "partial" (its sum is
+ * not comparable with whole periods yet); y ticks are chosen here (yTickValues: 1-2-5
+ * steps on a log axis, never more than fit) and labelled with just enough digits that
+ * no two read alike (tickFormatter); the x axis gets fewer, shorter labels on a narrow
+ * canvas.
  * A chart of `share` (the package page's Python-minor share) is a stacked area of
  * percentages; `unit: "percent"` (the compare page's share modes) a line of them.
  *
@@ -26,11 +30,36 @@
  * distinguishable with the common colour-vision deficiencies; lighter in dark mode);
  * series 9 and 10 reuse colours 1 and 2 with a dashed line. The data tables under the
  * charts are folded once when they appear: with JavaScript the charts show the data.
+ * After an htmx swap, focus goes back to the new copy of the control that was used.
  */
 (function () {
   "use strict";
   var DATA_ID = "chart-data";
   var charts = new Map();
+  // Chart.js, its date adapter and the annotation plugin, loaded by loadLibraries.
+  var LIBRARIES = ((document.currentScript && document.currentScript.dataset.libraries) || "").split(/\s+/).filter(Boolean);
+  var libraries = null; // null: not asked for; "loading"; "ready"; "failed"
+
+  // Inserted scripts with async = false run in the order inserted, and, not being parser
+  // scripts, do not hold DOMContentLoaded back. `done` runs once all have loaded.
+  function loadLibraries(done) {
+    if (typeof window.Chart !== "undefined" || !LIBRARIES.length) { libraries = "ready"; done(); return; }
+    if (libraries) return;
+    libraries = "loading";
+    var left = LIBRARIES.length;
+    LIBRARIES.forEach(function (src) {
+      var script = document.createElement("script");
+      script.src = src;
+      script.async = false;
+      script.onload = function () { if (--left === 0) { libraries = "ready"; done(); } };
+      script.onerror = function () {
+        // No charts after all: unfold the tables again, they hold the same numbers.
+        libraries = "failed";
+        document.querySelectorAll("details.data-table").forEach(function (d) { d.setAttribute("open", ""); });
+      };
+      document.head.appendChild(script);
+    });
+  }
 
   function cssVar(name, fallback) {
     var value = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
@@ -63,6 +92,25 @@
     return null;
   }
 
+  // A chart's numbers, read from its data table (<table data-chart-table="ID">): the page
+  // holds them once, there, and the JSON payload holds everything else. One column per
+  // dataset after the period column; "12,345", "1,234.5", "12.3%"; "—" is no data.
+  function numbersOf(id, count) {
+    var table = document.querySelector('table[data-chart-table="' + id + '"]');
+    if (!table) return null;
+    var columns = [];
+    for (var c = 0; c < count; c++) columns.push([]);
+    table.querySelectorAll("tbody tr").forEach(function (row) {
+      for (var c = 0; c < count; c++) {
+        var cellNode = row.cells[c + 1];
+        var text = cellNode ? cellNode.textContent.replace(/[,%\s]/g, "") : "";
+        var value = parseFloat(text);
+        columns[c].push(isNaN(value) ? null : value);
+      }
+    });
+    return columns;
+  }
+
   function periodTitle(payload, index) {
     var agg = payload.options.agg;
     var periods = payload.periods;
@@ -75,9 +123,63 @@
 
   function formatValue(value, percent) {
     if (value === null || value === undefined) return "no data";
-    // Percentages carry the digits the server kept (2 on the package page, 4 on compare).
-    if (percent) return Number(value).toLocaleString(undefined, { maximumFractionDigits: 4 }) + "%";
+    // A share of all PyPI may be 0.00003 %: significant digits, not decimals, keep it.
+    if (percent) return Number(value).toLocaleString(undefined, { maximumSignificantDigits: 4 }) + "%";
     return Number(value).toLocaleString(undefined, { maximumFractionDigits: 1 });
+  }
+
+  // --- y ticks ----------------------------------------------------------------------------
+
+  // A "nice" step (1, 2 or 5 times a power of ten) near `span / count`.
+  function niceStep(span, count) {
+    var raw = span / Math.max(count, 1);
+    var power = Math.pow(10, Math.floor(Math.log10(raw)));
+    var m = raw / power;
+    return (m < 1.5 ? 1 : m < 3.5 ? 2 : m < 7.5 ? 5 : 10) * power;
+  }
+
+  // The tick values of a log axis over [min, max]: 1-2-5 per decade, thinned to whole
+  // decades (then every other one) when they would not fit `most`; over a span narrower
+  // than that (a package steady around 550K), evenly spaced nice values instead. Chart.js's
+  // own log ticks put one per 1..9 step, whose labels overlap and, rounded, repeat.
+  function yTickValues(min, max, most) {
+    if (!(min > 0) || !(max > min)) return null;
+    var lo = Math.floor(Math.log10(min)), hi = Math.ceil(Math.log10(max));
+    function within(mantissas, every) {
+      var out = [];
+      for (var e = lo; e <= hi; e++) {
+        if ((e - lo) % every) continue;
+        mantissas.forEach(function (m) {
+          var v = m * Math.pow(10, e);
+          if (v >= min * 0.999999 && v <= max * 1.000001) out.push(v);
+        });
+      }
+      return out;
+    }
+    var candidates = [within([1, 2, 5], 1), within([1], 1), within([1], 2), within([1], 3)];
+    for (var i = 0; i < candidates.length; i++) {
+      if (candidates[i].length >= 3 && candidates[i].length <= most) return candidates[i];
+    }
+    if (candidates[0].length > most) return candidates[3];
+    var step = niceStep(max - min, Math.min(4, most - 1));
+    var values = [];
+    for (var v = Math.ceil(min / step) * step; v <= max * 1.000001; v += step) values.push(v);
+    return values;
+  }
+
+  // Labels for a set of tick values: compact ("1.2M"), with the fewest significant digits
+  // that keep every label distinct (25M and 25.4M must not both read "25M").
+  function tickFormatter(values, percent) {
+    var labels = null;
+    for (var digits = 2; digits <= 8; digits++) {
+      labels = values.map(function (v) {
+        return percent
+          ? Number(v).toLocaleString(undefined, { maximumSignificantDigits: digits }) + "%"
+          : Number(v).toLocaleString(undefined, { notation: "compact", maximumSignificantDigits: digits });
+      });
+      if (new Set(labels).size === labels.length) break;
+    }
+    return labels;
   }
 
   // Data-quality markers (packages_app/sync/quality.py) as chartjs-plugin-annotation
@@ -103,14 +205,14 @@
     return result;
   }
 
-  function datasetsOf(spec, partial, look) {
+  function datasetsOf(spec, partial) {
     var colours = palette();
     var card = cssVar("--card", "#ffffff");
     var stacked = Boolean(spec.share);
     return spec.datasets.map(function (ds, index) {
       var colour = colours[index % colours.length];
       var reused = index >= colours.length ? [6, 3] : undefined;
-      var dataset = {
+      return {
         label: ds.label,
         data: ds.data,
         borderColor: colour,
@@ -120,42 +222,53 @@
         borderDash: reused,
         pointHoverRadius: 4,
         tension: 0,
-        spanGaps: false
+        spanGaps: false,
+        // The unfinished period, one way on every page: a hollow point reached by a
+        // dashed segment (the band behind it, partialBand, says "partial").
+        pointRadius: function (ctx) { return partial[ctx.dataIndex] ? 4 : 0; },
+        pointBackgroundColor: function (ctx) { return partial[ctx.dataIndex] ? card : colour; },
+        pointBorderColor: colour,
+        pointBorderWidth: 2,
+        segment: {
+          borderDash: function (ctx) { return partial[ctx.p1DataIndex] ? [4, 4] : reused; }
+        }
       };
-      if (look.partial === "hollow") {
-        // The unfinished last period's sum is not comparable with whole periods yet (the
-        // tooltip says "partial"): a hollow point, not joined to the line.
-        Object.assign(dataset, {
-          pointRadius: function (ctx) { return partial[ctx.dataIndex] ? 4 : 0; },
-          pointBackgroundColor: function (ctx) { return partial[ctx.dataIndex] ? card : colour; },
-          pointBorderColor: colour,
-          pointBorderWidth: 2,
-          segment: {
-            borderColor: function (ctx) { return partial[ctx.p1DataIndex] && !stacked ? "transparent" : undefined; },
-            borderDash: function (ctx) { return partial[ctx.p1DataIndex] ? [4, 4] : reused; }
-          }
-        });
-      } else {
-        // The same period as a dashed segment to a small point.
-        Object.assign(dataset, {
-          pointRadius: function (ctx) { return partial[ctx.dataIndex] ? 3 : 0; },
-          segment: {
-            borderDash: function (ctx) { return partial[ctx.p1DataIndex] ? [5, 4] : reused; }
-          }
-        });
-      }
-      return dataset;
     });
+  }
+
+  // A shaded band over the dashed segment that leads to the unfinished period, labelled,
+  // so "partial" reads without hovering. (Points sit at their period's start, so the
+  // period itself would be a zero-width band at the axis end.) Daily charts have none.
+  function partialBand(payload) {
+    var periods = payload.periods;
+    var first = periods.partial.indexOf(true);
+    if (first < 0) return {};
+    return {
+      partial: {
+        type: "box",
+        xMin: periods.labels[Math.max(first - 1, 0)],
+        xMax: periods.labels[periods.labels.length - 1],
+        backgroundColor: withAlpha(cssVar("--muted", "#5d6470"), 0.12),
+        borderWidth: 0,
+        label: {
+          display: true,
+          content: "partial",
+          position: { x: "end", y: "start" },
+          color: cssVar("--muted", "#5d6470"),
+          font: { size: 11 }
+        }
+      }
+    };
   }
 
   function build(canvas, payload) {
     var spec = chartOf(payload, canvas.dataset.chart);
     if (!spec || typeof window.Chart === "undefined") return false;
-    var look = {
-      partial: canvas.dataset.partial,
-      tooltipOrder: canvas.dataset.tooltipOrder,
-      yTicks: Number(canvas.dataset.yTicks) || undefined
-    };
+    var numbers = numbersOf(canvas.dataset.chart, spec.datasets.length);
+    if (!numbers) return false;
+    spec = Object.assign({}, spec, {
+      datasets: spec.datasets.map(function (ds, i) { return Object.assign({}, ds, { data: numbers[i] }); })
+    });
     var fg = cssVar("--fg", "#1c1f24");
     var muted = cssVar("--muted", "#5d6470");
     var grid = cssVar("--border", "#dfe3ea");
@@ -163,26 +276,47 @@
     var percent = stacked || spec.unit === "percent";
     var log = payload.options.scale === "log" && !stacked;
     var agg = payload.options.agg;
-    var yTicks = {
-      color: muted,
-      callback: function (value) {
-        if (percent) return Number(value).toLocaleString(undefined, { maximumSignificantDigits: 3 }) + "%";
-        return Number(value).toLocaleString(undefined, { notation: "compact" });
+    var narrow = (canvas.parentNode && canvas.parentNode.clientWidth || 600) < 480;
+    var labels = [];
+    var yAxis = {
+      type: log ? "logarithmic" : "linear",
+      stacked: stacked,
+      beginAtZero: !log,
+      max: stacked ? 100 : undefined,
+      grid: { color: grid },
+      ticks: {
+        color: muted,
+        maxTicksLimit: narrow ? 6 : 8,
+        callback: function (value, index) { return labels[index]; }
+      },
+      afterDataLimits: function (scale) {
+        // A log axis over two decades or more runs from decade to decade, so its top and
+        // bottom lines are labelled too (not data running past the last tick).
+        if (log && scale.min > 0 && scale.max / scale.min >= 100) {
+          scale.min = Math.pow(10, Math.floor(Math.log10(scale.min)));
+          scale.max = Math.pow(10, Math.ceil(Math.log10(scale.max)));
+        }
+      },
+      afterBuildTicks: function (scale) {
+        if (log) {
+          var values = yTickValues(scale.min, scale.max, narrow ? 6 : 8);
+          if (values) scale.ticks = values.map(function (v) { return { value: v, major: false }; });
+        }
+        labels = tickFormatter(scale.ticks.map(function (t) { return t.value; }), percent);
       }
     };
-    if (look.yTicks) Object.assign(yTicks, { autoSkip: true, autoSkipPadding: 10, maxTicksLimit: look.yTicks });
     var tooltip = {
       callbacks: {
         title: function (items) { return items.length ? periodTitle(payload, items[0].dataIndex) : ""; },
         label: function (item) { return " " + item.dataset.label + ": " + formatValue(item.raw, percent); }
       }
     };
-    if (look.tooltipOrder === "value") tooltip.itemSort = function (a, b) { return (b.raw || 0) - (a.raw || 0); };
+    if (canvas.dataset.tooltipOrder === "value") tooltip.itemSort = function (a, b) { return (b.raw || 0) - (a.raw || 0); };
     var existing = charts.get(canvas);
     if (existing) existing.destroy();
     charts.set(canvas, new window.Chart(canvas, {
       type: "line",
-      data: { labels: payload.periods.labels, datasets: datasetsOf(spec, payload.periods.partial, look) },
+      data: { labels: payload.periods.labels, datasets: datasetsOf(spec, payload.periods.partial) },
       options: {
         animation: false,
         responsive: true,
@@ -190,25 +324,23 @@
         interaction: { mode: "index", intersect: false },
         color: fg,
         plugins: {
-          annotation: { annotations: markerAnnotations(payload) },
+          annotation: { annotations: Object.assign(partialBand(payload), markerAnnotations(payload)) },
           legend: { position: "bottom", labels: { color: fg, boxWidth: 12, boxHeight: 12 } },
           tooltip: tooltip
         },
         scales: {
           x: {
             type: "time",
-            time: { unit: agg === "month" ? "month" : agg === "week" ? "week" : undefined, tooltipFormat: "yyyy-MM-dd" },
-            ticks: { color: muted, maxRotation: 0, autoSkip: true, autoSkipPadding: 12 },
+            time: {
+              unit: agg === "month" ? "month" : agg === "week" ? "week" : undefined,
+              tooltipFormat: "yyyy-MM-dd",
+              // Short labels: "Mar 2025" and "Mar 3, 2025" do not fit side by side on a phone.
+              displayFormats: { day: "MMM d", week: "MMM d", month: narrow ? "MMM yy" : "MMM yyyy", quarter: "MMM yy" }
+            },
+            ticks: { color: muted, maxRotation: 0, autoSkip: true, autoSkipPadding: narrow ? 24 : 16, maxTicksLimit: narrow ? 4 : 10 },
             grid: { color: grid }
           },
-          y: {
-            type: log ? "logarithmic" : "linear",
-            stacked: stacked,
-            beginAtZero: !log,
-            max: stacked ? 100 : undefined,
-            ticks: yTicks,
-            grid: { color: grid }
-          }
+          y: yAxis
         }
       }
     }));
@@ -241,6 +373,8 @@
     if (drawn) {
       // A counter the browser tests read to know the charts were (re)drawn.
       document.documentElement.dataset.chartsDrawn = String(Number(document.documentElement.dataset.chartsDrawn || 0) + 1);
+      // And when the first drawing ended (bench/package_page_load.py records it).
+      if (!window.__chartsFirstDrawn && window.performance) window.__chartsFirstDrawn = performance.now();
     }
   }
 
@@ -255,8 +389,19 @@
 
   function start() { foldTables(); drawAll(false); }
 
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
-  else start();
+  // First load: fold the tables at once (before the first paint); load Chart.js and draw
+  // in a task of its own after DOMContentLoaded. A deferred script runs before
+  // DOMContentLoaded fires, so parsing Chart.js and drawing five charts there made the
+  // document wait for them before it counted as ready (htmx waited too). The load event
+  // is the backstop for a script that arrives after DOMContentLoaded; the libraries load
+  // once and drawAll draws each canvas once.
+  function begin() { foldTables(); loadLibraries(start); }
+  if (document.readyState !== "loading") foldTables();
+  if (document.readyState === "complete") begin();
+  else {
+    document.addEventListener("DOMContentLoaded", function () { foldTables(); setTimeout(begin, 0); });
+    window.addEventListener("load", begin);
+  }
 
   // Only canvases that are new (a swapped-in partial) are drawn; others are left alone.
   document.addEventListener("htmx:afterSettle", start);
@@ -267,6 +412,42 @@
     // empty one the browser leaves on inputs) would be an inline style the CSP refuses.
     document.body.querySelectorAll("[style]").forEach(function (el) { el.removeAttribute("style"); });
   });
+  // Focus after a swap: htmx replaces the controls with new copies, and focus would fall
+  // back to <body>, sending a keyboard user to the top of the page. Remember what had the
+  // focus when the request left and focus its new copy once the swap settles: by id, by
+  // form field name, or by its control group and label.
+  var focusBack = null;
+  function describeFocus() {
+    var el = document.activeElement;
+    if (!el || el === document.body) return null;
+    var group = el.closest && el.closest("[data-control]");
+    if (el.id) return { id: el.id };
+    if (group) return { control: group.dataset.control, label: el.textContent.trim() };
+    if (el.name && el.form) return { name: el.name, type: el.type };
+    return null;
+  }
+  function refocus(memo) {
+    var target = null;
+    if (memo.id) target = document.getElementById(memo.id);
+    else if (memo.control) {
+      var links = document.querySelectorAll('[data-control="' + memo.control + '"] > *');
+      for (var i = 0; i < links.length && !target; i++) {
+        if (links[i].textContent.trim() === memo.label) target = links[i];
+      }
+    } else if (memo.name) {
+      target = document.querySelector('[name="' + memo.name + '"][type="' + memo.type + '"]') || document.querySelector('[name="' + memo.name + '"]');
+    }
+    // A control that became disabled (a span) cannot take focus: its group's current link can.
+    if (target && target.tagName === "SPAN" && memo.control) target = document.querySelector('[data-control="' + memo.control + '"] [aria-current="true"]');
+    if (target && document.activeElement !== target) target.focus({ preventScroll: true });
+  }
+  document.addEventListener("htmx:beforeRequest", function () { focusBack = describeFocus(); });
+  document.addEventListener("htmx:afterSettle", function () {
+    if (focusBack && (document.activeElement === document.body || !document.activeElement)) refocus(focusBack);
+    focusBack = null;
+  });
+  document.addEventListener("htmx:historyRestore", function () { focusBack = null; });
+
   window.addEventListener("pageshow", function (event) { if (event.persisted) drawAll(true); });
   if (window.matchMedia) {
     var media = window.matchMedia("(prefers-color-scheme: dark)");

@@ -253,3 +253,55 @@ def test_url_ends_in_api_and_binds_loopback() -> None:
         assert demo.url.endswith("/api")
         assert urlsplit(demo.url).hostname == "127.0.0.1"
         assert demo.port != 0
+
+
+# --- a demo that looks like PyPI (#14 item 8) ----------------------------------------------------
+
+# Real 30-day totals from shared/upstream/samples (recent_pip.json, recent_python-dotenv_wire.json).
+SAMPLE_LAST_MONTH = {"pip": 67_759_913, "python-dotenv": 259_462_935}
+
+
+def _last_month(name: str, today: dt.date = dt.date(2026, 11, 24)) -> int:
+    rows = demo_data.synthetic_series(name, today)["overall"]
+    return demo_data.recent_from_overall(rows, today)["month"]
+
+
+def test_demo_packages_rank_as_on_pypi() -> None:
+    months = {
+        name: _last_month(name)
+        for name in ("requests", "boto3", "numpy", "flask", "django", "httpx", "pip")
+    }
+    # requests is among the most downloaded packages: far above the web frameworks and
+    # within a factor of two of boto3, the top one.
+    assert months["requests"] > 20 * months["django"]
+    assert months["requests"] > 5 * months["flask"]
+    assert months["boto3"] / 2 < months["requests"] < months["boto3"]
+    assert months["numpy"] > months["httpx"] > months["flask"] > months["django"]
+    # The numbers are PyPI-sized: requests near a billion a month, django near 15 million.
+    assert 500_000_000 < months["requests"] < 2_000_000_000
+    assert 5_000_000 < months["django"] < 40_000_000
+    # And every package is a small share of all of PyPI.
+    assert months["requests"] < _last_month("__all__") / 20
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLE_LAST_MONTH))
+def test_demo_magnitudes_match_the_real_samples(name: str) -> None:
+    assert SAMPLE_LAST_MONTH[name] / 2 < _last_month(name) < SAMPLE_LAST_MONTH[name] * 2
+
+
+def test_demo_weekend_dips_differ_by_kind_of_package() -> None:
+    # CI-driven infrastructure dips little at weekends, a web framework more.
+    def weekend_ratio(name: str) -> float:
+        rows = demo_data.synthetic_series(name, dt.date(2026, 11, 24))["overall"]
+        days = [(d, n) for c, d, n in rows if c == "without_mirrors"]
+        weekend = [n for d, n in days if d.weekday() >= 5]
+        weekday = [n for d, n in days if d.weekday() < 5]
+        return (sum(weekend) / len(weekend)) / (sum(weekday) / len(weekday))
+
+    assert weekend_ratio("requests") > 0.7 > 0.6 > weekend_ratio("django")
+
+
+def test_unknown_names_keep_their_drawn_size() -> None:
+    # Only the listed packages are sized by hand: any other name is still drawn from its seed.
+    assert "tiny-lib" not in demo_data.KNOWN_PACKAGES
+    assert 20 * 0.5 < _last_month("tiny-lib") / 30 < 2_000_000 * 2

@@ -8,11 +8,14 @@ import pytest
 
 from packages_app.models import Metric
 from packages_app.pages.chart import (
+    SMOOTH_DAILY_ONLY,
     category_label,
     cell,
     control_links,
+    data_script,
     data_table,
     json_numbers,
+    percentage,
 )
 from packages_app.pages.options import COMPARE_DEFAULTS, parse_options
 
@@ -50,7 +53,7 @@ def test_category_label(metric: Metric, name: str, standalone: bool, label: str)
         (1234.56, False, 1, "1,234.6"),
         (12.345, True, 1, "12.3%"),
         (12, True, 1, "12.0%"),
-        (0.00123, True, 4, "0.0012%"),
+        (0.00123, True, 4, "0.00123%"),
         (25, True, 4, "25.0000%"),
     ],
 )
@@ -70,26 +73,46 @@ def test_data_table_one_row_per_period_one_column_per_dataset() -> None:
         {"label": "<b>django</b>", "data": [1000, 2000.5]},
         {"label": "flask", "data": [None, 7]},
     ]
-    table = data_table(PERIODS, "week", datasets, percent=False, percent_decimals=1)
-    assert table.startswith("<table><thead><tr><th>Week of</th>")
+    table = data_table(
+        PERIODS, "week", datasets, chart_id="overall", percent=False, percent_decimals=1
+    )
+    assert table.startswith('<table data-chart-table="overall"><thead><tr><th>Week of</th>')
     assert '<th class="num">&lt;b&gt;django&lt;/b&gt;</th><th class="num">flask</th>' in table
-    assert '<tr><td>2026-11-09</td><td class="num">1,000</td><td class="num">—</td></tr>' in table
-    assert (
-        '<tr><td>2026-11-16 <span class="muted">(partial)</span></td>'
-        '<td class="num">2,000.5</td><td class="num">7</td></tr>'
-    ) in table
+    # Compact: no class per cell, no end tags HTML lets a table leave out.
+    assert "<tr><td>2026-11-09<td>1,000<td>—<tr>" in table
+    assert '<tr><td>2026-11-16 <span class="muted">(partial)</span><td>2,000.5<td>7</tbody>' in (
+        table
+    )
     assert table.endswith("</tbody></table>")
 
 
 def test_data_table_percentages_with_each_pages_precision() -> None:
     datasets = [{"label": "3.12", "data": [12.34, 0.0012]}]
-    one = data_table(PERIODS, "day", datasets, percent=True, percent_decimals=1)
+    one = data_table(PERIODS, "day", datasets, chart_id="a", percent=True, percent_decimals=1)
     four = data_table(
-        PERIODS, "month", datasets, percent=True, percent_decimals=4, label_class="num mono"
+        PERIODS,
+        "month",
+        datasets,
+        chart_id="b",
+        percent=True,
+        percent_decimals=4,
+        label_class="num mono",
     )
-    assert "<th>Day</th>" in one and ">12.3%<" in one and ">0.0%<" in one
+    # 0.0012 % is small, not nothing: three significant digits rather than "0.0%".
+    assert "<th>Day</th>" in one and "<td>12.3%" in one and "<td>0.00120%" in one
     assert "<th>Month</th>" in four and '<th class="num mono">3.12</th>' in four
-    assert ">12.3400%<" in four and ">0.0012%<" in four
+    assert "<td>12.3400%" in four and "<td>0.00120%" in four
+
+
+def test_the_page_json_leaves_the_numbers_to_the_tables() -> None:
+    payload: dict[str, Any] = {
+        "charts": [{"id": "overall", "datasets": [{"key": "a", "label": "A", "data": [1, 2]}]}],
+        "periods": PERIODS,
+    }
+    script = data_script(payload)
+    assert '"label": "A"' in script and '"data"' not in script
+    # The payload itself (cached, exported) keeps them.
+    assert payload["charts"][0]["datasets"][0]["data"] == [1, 2]
 
 
 def test_control_links_use_the_pages_href_and_mark_the_current_option() -> None:
@@ -108,6 +131,7 @@ def test_control_links_use_the_pages_href_and_mark_the_current_option() -> None:
         "label": "Weekly",
         "href": "/x?[('agg', 'week')]",
         "current": True,
+        "disabled": "",
     }
     assert [c["current"] for c in controls["scale"]] == [False, True]
     assert [(c["label"], c["current"]) for c in controls["smooth"]] == [
@@ -116,3 +140,49 @@ def test_control_links_use_the_pages_href_and_mark_the_current_option() -> None:
     ]
     dated = parse_options({"start": "2026-01-01"}, COMPARE_DEFAULTS)
     assert not any(c["current"] for c in control_links(dated, lambda **change: "")["range"])
+
+
+@pytest.mark.parametrize(
+    ("part", "whole", "expected"),
+    [
+        (500, 1_600_000_000, 3.125e-05),  # a small package's share of all PyPI: not 0
+        (1, 3, 33.33),
+        (2, 3, 66.67),
+        (3, 100, 3.0),
+        (5, 0, None),
+    ],
+)
+def test_percentage_keeps_significant_digits(part: int, whole: int, expected: float | None) -> None:
+    assert percentage(part, whole) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "decimals", "text"),
+    [
+        (3.125e-05, 2, "0.0000313%"),
+        (0.004, 2, "0.00400%"),
+        (0.0, 2, "0.00%"),
+        (12.345, 2, "12.35%"),
+        (0.04, 1, "0.0400%"),
+        (0.2912, 2, "0.291%"),
+    ],
+)
+def test_small_percentages_are_not_printed_as_zero(value: float, decimals: int, text: str) -> None:
+    assert cell(value, percent=True, percent_decimals=decimals) == text
+
+
+@pytest.mark.parametrize("agg", ["week", "month"])
+def test_seven_day_average_is_disabled_with_a_reason_for_weekly_and_monthly(agg: str) -> None:
+    options = parse_options({"agg": agg, "smooth": "7"}, COMPARE_DEFAULTS)
+    off, average = control_links(options, lambda **change: "/x")["smooth"]
+    assert average["disabled"] == SMOOTH_DAILY_ONLY and not average["current"]
+    # The average does not apply, so "Off" is what is shown.
+    assert off["current"] and not off["disabled"]
+
+
+def test_seven_day_average_is_a_link_on_daily_charts() -> None:
+    options = parse_options({"agg": "day"}, COMPARE_DEFAULTS)
+    assert [c["disabled"] for c in control_links(options, lambda **change: "/x")["smooth"]] == [
+        "",
+        "",
+    ]

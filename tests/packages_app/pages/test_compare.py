@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
-import re
 from typing import Any
 
 import pytest
@@ -18,20 +17,14 @@ from packages_app.names import ALL_PACKAGES
 from packages_app.pages.compare import DEFAULT_CATEGORY
 from tests.isolation import clear_cache
 from tests.packages_app.pages.compare_data import LATEST, all_pypi, put_series
+from tests.packages_app.pages.page_payload import chart_payload_of
 
 pytestmark = pytest.mark.django_db
 
 
 def payload_of(response: Any) -> dict[str, Any]:
-    """The payload the chart draws: the page's json_script element."""
-    match = re.search(
-        r'<script id="chart-data" type="application/json">(.*?)</script>',
-        response.content.decode(),
-        re.S,
-    )
-    assert match, "no chart payload on the page"
-    payload: dict[str, Any] = json.loads(match.group(1))
-    return payload
+    """The payload the chart draws: the page's json_script element plus its data table."""
+    return chart_payload_of(response.content.decode())
 
 
 def get_canonical(client: Client, url: str, **headers: Any) -> Any:
@@ -248,6 +241,32 @@ def test_share_of_all_pypi(client: Client, known: None) -> None:
     assert payload["all_pypi"]["held"] is True
     stats = {row["name"]: row for row in payload["stats"]}
     assert stats["big"]["share_pct"] == 3 and stats["small"]["share_pct"] == 1
+
+
+def test_a_small_packages_share_of_all_pypi_is_not_rounded_to_zero(client: Client) -> None:
+    # 500 a day of PyPI's 1.6 billion: 0.00003 %, which four decimals rounded to 0 (and a
+    # zero vanishes from a log-scale chart).
+    put_series("tiny", [500] * 28)
+    all_pypi(lambda d: 1_600_000_000, days=28)
+    response = client.get("/compare/?packages=tiny&range=30&agg=day&mode=share_pypi")
+    payload = payload_of(response)
+    # The table (where the chart reads it) keeps three significant digits.
+    assert payload["datasets"][0]["data"] == [3.13e-05] * 28
+    assert payload["stats"][0]["share_pct"] == 3.125e-05
+    html = response.content.decode()
+    assert ">0.0000313%<" in html and "0.00%" not in html
+
+
+def test_weekly_compare_shows_the_seven_day_average_disabled_with_its_reason(
+    client: Client, known: None
+) -> None:
+    response = client.get("/compare/?packages=big&range=30&agg=week", follow=True)
+    html = response.content.decode()
+    smoothing = html[html.index('data-control="smooth"') :]
+    smoothing = smoothing[: smoothing.index("</div>")]
+    assert '<span class="disabled" aria-disabled="true"' in smoothing
+    assert "smooth=7" not in smoothing  # not a link that does nothing
+    assert "daily charts only" in smoothing
 
 
 def test_share_of_all_pypi_without_its_data_says_so(client: Client) -> None:

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,6 +19,7 @@ from packages_app.pages.package import chart_payload
 from packages_app.sync import quality
 from tests.module_data import built_once, for_test
 from tests.packages_app.pages.package_data import daily_without_mirrors, make_package, value
+from tests.packages_app.pages.page_payload import chart_payload_of
 from tests.stored_points import forget
 
 pytestmark = pytest.mark.django_db
@@ -62,9 +62,8 @@ def test_every_control_combination_renders(
     body = partial.content.decode()
     assert body.lstrip().startswith('<section id="charts"')
     assert "<html" not in body
-    # The data the charts get is the JSON embedded in the partial.
-    start = body.index('<script id="chart-data" type="application/json">') + 48
-    payload = json.loads(body[start : body.index("</script>", start)])
+    # The data the charts get: the JSON embedded in the partial and the tables' numbers.
+    payload = chart_payload_of(body)
     assert payload["options"]["scale"] == scale
     assert payload["options"]["agg"] == agg
     assert payload["options"]["smooth"] == (smooth == "7" and agg == "day")
@@ -306,3 +305,23 @@ def test_python_support_before_an_end_of_life_date(client: Client) -> None:
     make_package("eol-check", first=D(2025, 8, 1), latest=D(2025, 9, 30))
     python = client.get("/packages/eol-check/").context["python"]
     assert {v.version for v in python.versions if v.end_of_life} == {"2.7", "3.8"}
+
+
+def test_the_default_package_page_stays_under_80_kb_with_every_number_in_it(
+    client: Client, db: None
+) -> None:
+    # Big numbers (a popular package: 6-7 digits a day in every category) make the widest
+    # cells. 180 daily rows x 14 categories in 5 tables: 191 KB before #14, as the numbers
+    # were sent twice (JSON and tables) in verbose markup.
+    big = make_package("bigweight", first=D(2024, 1, 1), latest=D(2024, 9, 30), base=400_000)
+    response = client.get("/packages/bigweight/")
+    assert response.status_code == 200
+    assert len(response.content) <= 80_000, len(response.content)
+    # The charts' numbers are all there, once: the tables hold exactly the payload's.
+    shown = chart_payload_of(response.content.decode())
+    expected = chart_payload(big, parse_options({}))
+    assert expected is not None
+    for drawn, held in zip(shown["charts"], expected["charts"], strict=True):
+        if held["share"]:
+            continue  # percentages: the table's digits (tested in test_chart.py)
+        assert [d["data"] for d in drawn["datasets"]] == [d["data"] for d in held["datasets"]]

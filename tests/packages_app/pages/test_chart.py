@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from packages_app.pages.chart import (
     percentage,
 )
 from packages_app.pages.options import COMPARE_DEFAULTS, parse_options
+from tests.packages_app.pages.page_payload import SCRIPT
 
 
 def test_json_numbers_turn_whole_floats_into_ints() -> None:
@@ -186,3 +188,20 @@ def test_seven_day_average_is_a_link_on_daily_charts() -> None:
         "",
         "",
     ]
+
+
+@pytest.mark.parametrize(
+    ("agg", "ends"), [("day", None), ("month", None), ("week", ["2024-01-07"])]
+)
+def test_the_page_json_keeps_period_ends_only_for_weeks(agg: str, ends: list[str] | None) -> None:
+    payload = {
+        "options": {"agg": agg},
+        "periods": {"labels": ["2024-01-01"], "ends": ["2024-01-07"], "partial": [False]},
+        "charts": [{"id": "overall", "datasets": [{"key": "a", "label": "A", "data": [7]}]}],
+    }
+    found = SCRIPT.search(data_script(payload))
+    assert found is not None
+    page = json.loads(found.group(1))
+    assert page["periods"].get("ends") == ends
+    assert page["periods"]["labels"] == ["2024-01-01"] and page["periods"]["partial"] == [False]
+    assert page["charts"][0]["datasets"] == [{"key": "a", "label": "A"}]  # numbers in tables

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlencode
 
+import pytest
+from axes.models import AccessAttempt
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.test import Client
@@ -34,6 +37,65 @@ def test_signup_logs_in_and_honours_a_safe_next(db: None) -> None:
     }
     response = other.post(reverse("signup"), {**data, "next": "https://evil.example/"})
     assert response["Location"] == reverse("dashboard")
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "foo",
+        "dashboard",
+        "https://evil.example/",
+        "//evil.example/x",
+        "/\\evil.example/",
+        "javascript:x",
+    ],
+)
+def test_signup_follows_only_a_local_path_and_keeps_account_and_session(
+    db: None, target: str
+) -> None:
+    """`?next=foo` answered 500 (redirect() took it for a URL name), after saving the account
+    but before saving the session. Only "/..." paths on this site are followed."""
+    client = Client()
+    response = client.get(reverse("signup"), {"next": target})
+    assert response.status_code == 200
+    data = {
+        "username": "erin",
+        "email": "erin@example.org",
+        "password1": PASSWORD,
+        "password2": PASSWORD,
+        "next": target,
+    }
+    response = client.post(reverse("signup") + "?" + urlencode({"next": target}), data)
+    assert response.status_code == 302 and response["Location"] == reverse("dashboard")
+    user = get_user_model().objects.get(username="erin")
+    # The session was saved: the next request is signed in as erin.
+    assert client.get(reverse("dashboard")).status_code == 200
+    assert client.session["_auth_user_id"] == str(user.pk)
+    # Signed in, the signup page sends on to the same safe place.
+    response = client.get(reverse("signup"), {"next": target})
+    assert response.status_code == 302 and response["Location"] == reverse("dashboard")
+    response = client.get(reverse("signup"), {"next": "/teams/?x=1"})
+    assert response.status_code == 302 and response["Location"] == "/teams/?x=1"
+
+
+def test_an_over_long_login_name_is_a_failed_login_not_a_500(
+    world: World, settings: Settings
+) -> None:
+    """django-axes records failures in a varchar(255): a longer name overflowed it."""
+    settings.AXES_ENABLED = True
+    client = Client(REMOTE_ADDR="203.0.113.10")
+    long_name = "x" * 300
+    response = client.post(reverse("login"), {"username": long_name, "password": "wrong"})
+    assert response.status_code == 200
+    assert b"Please enter a correct username and password" in response.content
+    attempt = AccessAttempt.objects.get(ip_address="203.0.113.10")
+    assert attempt.username == long_name[:255] and attempt.failures_since_start == 1
+    # It counts towards the lockout like any name (and locks out only itself).
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        response = client.post(reverse("login"), {"username": long_name, "password": "wrong"})
+    assert response.status_code == 429
+    response = client.post(reverse("login"), {"username": "alice", "password": PASSWORD})
+    assert response.status_code == 302
 
 
 def test_signup_rejects_weak_password_and_duplicate_email(world: World) -> None:

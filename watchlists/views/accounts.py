@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -16,11 +16,14 @@ from watchlists.forms import EmailChangeForm, SignupForm
 
 
 def _safe_next(request: HttpRequest) -> str:
-    """The `next` target if it stays on this site, else the dashboard (no open redirect)."""
+    """The `next` target if it is a path on this site, else the dashboard.
+
+    Only a local path ("/..."): no other host (no open redirect), and never a bare word,
+    which redirect() would take for a URL name (`?next=foo` answered 500)."""
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
+    # url_has_allowed_host_and_scheme refuses "//host" and "/\\host" (browsers read both as
+    # another host); with no allowed host, any URL naming a host is refused too.
+    if target.startswith("/") and url_has_allowed_host_and_scheme(target, allowed_hosts=set()):
         return target
     return resolve_url(settings.LOGIN_REDIRECT_URL)
 
@@ -28,13 +31,13 @@ def _safe_next(request: HttpRequest) -> str:
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
-        return redirect(_safe_next(request))
+        return HttpResponseRedirect(_safe_next(request))
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
         # Several auth backends are configured (axes first), so name the one to use.
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        return redirect(_safe_next(request))
+        return HttpResponseRedirect(_safe_next(request))
     return render(
         request,
         "registration/signup.html",

@@ -251,6 +251,10 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# Submissions per client IP per hour of the forms that tell whether a name or address
+# exists (watchlists/throttle.py); 0 turns a limit off.
+SIGNUP_LIMIT_PER_IP_PER_HOUR = env.int("SIGNUP_LIMIT_PER_IP_PER_HOUR", default=10)
+PASSWORD_RESET_LIMIT_PER_IP_PER_HOUR = env.int("PASSWORD_RESET_LIMIT_PER_IP_PER_HOUR", default=5)
 # Cut to the length axes can store (an over-long login name answered 500).
 AXES_USERNAME_CALLABLE = "watchlists.lockout.lockout_username"
 AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"

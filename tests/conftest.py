@@ -103,3 +103,14 @@ def _isolated(settings, tmp_path) -> Iterator[None]:
     with contextlib.suppress(Exception):  # a test may point the cache at a dead server
         clear_cache()
     yield
+
+
+@pytest.fixture
+def eager_celery() -> Iterator[None]:
+    """Run enqueued tasks in-process (the real-worker tests: tests/packages_app/sync/test_worker.py)."""
+    from pypistats_site.celery import app
+
+    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, False
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = previous

@@ -10,14 +10,17 @@ replacement characters and re-percent-encodes a path that is not UTF-8, so those
 ordinary (if odd) text that the views' own validation answers.
 
 Everything else about a value (length, format) stays the business of the view's form or
-parser, which answers a form error or its usual 4xx.
+parser, which answers a form error or its usual 4xx. The compatible JSON API (/api/) does
+its own validation and answers upstream's bytes, NUL included (tests/packages_app/api).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.urls import reverse
 
 MESSAGE = (
     "Bad Request: the {where} holds a NUL character or invalid Unicode text, "
@@ -42,9 +45,19 @@ def _any_unusable(texts: Iterable[str]) -> bool:
     return any(unusable(text) for text in texts)
 
 
+@functools.cache
+def _api_root() -> str:
+    return reverse("api:docs")
+
+
 def where_unusable(request: HttpRequest) -> str | None:
     """Which part of the request holds unusable text ("path", "query string", "form"), or
-    None. Reads the form only of a POST (it is parsed once, and CSRF reads it anyway)."""
+    None. Reads the form only of a POST (it is parsed once, and CSRF reads it anyway).
+
+    The compatible JSON API is left to itself: it validates every name and parameter before
+    use and answers as upstream does (its text 404 or 400), which clients rely on."""
+    if request.path_info.startswith(_api_root()):
+        return None
     if unusable(request.path):
         return "path"
     if _any_unusable(request.GET.keys()) or _any_unusable(

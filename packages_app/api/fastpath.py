@@ -135,7 +135,8 @@ def _common() -> Effect | str:
 
 
 def _input_guard() -> Effect:
-    """InputGuardMiddleware: its 400 for a NUL or lone surrogate in the path or query."""
+    """InputGuardMiddleware: its 400 for a NUL or lone surrogate in the path or query (it
+    leaves the API's own paths to the API, so this never intercepts an API answer today)."""
     return Effect(intercepts=lambda request: input_guard.where_unusable(request) is not None)
 
 

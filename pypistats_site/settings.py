@@ -128,7 +128,9 @@ else:
 # --- Redis, cache and Celery ----------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 # Every key this site writes starts with it, so several sites can share a Redis: the cache's
-# keys and those the JSON API writes itself (packages_app/api/shared_store.py).
+# keys and those the JSON API writes itself (packages_app/api/shared_store.py). After it, the
+# cache's keys and the API's answers carry the database's own id (a cache shared by two
+# databases never mixes them: packages_app/database_identity.py).
 CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="pss")
 # A Redis that hangs costs a request a second, not a hung worker: the cache and the API's
 # own client use the same timeouts (seconds).
@@ -140,6 +142,7 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": CACHE_KEY_PREFIX,
+            "KEY_FUNCTION": "packages_app.database_identity.cache_key",
             "OPTIONS": {**REDIS_SOCKET_TIMEOUTS},
         }
     }
@@ -150,6 +153,7 @@ else:
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
             "LOCATION": str(VAR_DIR / "cache"),
             "KEY_PREFIX": CACHE_KEY_PREFIX,
+            "KEY_FUNCTION": "packages_app.database_identity.cache_key",
         }
     }
 

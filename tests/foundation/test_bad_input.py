@@ -286,14 +286,14 @@ requests_st = st.tuples(
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(request=requests_st)
+@given(drawn=requests_st)
 def test_arbitrary_bytes_anywhere_never_answer_5xx(
     world: World,
     clients: dict[str, Client],
     who: str,
-    request: tuple[Route, str, dict[str, str | bytes], list[tuple[str, str | bytes]], bool],
+    drawn: tuple[Route, str, dict[str, str | bytes], list[tuple[str, str | bytes]], bool],
 ) -> None:
-    route, method, path_values, fields, htmx = request
+    route, method, path_values, fields, htmx = drawn
     path = Requests(world).path(route, {k: v for k, v in path_values.items() if k in route.params})
     status = send(clients[who], method, path, fields, htmx)
     assert status < 500, (who, method, path, fields)

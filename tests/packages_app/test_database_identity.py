@@ -4,6 +4,7 @@ Redis cache, the same package at the same data_version with different numbers.""
 from __future__ import annotations
 
 import datetime as dt
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -52,7 +53,23 @@ def second_database(transactional_db: None) -> Iterator[tuple[str, str]]:
     first = connection.settings_dict["NAME"]
     second = f"{first}_twin_{uuid.uuid4().hex[:8]}"
     connections.close_all()
-    _admin(f'CREATE DATABASE "{second}" TEMPLATE "{first}"')
+    # PostgreSQL copies a database only while nobody is connected to it. This worker's test
+    # database is its own; a thread of an earlier test (a server it started) may still hold
+    # an idle connection: end those (Django replaces a broken connection before its next
+    # request, CONN_HEALTH_CHECKS).
+    deadline = time.monotonic() + 10
+    while True:
+        _admin(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            f"WHERE datname = '{first}' AND pid <> pg_backend_pid()"
+        )
+        try:
+            _admin(f'CREATE DATABASE "{second}" TEMPLATE "{first}"')
+            break
+        except psycopg.errors.ObjectInUse:  # a terminated session not gone yet
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
     try:
         yield first, second
     finally:

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from django.apps import AppConfig
 from django.conf import settings
+from django.db.models.signals import post_migrate
 
 
 class PackagesAppConfig(AppConfig):
@@ -18,6 +19,15 @@ class PackagesAppConfig(AppConfig):
 
         register_converter(converters.PackageNameConverter, "pkg")
         create_local_state_folders()
+        # After migrate, and after a flush (which empties every table, tests' included): the
+        # database has its identity row and this process knows it.
+        post_migrate.connect(_identify_database, sender=self)
+
+
+def _identify_database(using: str = "default", **kwargs: object) -> None:
+    from packages_app import database_identity
+
+    database_identity.reread(using)
 
 
 def create_local_state_folders() -> None:

@@ -17,6 +17,7 @@ days after 180), so the series table is designed to stay small per point:
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from django.conf import settings
 from django.db import models
@@ -219,3 +220,20 @@ class RefreshRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.package_id} @ {self.started_at:%Y-%m-%d %H:%M} {self.status}"
+
+
+class DatabaseIdentity(models.Model):
+    """One row, written once per database by its migration: the id that every cache key and
+    API ETag built from this database carries (packages_app/database_identity.py), so that a
+    cache shared by two databases (a demo beside `make run`, a test database, a restored
+    backup's successor) never serves one's answers for the other's."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    uid = models.UUIDField(default=uuid.uuid4, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name_plural = "database identity"
+
+    def __str__(self) -> str:
+        return str(self.uid)

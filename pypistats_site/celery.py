@@ -12,9 +12,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pypistats_site.settings")
 app = Celery("pypistats_site")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 # Tasks live in the feature folders, not at the apps' roots. Their names are pinned in
-# their decorators (packages_app.tasks.*, watchlists.notify_tasks.*): queued messages
+# their decorators (packages_app.tasks.*, watchlists.notify_tasks.*, watchlists.tasks.*): queued messages
 # and this schedule outlive any move of the modules.
-app.autodiscover_tasks(["packages_app.sync", "watchlists.notify"])
+app.autodiscover_tasks(["packages_app.sync", "watchlists.notify", "watchlists"])
 
 # Upstream's ETL starts at 01:00 UTC and has been seen to run late, so the daily
 # sweep starts at 03:00 and is repeated hourly until 12:00: packages already

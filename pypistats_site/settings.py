@@ -78,6 +78,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # A NUL or a lone surrogate in the path, query or form: one 400 for every view.
+    "pypistats_site.input_guard.InputGuardMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -129,7 +131,9 @@ else:
 # --- Redis, cache and Celery ----------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 # Every key this site writes starts with it, so several sites can share a Redis: the cache's
-# keys and those the JSON API writes itself (packages_app/api/shared_store.py).
+# keys and those the JSON API writes itself (packages_app/api/shared_store.py). After it, the
+# cache's keys and the API's answers carry the database's own id (a cache shared by two
+# databases never mixes them: packages_app/database_identity.py).
 CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="pss")
 # A Redis that hangs costs a request a second, not a hung worker: the cache and the API's
 # own client use the same timeouts (seconds).
@@ -141,6 +145,7 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": CACHE_KEY_PREFIX,
+            "KEY_FUNCTION": "packages_app.database_identity.cache_key",
             "OPTIONS": {**REDIS_SOCKET_TIMEOUTS},
         }
     }
@@ -151,6 +156,7 @@ else:
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
             "LOCATION": str(VAR_DIR / "cache"),
             "KEY_PREFIX": CACHE_KEY_PREFIX,
+            "KEY_FUNCTION": "packages_app.database_identity.cache_key",
         }
     }
 
@@ -274,6 +280,12 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# Submissions per client IP per hour of the forms that tell whether a name or address
+# exists (watchlists/throttle.py); 0 turns a limit off.
+SIGNUP_LIMIT_PER_IP_PER_HOUR = env.int("SIGNUP_LIMIT_PER_IP_PER_HOUR", default=10)
+PASSWORD_RESET_LIMIT_PER_IP_PER_HOUR = env.int("PASSWORD_RESET_LIMIT_PER_IP_PER_HOUR", default=5)
+# Cut to the length axes can store (an over-long login name answered 500).
+AXES_USERNAME_CALLABLE = "watchlists.lockout.lockout_username"
 AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
 AXES_IPWARE_PROXY_COUNT = env.int("PROXY_COUNT", default=0)
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]

@@ -148,3 +148,15 @@ def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with chromium() as browser:
         yield browser
+
+
+@pytest.fixture
+def eager_celery() -> Iterator[None]:
+    """Run enqueued tasks in-process, their exceptions raised (the real-worker tests:
+    tests/packages_app/sync/test_worker.py)."""
+    from pypistats_site.celery import app
+
+    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = previous

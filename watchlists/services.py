@@ -336,3 +336,14 @@ def entry_set_note(*, entry: WatchlistEntry, note: str) -> WatchlistEntry:
     entry.note = note.strip()
     entry.save(update_fields=["note"])
     return entry
+
+
+def password_reset_send(*, email: str, domain: str, use_https: bool) -> None:
+    """Send the reset link to every active account with this address that can log in with
+    a password; nothing for an unknown address (Django's PasswordResetForm does the lookup,
+    the token and the mail). Runs in a Celery task (watchlists/tasks.py)."""
+    from django.contrib.auth.forms import PasswordResetForm
+
+    form = PasswordResetForm(data={"email": email})
+    if form.is_valid():
+        form.save(domain_override=domain, use_https=use_https)

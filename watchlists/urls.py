@@ -13,6 +13,8 @@ account_patterns: list[URLPattern | URLResolver] = [
     path("signup/", accounts.signup, name="signup"),
     path("profile/", accounts.profile, name="profile"),
     path("profile/email/", accounts.email_change, name="email_change"),
+    # Django's, limited per IP and mailing from a task (before the include, which has its own).
+    path("password_reset/", accounts.PasswordResetView.as_view(), name="password_reset"),
     # login, logout (POST only), password_change(_done), password_reset(_done|_confirm|_complete)
     path("", include("django.contrib.auth.urls")),
 ]

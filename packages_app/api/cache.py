@@ -14,14 +14,16 @@ import hashlib
 from django.conf import settings
 
 from packages_app.api import ratelimit, shared_store
+from packages_app.database_identity import database_id
 
 # Bump when the answer format or the window rule changes: old keys and ETags die.
 FORMAT_VERSION = 1
 
 
 def answer_id(name: str, data_version: int, endpoint: str, params: str) -> str:
-    """One answer's identity: package, its data version, endpoint, normalised params."""
-    return f"{FORMAT_VERSION}:{name}:{data_version}:{endpoint}:{params}"
+    """One answer's identity: the database it comes from (data_version starts at 1 in each),
+    package, its data version, endpoint, normalised params."""
+    return f"{FORMAT_VERSION}:{database_id()}:{name}:{data_version}:{endpoint}:{params}"
 
 
 def etag(identity: str) -> str:

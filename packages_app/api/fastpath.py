@@ -45,6 +45,7 @@ from django.utils.log import log_message, request_logger
 from packages_app.api import ratelimit
 from packages_app.api import urls as api_urls
 from packages_app.api import views as api
+from pypistats_site import input_guard
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +134,12 @@ def _common() -> Effect | str:
     return Effect(refuses_host, lambda request, body: [("Content-Length", str(len(body)))])
 
 
+def _input_guard() -> Effect:
+    """InputGuardMiddleware: its 400 for a NUL or lone surrogate in the path or query (it
+    leaves the API's own paths to the API, so this never intercepts an API answer today)."""
+    return Effect(intercepts=lambda request: input_guard.where_unusable(request) is not None)
+
+
 def _x_frame_options() -> Effect:
     header = ("X-Frame-Options", getattr(settings, "X_FRAME_OPTIONS", "DENY").upper())
     return Effect(sets=lambda request, body: [header])
@@ -148,6 +155,7 @@ MIDDLEWARE_EFFECTS: dict[str, Callable[[], Effect | str]] = {
     "django.middleware.security.SecurityMiddleware": _security,
     "django.middleware.csp.ContentSecurityPolicyMiddleware": _content_security_policy,
     "django.middleware.common.CommonMiddleware": _common,
+    "pypistats_site.input_guard.InputGuardMiddleware": _input_guard,
     "django.middleware.clickjacking.XFrameOptionsMiddleware": _x_frame_options,
     "whitenoise.middleware.WhiteNoiseMiddleware": lambda: NOTHING,
     "django.contrib.sessions.middleware.SessionMiddleware": lambda: NOTHING,

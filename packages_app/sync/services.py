@@ -8,13 +8,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeGuard
 
-from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from packages_app.models import Category, Package, RecentDownloads, RefreshRun, UpstreamState
-from packages_app.names import InvalidPackageName, canonicalize
+from packages_app.names import canonicalize
 from packages_app.store import points
 from packages_app.sync import selectors, upstream
 
@@ -240,8 +239,9 @@ def refresh_package(
     points, the recent values and the package's dates/state, and bumps data_version
     when anything changed. Any failure leaves the package's data untouched and records
     the error with a backoff. A 404 on `overall` is a state (not on PyPI Stats),
-    looked at again much later. Never raises for upstream faults: the result carries
-    the exception so a Celery task can decide to retry.
+    looked at again much later. Never raises for a fault during the refresh (upstream,
+    database, Redis, time limit): the result carries the exception so a Celery task can
+    decide to retry.
     """
     package = Package.objects.get(pk=package_id)
     now = timezone.now()
@@ -268,14 +268,14 @@ def refresh_package(
             recent = None
         result.calls = client.calls - calls_before
         _write(package.pk, payloads, recent, run, result, now)
-    # SoftTimeLimitExceeded: the task's time ran out, possibly inside the write
-    # transaction, which has rolled back; record it like any failure, with backoff.
-    except (
-        upstream.UpstreamError,
-        InvalidPackageName,
-        DatabaseError,
-        SoftTimeLimitExceeded,
-    ) as exc:
+    # Any exception ends the run as failed, with its error and backoff: upstream faults,
+    # the database, the task's soft time limit (possibly inside the write transaction, which
+    # has rolled back), and what no list would name in advance (redis.ConnectionError from
+    # the shared budget when Redis is down). A run left "running" would stay so until the
+    # next refresh, and the package would be retried at once instead of backed off.
+    # Whatever was raised, nothing was written: the write is one transaction, and it comes
+    # after every upstream call.
+    except Exception as exc:
         result.calls = client.calls - calls_before
         result.status = RefreshRun.Status.FAILED
         result.error = _record_failure(package.pk, run, exc, result.calls, now)

@@ -121,7 +121,7 @@ def test_password_change_needs_login_then_works(client: Client, alice: object) -
     assert User.objects.get(username="alice").check_password(new)
 
 
-def test_password_reset_by_email(client: Client, alice: object) -> None:
+def test_password_reset_by_email(client: Client, alice: object, eager_celery: None) -> None:
     response = client.post("/accounts/password_reset/", {"email": "alice@example.org"})
     assert response.status_code == 302
     assert len(mail.outbox) == 1
@@ -135,7 +135,9 @@ def test_password_reset_by_email(client: Client, alice: object) -> None:
     assert User.objects.get(username="alice").check_password(new)
 
 
-def test_password_reset_does_not_reveal_unknown_addresses(client: Client, alice: object) -> None:
+def test_password_reset_does_not_reveal_unknown_addresses(
+    client: Client, alice: object, eager_celery: None
+) -> None:
     response = client.post("/accounts/password_reset/", {"email": "nobody@example.org"})
     assert response.status_code == 302
     assert mail.outbox == []

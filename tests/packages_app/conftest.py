@@ -89,14 +89,3 @@ def upstream_settings(settings: Settings, demo: DemoUpstream) -> Settings:
     settings.UPSTREAM_RATE_PER_MINUTE = 0
     settings.UPSTREAM_MAX_TRIES = 1
     return settings
-
-
-@pytest.fixture
-def eager_celery() -> Iterator[None]:
-    """Run enqueued tasks in-process (the real-worker tests are in test_worker.py)."""
-    from pypistats_site.celery import app
-
-    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
-    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
-    yield
-    app.conf.task_always_eager, app.conf.task_eager_propagates = previous

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlencode
 
+import pytest
+from axes.models import AccessAttempt
 from django.contrib.auth import get_user_model
 from django.core import mail
+from django.db import connection
+from django.http import HttpResponse
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from kombu.exceptions import OperationalError
 from pytest_django import Settings
 
 from tests.world import PASSWORD, World
+from watchlists.tasks import send_password_reset
 
 
 def test_signup_logs_in_and_honours_a_safe_next(db: None) -> None:
@@ -34,6 +42,65 @@ def test_signup_logs_in_and_honours_a_safe_next(db: None) -> None:
     }
     response = other.post(reverse("signup"), {**data, "next": "https://evil.example/"})
     assert response["Location"] == reverse("dashboard")
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "foo",
+        "dashboard",
+        "https://evil.example/",
+        "//evil.example/x",
+        "/\\evil.example/",
+        "javascript:x",
+    ],
+)
+def test_signup_follows_only_a_local_path_and_keeps_account_and_session(
+    db: None, target: str
+) -> None:
+    """`?next=foo` answered 500 (redirect() took it for a URL name), after saving the account
+    but before saving the session. Only "/..." paths on this site are followed."""
+    client = Client()
+    response = client.get(reverse("signup"), {"next": target})
+    assert response.status_code == 200
+    data = {
+        "username": "erin",
+        "email": "erin@example.org",
+        "password1": PASSWORD,
+        "password2": PASSWORD,
+        "next": target,
+    }
+    response = client.post(reverse("signup") + "?" + urlencode({"next": target}), data)
+    assert response.status_code == 302 and response["Location"] == reverse("dashboard")
+    user = get_user_model().objects.get(username="erin")
+    # The session was saved: the next request is signed in as erin.
+    assert client.get(reverse("dashboard")).status_code == 200
+    assert client.session["_auth_user_id"] == str(user.pk)
+    # Signed in, the signup page sends on to the same safe place.
+    response = client.get(reverse("signup"), {"next": target})
+    assert response.status_code == 302 and response["Location"] == reverse("dashboard")
+    response = client.get(reverse("signup"), {"next": "/teams/?x=1"})
+    assert response.status_code == 302 and response["Location"] == "/teams/?x=1"
+
+
+def test_an_over_long_login_name_is_a_failed_login_not_a_500(
+    world: World, settings: Settings
+) -> None:
+    """django-axes records failures in a varchar(255): a longer name overflowed it."""
+    settings.AXES_ENABLED = True
+    client = Client(REMOTE_ADDR="203.0.113.10")
+    long_name = "x" * 300
+    response = client.post(reverse("login"), {"username": long_name, "password": "wrong"})
+    assert response.status_code == 200
+    assert b"Please enter a correct username and password" in response.content
+    attempt = AccessAttempt.objects.get(ip_address="203.0.113.10")
+    assert attempt.username == long_name[:255] and attempt.failures_since_start == 1
+    # It counts towards the lockout like any name (and locks out only itself).
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        response = client.post(reverse("login"), {"username": long_name, "password": "wrong"})
+    assert response.status_code == 429
+    response = client.post(reverse("login"), {"username": "alice", "password": PASSWORD})
+    assert response.status_code == 302
 
 
 def test_signup_rejects_weak_password_and_duplicate_email(world: World) -> None:
@@ -97,7 +164,7 @@ def test_lockout_after_repeated_failures(world: World, settings: Settings) -> No
     assert response.status_code == 302
 
 
-def test_password_reset_by_email(world: World) -> None:
+def test_password_reset_by_email(world: World, eager_celery: None) -> None:
     client = Client()
     client.post(reverse("password_reset"), {"email": "alice@example.org"})
     assert len(mail.outbox) == 1
@@ -207,3 +274,93 @@ def test_disabled_account_is_signed_out_at_once(world: World) -> None:
     get_user_model().objects.filter(pk=world.bob.pk).update(is_active=False)
     assert client.get(reverse("dashboard")).status_code == 302
     assert client.get(reverse("watchlist_detail", args=[world.team_list.uid])).status_code == 302
+
+
+def test_password_reset_takes_the_same_path_whether_the_address_exists(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The request only hands the address to a task: no user lookup, no token, no mail in the
+    request, the same queries and the same answer for a known and an unknown address. The
+    task then sends the mail for the known one only."""
+    queued: list[tuple[str, str, bool]] = []
+
+    def enqueue(email: str, domain: str, use_https: bool) -> None:
+        queued.append((email, domain, use_https))
+
+    monkeypatch.setattr(send_password_reset, "delay", enqueue)
+    seen = []
+    for email in ("alice@example.org", "nobody@example.org"):
+        client = Client()
+        with CaptureQueriesContext(connection) as queries:
+            response = client.post(reverse("password_reset"), {"email": email})
+        seen.append((response.status_code, response["Location"], [q["sql"] for q in queries]))
+    assert seen[0] == seen[1]
+    assert seen[0][:2] == (302, reverse("password_reset_done"))
+    assert not any("auth_user" in sql for sql in seen[0][2])
+    assert mail.outbox == []
+    assert queued == [
+        ("alice@example.org", "testserver", False),
+        ("nobody@example.org", "testserver", False),
+    ]
+    # What the worker does with them: one mail, to the account that exists.
+    for args in queued:
+        send_password_reset(*args)
+    assert [m.to for m in mail.outbox] == [["alice@example.org"]]
+    assert "http://testserver/accounts/reset/" in str(mail.outbox[0].body)
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("form", ["signup", "password_reset"])
+def test_signup_and_password_reset_are_limited_per_ip(
+    world: World, settings: Settings, form: str, eager_celery: None
+) -> None:
+    settings.SIGNUP_LIMIT_PER_IP_PER_HOUR = 3
+    settings.PASSWORD_RESET_LIMIT_PER_IP_PER_HOUR = 3
+
+    def submit(client: Client, n: int) -> HttpResponse:
+        if form == "signup":
+            data = {
+                "username": f"user{n}",
+                "email": f"user{n}@example.org",
+                "password1": PASSWORD,
+                "password2": PASSWORD,
+            }
+        else:
+            data = {"email": "alice@example.org"}
+        return client.post(reverse(form), data)  # type: ignore[return-value]
+
+    client = Client(REMOTE_ADDR="203.0.113.20")
+    for n in range(3):
+        assert submit(client, n).status_code == 302
+        client.logout()
+    users = get_user_model().objects.count()
+    response = submit(client, 3)
+    assert response.status_code == 429
+    assert 0 < int(response["Retry-After"]) <= 3600
+    assert "Too many attempts from your network address" in response.content.decode()
+    # Refused before the form is looked at: nothing created, nothing sent, nothing told.
+    assert get_user_model().objects.count() == users
+    assert "already exists" not in response.content.decode()
+    assert len(mail.outbox) == (3 if form == "password_reset" else 0)
+    # Reading the form is not an attempt; another address has its own budget.
+    assert client.get(reverse(form)).status_code == 200
+    assert submit(Client(REMOTE_ADDR="198.51.100.20"), 4).status_code == 302
+
+
+def test_password_reset_with_the_broker_down_says_so_for_every_address(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Publishing fails as kombu reports a broker it cannot reach."""
+
+    def unreachable(*args: object) -> None:
+        raise OperationalError("Error 111 connecting to 127.0.0.1:1. Connection refused.")
+
+    monkeypatch.setattr(send_password_reset, "delay", unreachable)
+    answers = []
+    for email in ("alice@example.org", "nobody@example.org"):
+        response = Client().post(reverse("password_reset"), {"email": email})
+        answers.append(
+            (response.status_code, "cannot send email right now" in response.content.decode())
+        )
+    assert answers == [(503, True), (503, True)]
+    assert mail.outbox == []

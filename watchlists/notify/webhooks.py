@@ -32,11 +32,51 @@ class UnsafeURL(ValueError):
     """The URL is not an http(s) URL to a public address."""
 
 
+# NAT64's local-use prefix (RFC 8215): never routed on the Internet, and the IPv4 address
+# sits at a place that depends on the operator's prefix length, so the whole /48 is refused.
+_LOCAL_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")
+# Prefixes whose last 32 bits are an IPv4 address: NAT64's well-known prefix (RFC 6052) and
+# the deprecated IPv4-compatible addresses (::a.b.c.d, RFC 4291; also :: and ::1 themselves).
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_IPV4_IN_LAST_32_BITS = (_NAT64, ipaddress.IPv6Network("::/96"))
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address wraps, which a gateway would reach for it:
+    IPv4-mapped, 6to4 (2002::/16), Teredo (2001::/32: its server and client), NAT64
+    (64:ff9b::/96) and IPv4-compatible (::/96)."""
+    found: list[ipaddress.IPv4Address] = []
+    if ip.ipv4_mapped is not None:
+        found.append(ip.ipv4_mapped)
+    if ip.sixtofour is not None:
+        found.append(ip.sixtofour)
+    if ip.teredo is not None:
+        found.extend(ip.teredo)
+    if any(ip in network for network in _IPV4_IN_LAST_32_BITS):
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    return found
+
+
 def _allowed(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     if getattr(settings, "WEBHOOK_ALLOW_PRIVATE_ADDRESSES", False):
         return True
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    return _global(ip)
+
+
+def _global(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """A public address, and (for IPv6) one that wraps no address that is not."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in _LOCAL_NAT64:
+            return False
+        # A wrapped IPv4 decides, whatever the IPv6 prefix itself is: 2002:7f00:1:: is
+        # 127.0.0.1 to any host with a 6to4 relay, though 2002::/16 counts as global.
+        if not all(_global(v4) for v4 in embedded_ipv4(ip)):
+            return False
+        if ip.ipv4_mapped is not None or ip in _NAT64:
+            # As IPv6 these fall in reserved space (::ffff:0:0/96, ::/8); the IPv4 inside,
+            # checked above, is where they lead. (A DNS64 resolver on an IPv6-only host
+            # answers 64:ff9b::a.b.c.d for every IPv4-only receiver.)
+            return True
     return not (
         ip.is_private
         or ip.is_loopback
@@ -151,13 +191,39 @@ def body_bytes(payload: Mapping[str, object]) -> bytes:
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def signature(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+# How far a receiver should let a timestamp be from its own clock (docs/webhooks.md).
+SIGNATURE_TOLERANCE_SECONDS = 300
 
 
-def verify(secret: str, body: bytes, header: str) -> bool:
-    """What a receiver does: recompute over the raw body and compare in constant time."""
-    return hmac.compare_digest(signature(secret, body), header or "")
+def signed_bytes(timestamp: str, body: bytes) -> bytes:
+    """What the signature covers: the timestamp header's value, a dot, the exact body. Both
+    together, so a receiver that refuses old timestamps refuses a replayed post too."""
+    return timestamp.encode("ascii") + b"." + body
+
+
+def signature(secret: str, timestamp: str, body: bytes) -> str:
+    digest = hmac.new(secret.encode(), signed_bytes(timestamp, body), hashlib.sha256)
+    return "sha256=" + digest.hexdigest()
+
+
+def verify(
+    secret: str,
+    body: bytes,
+    timestamp: str,
+    header: str,
+    *,
+    now: float | None = None,
+    tolerance: float = SIGNATURE_TOLERANCE_SECONDS,
+) -> bool:
+    """What a receiver does (docs/webhooks.md has the same in plain Python): a timestamp
+    within `tolerance` seconds of now, and the signature recomputed over it and the raw body,
+    compared in constant time."""
+    if not timestamp.isascii() or not timestamp.isdigit():
+        return False
+    current = time.time() if now is None else now
+    if abs(current - int(timestamp)) > tolerance:
+        return False
+    return hmac.compare_digest(signature(secret, timestamp, body), header or "")
 
 
 # --- sending -------------------------------------------------------------------------------
@@ -185,12 +251,13 @@ def post(*, url: str, secret: str, body: bytes, event: str) -> PostResult:
         scheme, host, addresses = resolve_checked(url)
     except UnsafeURL as exc:
         return PostResult(False, None, f"refused: {exc}")
+    timestamp = str(int(time.time()))
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
         "Host": urlsplit(url).netloc.rsplit("@", 1)[-1],
-        SIGNATURE_HEADER: signature(secret, body),
-        TIMESTAMP_HEADER: str(int(time.time())),
+        SIGNATURE_HEADER: signature(secret, timestamp, body),
+        TIMESTAMP_HEADER: timestamp,
         EVENT_HEADER: event,
     }
     extensions = {"sni_hostname": host} if scheme == "https" else {}

@@ -381,6 +381,7 @@ def test_redis_down_answers_from_the_store(
         ("GET", "/api", {}),  # 308 to /api/
         ("GET", "/api/openapi.yml", {}),
         ("GET", URL, {"Host": "evil.example"}),  # DisallowedHost: Django's 400
+        ("GET", "/api/packages/demo%00pkg/overall", {}),  # a NUL: the API's own text 404
     ],
 )
 def test_handed_to_django(pair: Pair, method: str, target: str, headers: dict[str, str]) -> None:

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import socket
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
+import redis
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -23,6 +25,7 @@ from packages_app.models import (
 )
 from packages_app.store.points import month_of
 from packages_app.sync import services
+from packages_app.sync.budget import RequestBudget
 from packages_app.sync.upstream import UpstreamClient
 from tests.db_triggers import INJECTED, failing_when, month_writes
 from tests.packages_app.golden import GOLDEN_TODAY
@@ -411,3 +414,45 @@ def test_a_database_failure_at_the_last_statement_of_the_write_leaves_everything
     assert served(demo, "numpy") <= stored(package)
     package.refresh_from_db()
     assert package.latest_date == GOLDEN_TODAY
+
+
+def test_redis_down_under_the_budget_ends_the_run_failed_with_backoff(
+    demo: DemoUpstream,
+    client_for: Callable[..., UpstreamClient],
+    budget_factory: Callable[..., RequestBudget],
+) -> None:
+    """A real Redis outage: the budget points at a port where nothing listens, so reserving a
+    slot raises redis.ConnectionError from inside refresh_package."""
+    package = track("numpy")
+    assert services.refresh_package(package_id=package.pk, client=client_for(demo)).status == "ok"
+    package.refresh_from_db()
+    before, version = stored(package), package.data_version
+    recent_before = RecentDownloads.objects.values().get(package=package)
+    demo.advance()  # there is new data, so a partial write would show
+
+    dead = budget_factory([(1, 1.0)], redis_url=f"redis://127.0.0.1:{closed_port()}/5")
+    result = services.refresh_package(package_id=package.pk, client=client_for(demo, budget=dead))
+
+    assert result.status == "failed"
+    assert isinstance(result.exception, redis.ConnectionError)
+    assert result.error.startswith("ConnectionError")
+    package.refresh_from_db()
+    assert stored(package) == before
+    assert RecentDownloads.objects.values().get(package=package) == recent_before
+    assert package.data_version == version
+    assert package.upstream_state == UpstreamState.FAILING
+    assert package.consecutive_failures == 1
+    assert package.last_error == result.error
+    assert package.next_attempt_at is not None and package.next_attempt_at > timezone.now()
+    run = RefreshRun.objects.filter(package=package).first()
+    assert run is not None
+    assert (run.status, run.error) == ("failed", result.error)
+    assert run.finished_at is not None
+    assert not RefreshRun.objects.filter(status=RefreshRun.Status.RUNNING).exists()
+
+
+def closed_port() -> int:
+    """A local port nothing listens on: bound, then closed again."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TypedDict
+from pathlib import Path
+from typing import TypedDict, cast
 
 import pytest
 import time_machine
@@ -115,10 +117,21 @@ def test_signed_posts_in_three_formats_reach_the_receiver(
         fmt = post["path"].rsplit("/", 1)[1]
         headers = post["headers"]
         secret = hooks[fmt].secret
-        # The receiver's check: HMAC-SHA256 over the exact raw body bytes.
-        assert webhooks.verify(secret, post["body"], headers["X-Pypistats-Signature"])
-        assert not webhooks.verify("another secret", post["body"], headers["X-Pypistats-Signature"])
-        assert headers["X-Pypistats-Timestamp"].isdigit()
+        # The receiver's check: HMAC-SHA256 over the timestamp and the exact raw body bytes,
+        # as our verify() and the snippet in docs/webhooks.md both do it.
+        stamp, signed = headers["X-Pypistats-Timestamp"], headers["X-Pypistats-Signature"]
+        assert stamp.isdigit()
+        sent_at = int(stamp)
+        for check in (webhooks.verify, documented_verify()):
+            with time_machine.travel(sent_at + 60, tick=False):
+                assert check(secret, post["body"], stamp, signed)
+                assert not check("another secret", post["body"], stamp, signed)
+                assert not check(secret, post["body"] + b" ", stamp, signed)
+                # A replay with a fresh timestamp: the signature no longer matches.
+                assert not check(secret, post["body"], str(sent_at + 59), signed)
+            # The same post replayed later than the tolerance: refused.
+            with time_machine.travel(sent_at + 301, tick=False):
+                assert not check(secret, post["body"], stamp, signed)
         assert headers["Content-Type"] == "application/json"
         body = json.loads(post["body"])
         if fmt == "slack":
@@ -186,10 +199,23 @@ def test_a_receiver_that_recovers_gets_the_post_once(
         assert notify_services.due_notification_ids() == [nid]
         assert notify_services.notification_deliver(nid).state == "sent"
         assert notify_services.notification_deliver(nid).state == "sent"
-    assert [p["headers"]["X-Pypistats-Signature"] for p in receiver.posts][0] == [
-        p["headers"]["X-Pypistats-Signature"] for p in receiver.posts
-    ][1]  # the retry sends the very same bytes
     assert len(receiver.posts) == 2
+    first, retry = receiver.posts
+    assert retry["body"] == first["body"]  # the retry sends the very same bytes...
+    # ...signed with the time it was sent, so that a receiver's replay window still holds it.
+    assert int(retry["headers"]["X-Pypistats-Timestamp"]) == (
+        int(first["headers"]["X-Pypistats-Timestamp"]) + 31
+    )
+    secret = Webhook.objects.get().secret
+    with time_machine.travel(NOW + dt.timedelta(seconds=31), tick=False):
+        for post in receiver.posts:
+            headers = post["headers"]
+            assert webhooks.verify(
+                secret,
+                post["body"],
+                headers["X-Pypistats-Timestamp"],
+                headers["X-Pypistats-Signature"],
+            )
 
 
 @pytest.mark.django_db
@@ -223,6 +249,16 @@ def test_redirects_are_not_followed(firing_world: World, receiver: Receiver) -> 
         "http://[::ffff:127.0.0.1]/hook",
         "http://0.0.0.0/hook",
         "http://100.64.0.1/hook",
+        # IPv6 addresses that wrap a non-global IPv4 (a relay or gateway would reach it):
+        "http://[2002:7f00:1::]/hook",  # 6to4 of 127.0.0.1
+        "http://[2002:a9fe:a9fe::1]/hook",  # 6to4 of 169.254.169.254
+        "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/hook",  # Teredo, client 127.0.0.1
+        "http://[64:ff9b::7f00:1]/hook",  # NAT64 of 127.0.0.1
+        "http://[64:ff9b::a00:1]/hook",  # NAT64 of 10.0.0.1
+        "http://[64:ff9b:1::808:808]/hook",  # NAT64 local-use prefix: never global
+        "http://[::ffff:a9fe:a9fe]/hook",  # IPv4-mapped 169.254.169.254
+        "http://[::127.0.0.1]/hook",  # IPv4-compatible 127.0.0.1
+        "http://[::a00:1]/hook",  # IPv4-compatible 10.0.0.1
     ],
 )
 def test_private_and_loopback_addresses_are_refused(url: str, settings: Settings) -> None:
@@ -241,9 +277,32 @@ def test_other_schemes_and_credentials_are_refused(url: str, settings: Settings)
         webhooks.resolve_checked(url)
 
 
-def test_public_addresses_pass(settings: Settings) -> None:
+@pytest.mark.parametrize(
+    "address",
+    [
+        "1.1.1.1",
+        "2606:4700:4700::1111",
+        "2002:808:808::1",  # 6to4 of a public address
+        "64:ff9b::808:808",  # NAT64 of a public address (what DNS64 answers on IPv6-only hosts)
+        "::ffff:8.8.8.8",
+    ],
+)
+def test_public_addresses_pass(address: str, settings: Settings) -> None:
     settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
-    assert webhooks.resolve_checked("https://1.1.1.1/hook")[2] == ["1.1.1.1"]
+    host = f"[{address}]" if ":" in address else address
+    assert webhooks.resolve_checked(f"https://{host}/hook")[2] == [address]
+
+
+def documented_verify() -> Callable[[str, bytes, str, str], bool]:
+    """The receiver's check exactly as docs/webhooks.md shows it, run from the document."""
+    text = (Path(__file__).resolve().parents[3] / "docs" / "webhooks.md").read_text()
+    block = re.search(r"<!-- verify-snippet:[^>]*-->\n```python\n(.*?)```", text, re.S)
+    assert block is not None, "docs/webhooks.md lost its verification snippet"
+    namespace: dict[str, object] = {}
+    exec(compile(block[1], "docs/webhooks.md", "exec"), namespace)
+    check = namespace["verify_pypistats_webhook"]
+    assert callable(check)
+    return cast(Callable[[str, bytes, str, str], bool], check)
 
 
 def test_a_name_resolving_to_a_private_address_is_refused(

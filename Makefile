@@ -39,7 +39,7 @@ migrate: install
 
 run: migrate ## Start web (http://$(HOST):$(PORT)), a Celery worker and beat; Ctrl-C stops all three
 	@echo "Starting web on http://$(HOST):$(PORT) with a Celery worker and beat (Ctrl-C stops all)."
-	HOST=$(HOST) DEBUG=$${DEBUG:-1} $(BIN)/honcho -f Procfile.dev start -p $(PORT)
+	HOST=$(HOST) DEBUG=$${DEBUG:-1} CLICKHOUSE_URL="$${CLICKHOUSE_URL-}" $(BIN)/honcho -f Procfile.dev start -p $(PORT)
 
 demo: migrate ## Like `make run`, against the bundled demo upstream with a few packages tracked
 	DEMO_PORT=$(DEMO_PORT) HOST=$(HOST) PORT=$(PORT) $(BIN)/python bin/demo.py

@@ -24,9 +24,10 @@ from dataclasses import dataclass, field
 
 from django.db.models import Q, Sum
 
-from packages_app.models import DownloadMonth, Metric
+from packages_app.models import DownloadMonth, Metric, Source
 
 MISSING = -1
+ONE_DAY = dt.timedelta(days=1)
 _STRUCTS = {n: struct.Struct(f">{n}q") for n in range(28, 32)}
 
 # (category_id, first day of the month) -> one value per day of the month, MISSING where not held.
@@ -96,25 +97,49 @@ def read(
     category: str | None = None,
     start: dt.date | None = None,
     end: dt.date | None = None,
+    source: Source | None = None,
 ) -> Iterator[tuple[int, int, str, dt.date, int]]:
     """Held points as (package_id, metric, category name, date, downloads), in ONE query.
 
-    Ordered by package, category and date. `metrics` and `category` (a name) narrow
-    the categories; `start`/`end` (inclusive, either open) the dates. On PostgreSQL
-    the months side is an index-only scan of the covering primary key.
+    Ordered by package, metric, category name and date. `metrics` and `category` (a name)
+    narrow the categories; `start`/`end` (inclusive, either open) the dates.
+
+    `source` None (the default) reads the series the site shows: upstream's points, and
+    ClickHouse's only on the days before the package's first upstream day (Package.first_date;
+    all of them while upstream holds nothing). Upstream's days stay upstream's, whole (a
+    category upstream omits on a day is not filled from the other source), and the two never
+    both give a day. A `source` reads that source's points alone (the cross-check).
     """
     query = Q(package_id__in=list(package_ids)) & _month_range(start, end)
     if metrics is not None:
         query &= Q(category__metric__in=[int(m) for m in metrics])
     if category is not None:
         query &= Q(category__name=category)
+    if source is not None:
+        query &= Q(category__source=source)
+    # ClickHouse's month rows sort before upstream's of the same month: its days there
+    # all fall before the boundary, so each category's points come out by date.
     rows = (
         DownloadMonth.objects.filter(query)
-        .order_by("package_id", "category_id", "month")
-        .values_list("package_id", "category__metric", "category__name", "month", "days")
+        .order_by("package_id", "category__metric", "category__name", "month", "-category__source")
+        .values_list(
+            "package_id",
+            "category__metric",
+            "category__name",
+            "category__source",
+            "month",
+            "days",
+            "package__first_date",
+        )
     )
-    for package_id, metric, name, month, blob in rows:
-        for date, downloads in month_points(month, blob, start, end):
+    for package_id, metric, name, row_source, month, blob, boundary in rows:
+        last = end
+        if source is None and row_source != Source.UPSTREAM and boundary is not None:
+            before = boundary - ONE_DAY
+            last = before if end is None else min(end, before)
+            if last < month:
+                continue
+        for date, downloads in month_points(month, blob, start, last):
             yield package_id, metric, name, date, downloads
 
 
@@ -125,12 +150,21 @@ def by_package(
     category: str,
     start: dt.date | None = None,
     end: dt.date | None = None,
+    source: Source | None = None,
 ) -> dict[int, dict[dt.date, int]]:
-    """One category's points of several packages: {package_id: {date: downloads}}, one query."""
+    """One category's points of several packages: {package_id: {date: downloads}}, one query.
+
+    Merged from both sources unless `source` names one (read's rule).
+    """
     ids = list(package_ids)
     result: dict[int, dict[dt.date, int]] = {pk: {} for pk in ids}
     for package_id, _, _, date, downloads in read(
-        package_ids=ids, metrics=[metric], category=category, start=start, end=end
+        package_ids=ids,
+        metrics=[metric],
+        category=category,
+        start=start,
+        end=end,
+        source=source,
     ):
         result[package_id][date] = downloads
     return result

@@ -47,6 +47,7 @@ def test_the_history_tasks_are_scheduled_and_registered() -> None:
     assert "packages_app.tasks.backfill_package" in app.tasks
     task = app.tasks["packages_app.tasks.backfill_package"]
     assert task.acks_late and task.reject_on_worker_lost
+    assert task.soft_time_limit is not None and task.time_limit is not None
     assert task.soft_time_limit < task.time_limit < tasks.BACKFILL_LOCK_TIMEOUT
 
 

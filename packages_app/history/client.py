@@ -79,22 +79,24 @@ def default_budget(base_url: str) -> RequestBudget:
 
 
 def parse_rows(body: bytes) -> list[Row]:
-    """JSONCompactEachRow rows; raises ClickHouseUnavailable on anything else in the body."""
-    rows: list[Row] = []
-    for number, line in enumerate(body.split(b"\n"), start=1):
-        if not line.strip():
-            continue
-        if line.startswith(b"__exception__"):
-            raise ClickHouseUnavailable(f"the answer broke off at row {number}: an exception block")
-        try:
-            row = json.loads(line)
-        except ValueError:
-            raise ClickHouseUnavailable(f"row {number} does not parse") from None
-        if not isinstance(row, list):
-            raise ClickHouseUnavailable(f"row {number} is not a row: {type(row).__name__}")
-        rows.append(row)
+    """JSONCompactEachRow rows; raises ClickHouseUnavailable on anything else in the body.
+
+    The lines are parsed as one JSON array (one call into the C decoder instead of one per
+    row: a ten-year series is ~60,000 rows); any line that is not a row fails the whole.
+    """
     if body and not body.endswith(b"\n"):
         raise ClickHouseUnavailable("the answer stops in the middle of a row")
+    lines = [line for line in body.split(b"\n") if line.strip()]
+    for number, line in enumerate(lines, start=1):
+        if line.startswith(b"__exception__"):
+            raise ClickHouseUnavailable(f"the answer broke off at row {number}: an exception block")
+    try:
+        rows: list[Row] = json.loads(b"[" + b",".join(lines) + b"]")
+    except ValueError:
+        raise ClickHouseUnavailable("the answer does not parse as rows") from None
+    for number, row in enumerate(rows, start=1):
+        if not isinstance(row, list):
+            raise ClickHouseUnavailable(f"row {number} is not a row: {type(row).__name__}")
     return rows
 
 

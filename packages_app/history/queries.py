@@ -24,6 +24,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from packages_app.categories import UNKNOWN
 from packages_app.history.client import ClickHouseClient, ClickHouseUnavailable, Row
@@ -208,10 +209,13 @@ def _params(name: str, since: dt.date, through: dt.date) -> dict[str, str]:
     return {"p": name, "since": since.isoformat(), "through": through.isoformat()}
 
 
+# A handful of distinct values, tens of thousands of rows: decide each value once.
+@lru_cache(maxsize=1024)
 def _python_category(value: str) -> str:
     return value if value and _PYTHON_VERSION.match(value) else UNKNOWN
 
 
+@lru_cache(maxsize=1024)
 def _system_category(value: str) -> str:
     if not value:
         return UNKNOWN

@@ -22,6 +22,7 @@ import struct
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
+from django.db import connection
 from django.db.models import Q, Sum
 
 from packages_app.models import DownloadMonth, Metric, Source
@@ -32,6 +33,7 @@ _STRUCTS = {n: struct.Struct(f">{n}q") for n in range(28, 32)}
 
 # (category_id, first day of the month) -> one value per day of the month, MISSING where not held.
 Months = dict[tuple[int, dt.date], list[int]]
+_MONTH_TABLE = DownloadMonth._meta.db_table
 
 
 def month_of(day: dt.date) -> dt.date:
@@ -181,28 +183,42 @@ def load(package_id: int, first_month: dt.date, last_month: dt.date) -> Months:
 def save(package_id: int, months: Months) -> None:
     """Write these months of the package (insert or overwrite); a month left empty is removed.
 
-    One portable bulk upsert (INSERT ... ON CONFLICT DO UPDATE on SQLite and
-    PostgreSQL). Callers hold the package's row lock, as refresh_package does.
+    One bulk upsert (INSERT ... ON CONFLICT DO UPDATE). On PostgreSQL the rows travel as
+    five arrays through `unnest`: one statement with five parameters whatever the number of
+    months (a ten-year backfill writes ~2,500), where Django's bulk_create sends five
+    placeholders per row and the driver's conversion of that text costs more than the
+    insert (docs/benchmarks.md, "ClickHouse backfill"). Callers hold the package's row
+    lock, as refresh_package does.
     """
-    rows = []
+    rows: list[tuple[int, dt.date, int, bytes]] = []
     emptied: list[Q] = []
     for (category_id, month), values in months.items():
-        held = sum(1 for value in values if value != MISSING)
+        held = len(values) - values.count(MISSING)
         if held:
-            rows.append(
+            rows.append((category_id, month, held, encode(values)))
+        else:
+            emptied.append(Q(category_id=category_id, month=month))
+    if rows and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {_MONTH_TABLE} (package_id, category_id, month, held, days) "
+                "SELECT %s, * FROM unnest(%s::smallint[], %s::date[], %s::smallint[], %s::bytea[]) "
+                "ON CONFLICT (package_id, category_id, month) "
+                "DO UPDATE SET held = EXCLUDED.held, days = EXCLUDED.days",
+                [package_id, *map(list, zip(*rows, strict=True))],
+            )
+    elif rows:
+        DownloadMonth.objects.bulk_create(
+            [
                 DownloadMonth(
                     package_id=package_id,
                     category_id=category_id,
                     month=month,
                     held=held,
-                    days=encode(values),
+                    days=days,
                 )
-            )
-        else:
-            emptied.append(Q(category_id=category_id, month=month))
-    if rows:
-        DownloadMonth.objects.bulk_create(
-            rows,
+                for category_id, month, held, days in rows
+            ],
             batch_size=1000,
             update_conflicts=True,
             unique_fields=["package", "category", "month"],
@@ -249,10 +265,15 @@ def upsert(
     dates = [date for _, date in incoming]
     stored = load(package_id, month_of(min(dates)), month_of(max(dates)))
     dirty: Months = {}
+    # Many categories share each date: find its month once (a backfill holds 60,000 points).
+    months_of: dict[dt.date, dt.date] = {}
     for (category_id, date), downloads in incoming.items():
         if downloads < 0:
             raise ValueError(f"downloads cannot be negative: {downloads}")
-        key = (category_id, month_of(date))
+        month = months_of.get(date)
+        if month is None:
+            month = months_of[date] = month_of(date)
+        key = (category_id, month)
         values = stored.get(key)
         if values is None:
             values = stored[key] = empty_month(key[1])

@@ -45,7 +45,6 @@ def ch_settings(settings: Settings, ch: DemoClickHouse, tmp_path: Path) -> Setti
     settings.CLICKHOUSE_MAX_TRIES = 2
     settings.CLICKHOUSE_BACKOFF_BASE = 0.01
     settings.CLICKHOUSE_BACKOFF_CAP = 0.01
-    settings.CLICKHOUSE_READ_TIMEOUT = 2.0
     return settings
 
 

@@ -190,3 +190,18 @@ def test_the_command_fails_loudly_on_a_fault(ch: DemoClickHouse, ch_settings: Se
     with pytest.raises(CommandError, match="1 of 1 backfills failed"):
         call_command("backfill", "httpx", "--no-progress", stderr=err)
     assert "error: httpx:" in err.getvalue()
+
+
+def test_the_admin_lists_histories(admin_client: object) -> None:
+    from django.test import Client
+
+    assert isinstance(admin_client, Client)
+    package = track("httpx")
+    PackageHistory.objects.create(
+        package=package, state=HistoryState.FAILING, last_error="ClickHouseUnavailable: HTTP 503"
+    )
+    response = admin_client.get("/admin/packages_app/packagehistory/")
+    assert response.status_code == 200
+    assert b"httpx" in response.content and b"HTTP 503" in response.content
+    detail = admin_client.get(f"/admin/packages_app/packagehistory/{package.pk}/change/")
+    assert detail.status_code == 200

@@ -1,8 +1,9 @@
 """Every stored point knows its source: a `source` on Category (upstream or clickhouse).
 
 Existing categories (and so every point held) are upstream's, the column's default.
-Also the ClickHouse source's per-package state (PackageHistory). Reversible: going
-back drops ClickHouse's categories' points first would be needed only if any exist.
+Also the ClickHouse source's per-package state (PackageHistory). Reversible while no
+ClickHouse category exists; after a backfill, delete ClickHouse's months and categories
+first (`source = 2`), or the old unique (metric, name) constraint cannot be restored.
 """
 
 import django.db.models.deletion

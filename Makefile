@@ -39,7 +39,7 @@ migrate: install
 
 run: migrate ## Start web (http://$(HOST):$(PORT)), a Celery worker and beat; Ctrl-C stops all three
 	@echo "Starting web on http://$(HOST):$(PORT) with a Celery worker and beat (Ctrl-C stops all)."
-	HOST=$(HOST) DEBUG=$${DEBUG:-1} $(BIN)/python bin/run-stack -p $(PORT)
+	HOST=$(HOST) DEBUG=$${DEBUG:-1} CLICKHOUSE_URL="$${CLICKHOUSE_URL-}" $(BIN)/python bin/run-stack -p $(PORT)
 
 # Not `migrate`: the demo migrates its own database (var/demo/), never `make run`'s.
 demo: install ## Like `make run`, against the bundled demo upstream, with state of its own (var/demo/)

@@ -369,8 +369,8 @@ class RefreshRunAdmin(admin.ModelAdmin[RefreshRun]):
 
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin[Category]):
-    list_display = ["id", "metric", "name"]
-    list_filter = ["metric"]
+    list_display = ["id", "metric", "name", "source"]
+    list_filter = ["metric", "source"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -380,3 +380,7 @@ class CategoryAdmin(admin.ModelAdmin[Category]):
 
     def has_delete_permission(self, request: HttpRequest, obj: Category | None = None) -> bool:
         return False
+
+
+# The ClickHouse source's per-package state (packages_app/history/admin.py).
+from packages_app.history import admin as history_admin  # noqa: E402, F401

@@ -47,6 +47,18 @@ class Metric(models.IntegerChoices):
         return CATEGORIES[self.label]
 
 
+class Source(models.IntegerChoices):
+    """Where a stored point came from (docs/decisions.md, "Two sources in one store").
+
+    Kept on the category (a point's category says its source), so it costs no byte per
+    point and an upstream refresh and a ClickHouse backfill write disjoint rows: neither
+    can erase the other's days.
+    """
+
+    UPSTREAM = 1, "upstream"
+    CLICKHOUSE = 2, "clickhouse"
+
+
 class UpstreamState(models.TextChoices):
     NEW = "new", "Waiting for first refresh"
     OK = "ok", "OK"
@@ -119,20 +131,28 @@ class Package(models.Model):
 
 
 class Category(models.Model):
-    """A (metric, category) pair as upstream spells it: `with_mirrors`, `3.10`, `Linux`, `null`…"""
+    """A (metric, category, source) as upstream spells it: `with_mirrors`, `3.10`, `Linux`, `null`…
+
+    ClickHouse's points are stored under categories of their own (same names, mapped to
+    upstream's spelling, `source` = clickhouse), so every stored point knows its source.
+    """
 
     id = models.SmallAutoField(primary_key=True)
     metric = models.PositiveSmallIntegerField(choices=Metric.choices)
     name = models.CharField(max_length=16)
+    source = models.PositiveSmallIntegerField(choices=Source.choices, default=Source.UPSTREAM)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["metric", "name"], name="category_metric_name_uniq")
+            models.UniqueConstraint(
+                fields=["metric", "name", "source"], name="category_metric_name_source_uniq"
+            )
         ]
         verbose_name_plural = "categories"
 
     def __str__(self) -> str:
-        return f"{Metric(self.metric).label}:{self.name}"
+        suffix = "" if self.source == Source.UPSTREAM else f" ({Source(self.source).label})"
+        return f"{Metric(self.metric).label}:{self.name}{suffix}"
 
 
 class DownloadMonth(models.Model):
@@ -237,3 +257,8 @@ class DatabaseIdentity(models.Model):
 
     def __str__(self) -> str:
         return str(self.uid)
+
+
+# The ClickHouse source's per-package state lives beside its code (packages_app/history/);
+# imported here so Django registers it with this app.
+from packages_app.history.models import PackageHistory  # noqa: E402, F401

@@ -14,7 +14,9 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 # Tasks live in the feature folders, not at the apps' roots. Their names are pinned in
 # their decorators (packages_app.tasks.*, watchlists.notify_tasks.*, watchlists.tasks.*): queued messages
 # and this schedule outlive any move of the modules.
-app.autodiscover_tasks(["packages_app.sync", "watchlists.notify", "watchlists"])
+app.autodiscover_tasks(
+    ["packages_app.sync", "packages_app.history", "watchlists.notify", "watchlists"]
+)
 
 # Upstream's ETL starts at 01:00 UTC and has been seen to run late, so the daily
 # sweep starts at 03:00 and is repeated hourly until 12:00: packages already
@@ -32,6 +34,17 @@ app.conf.beat_schedule = {
     "frequent-sweep": {
         "task": "packages_app.tasks.sweep_new_and_failed_packages",
         "schedule": 60.0,
+    },
+    # ClickHouse, the second source (packages_app/history/tasks.py): newly tracked packages
+    # get their history within a minute (a no-op with CLICKHOUSE_URL empty); every week,
+    # after ClickPy's Sunday load, the last weeks are read again (its sync lags or restates).
+    "history-sweep": {
+        "task": "packages_app.tasks.history_sweep",
+        "schedule": 60.0,
+    },
+    "history-reread": {
+        "task": "packages_app.tasks.history_reread",
+        "schedule": crontab(minute=45, hour=5, day_of_week="mon"),
     },
     # Digests and alerts (watchlists/notify/tasks.py): Monday digests after the daily
     # sweep, hourly until noon (it waits for Sunday's data; the claims make repeats no-ops).

@@ -229,6 +229,33 @@ UPSTREAM_PAUSE_AFTER_429 = env.float("UPSTREAM_PAUSE_AFTER_429", default=60.0)
 # Shown on every page that displays data fetched from the bundled demo upstream.
 DEMO_UPSTREAM = env.bool("DEMO_UPSTREAM", default=False)
 
+# --- ClickHouse, the second source (packages_app/history/) ------------------------------
+# ClickPy's public read-only instance by default; an empty CLICKHOUSE_URL turns the source
+# off and the site works on upstream alone. Under pytest the default is off, so no test can
+# reach the internet (a test that wants the source points it at the local stand-in), and
+# `make run` passes an empty default too (docs/decisions.md, "ClickHouse with zero config").
+CLICKPY_URL = "https://clickpy-clickhouse.clickhouse.com"
+CLICKHOUSE_URL = env.str(
+    "CLICKHOUSE_URL", default="" if "PYTEST_VERSION" in os.environ else CLICKPY_URL
+).rstrip("/")
+CLICKHOUSE_USER = env.str("CLICKHOUSE_USER", default="play")
+CLICKHOUSE_PASSWORD = env.str("CLICKHOUSE_PASSWORD", default="")
+CLICKHOUSE_DATABASE = env.str("CLICKHOUSE_DATABASE", default="pypi")
+# ClickPy's play user has quotas of its own; a whole backfill is 5 queries.
+CLICKHOUSE_RATE_PER_SECOND = env.float("CLICKHOUSE_RATE_PER_SECOND", default=2.0)
+CLICKHOUSE_RATE_PER_MINUTE = env.float("CLICKHOUSE_RATE_PER_MINUTE", default=60.0)
+CLICKHOUSE_CONNECT_TIMEOUT = env.float("CLICKHOUSE_CONNECT_TIMEOUT", default=5.0)
+CLICKHOUSE_READ_TIMEOUT = env.float("CLICKHOUSE_READ_TIMEOUT", default=30.0)
+CLICKHOUSE_MAX_TRIES = env.int("CLICKHOUSE_MAX_TRIES", default=4)
+CLICKHOUSE_BACKOFF_BASE = env.float("CLICKHOUSE_BACKOFF_BASE", default=2.0)
+CLICKHOUSE_BACKOFF_CAP = env.float("CLICKHOUSE_BACKOFF_CAP", default=300.0)
+# A quota error (code 201) pauses every ClickHouse query in every process this long.
+CLICKHOUSE_PAUSE_AFTER_QUOTA = env.float("CLICKHOUSE_PAUSE_AFTER_QUOTA", default=300.0)
+# The weekly job re-reads this many weeks (ClickPy's sync can lag, then catch up or restate).
+CLICKHOUSE_REREAD_WEEKS = env.int("CLICKHOUSE_REREAD_WEEKS", default=4)
+# Days whose without_mirrors differ by more than this share are marked (the cross-check).
+CLICKHOUSE_AGREEMENT_TOLERANCE = env.float("CLICKHOUSE_AGREEMENT_TOLERANCE", default=0.01)
+
 # --- The compatible JSON API (packages_app/api/) ------------------------------------
 # Requests per minute per client IP across all API endpoints, shared by every
 # worker through the cache; 0 turns the limit off. Upstream allows 30/min.

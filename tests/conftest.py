@@ -63,6 +63,9 @@ def _test_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
             HTTPS=False,
             SECURE_SSL_REDIRECT=False,
             DEMO_UPSTREAM=False,
+            # The ClickHouse source is off unless a test points it at the local stand-in:
+            # whatever a developer's shell exports, no test reaches ClickPy.
+            CLICKHOUSE_URL="",
             # Pages render {% static %}: never read a collectstatic manifest a developer may
             # have left under var/, whatever the app under test.
             STORAGES={

@@ -17,7 +17,14 @@ from typing import Any
 
 from django.db import connection
 
-from packages_app.models import Category, DownloadMonth, Metric, Package, RecentDownloads
+from packages_app.models import (
+    Category,
+    DownloadMonth,
+    Metric,
+    Package,
+    RecentDownloads,
+    Source,
+)
 from packages_app.store import points
 
 # Upstream's purge keeps the ETL date and the 180 days before it: 181 dates.
@@ -121,11 +128,14 @@ def package_series(
 
     `categories` restricts to those exact category names. With neither `start`
     nor `end`, the window is upstream's purge horizon, which is global: the ETL date
-    (the latest date held for any package) and the 180 days before it, so a package
-    whose data stops earlier shows only the days upstream still holds. With either,
-    the window is exactly [start, end], an open end reaching all history held. None
-    when we do not hold the package.
+    (the latest date held for any package) and the 180 days before it, upstream's
+    points only (so the answer is upstream's bytes whatever ClickHouse filled, and a
+    package whose data stops earlier shows only the days upstream still holds). With
+    either, the window is exactly [start, end], an open end reaching all history held,
+    and the days before the package's first upstream day come from ClickHouse (the rule
+    of points.read). None when we do not hold the package.
     """
+    default_window = start is None and end is None
     params: list[Any] = [int(metric)]
     category_sql = ""
     if categories is not None:
@@ -136,9 +146,11 @@ def package_series(
         else:
             category_sql = " AND name IN (" + ", ".join(["%s"] * len(names)) + ")"
             params.extend(names)
+    if default_window:
+        category_sql += f" AND source = {int(Source.UPSTREAM)}"
     sqlite = connection.vendor == "sqlite"
     # The SQL narrows to whole months; the exact days are cut from them below.
-    if start is None and end is None:
+    if default_window:
         if sqlite:
             window_sql = (
                 f" AND m.month >= date({_ETL_DATE}, '-{DEFAULT_WINDOW_DAYS} days', 'start of month')"
@@ -171,20 +183,24 @@ def package_series(
     def typed(sql_type: str) -> str:
         return "" if sqlite else f"::{sql_type}"
 
+    # A month of ClickHouse's sorts before upstream's month of the same category: its days
+    # there are all before the boundary, so the points stay in date order.
     sql = (
         f"SELECT 0 AS kind, p.id, p.data_version, p.last_refreshed_at, "
         f"NULL{typed('text')} AS category, {_ETL_DATE} AS day, "
-        f"NULL{typed('bytea')} AS days, NULL{typed('text')} AS sort_name "
+        f"NULL{typed('bytea')} AS days, NULL{typed('text')} AS sort_name, "
+        f"p.first_date AS first_day, NULL{typed('smallint')} AS source "
         f"FROM {_PACKAGE} p WHERE p.name = %s "
         f"UNION ALL "
-        f"SELECT 1, NULL, NULL, NULL, c.name, m.month, m.days, lower(c.name){byte_order} "
+        f"SELECT 1, NULL, NULL, NULL, c.name, m.month, m.days, lower(c.name){byte_order}, "
+        f"NULL, c.source "
         f"FROM {_PACKAGE} p "
         f"JOIN {_MONTH} m ON m.package_id = p.id "
         f"AND m.category_id IN (SELECT id FROM {_CATEGORY} WHERE metric = %s{category_sql})"
         f"{window_sql} "
         f"JOIN {_CATEGORY} c ON c.id = m.category_id "
         f"WHERE p.name = %s "
-        f"ORDER BY kind, sort_name, day"
+        f"ORDER BY kind, sort_name, day, source DESC"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [name, *params])
@@ -194,7 +210,8 @@ def package_series(
     first = fetched[0]
     etl_date = _date(first[5])
     meta = PackageMeta(first[1], first[2], _aware(first[3]), etl_date)
-    if start is None and end is None:
+    first_day = _date(first[8])
+    if default_window:
         if etl_date is None:
             return Series(meta, [])
         start, end = etl_date - dt.timedelta(days=DEFAULT_WINDOW_DAYS), etl_date
@@ -203,8 +220,12 @@ def package_series(
         category = row[4]
         month = _date(row[5])
         assert month is not None  # a month row always has its month
+        last = end
+        if row[9] != Source.UPSTREAM and first_day is not None:
+            before = first_day - dt.timedelta(days=1)
+            last = before if end is None else min(end, before)
         rows.extend(
             (category, date, downloads)
-            for date, downloads in points.month_points(month, row[6], start, end)
+            for date, downloads in points.month_points(month, row[6], start, last)
         )
     return Series(meta, rows)

@@ -11,7 +11,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from packages_app import soft_cache
-from packages_app.models import DownloadMonth, Metric, Package, UpstreamState
+from packages_app.models import DownloadMonth, Metric, Package, Source, UpstreamState
 from packages_app.names import ALL_PACKAGES
 from packages_app.series import last_complete_week, percent_change
 from packages_app.store import points
@@ -106,6 +106,8 @@ def weekly_movers(*, as_of: dt.date | None = None, limit: int = 10) -> Movers | 
             package__latest_date__gte=week_end,
             category__metric=Metric.OVERALL,
             category__name="without_mirrors",
+            # Upstream's weeks only: first_date/latest_date above are upstream's.
+            category__source=Source.UPSTREAM,
             month__gte=points.month_of(prev_start),
             month__lte=week_end,
         )

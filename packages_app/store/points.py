@@ -22,15 +22,18 @@ import struct
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
+from django.db import connection
 from django.db.models import Q, Sum
 
-from packages_app.models import DownloadMonth, Metric
+from packages_app.models import DownloadMonth, Metric, Source
 
 MISSING = -1
+ONE_DAY = dt.timedelta(days=1)
 _STRUCTS = {n: struct.Struct(f">{n}q") for n in range(28, 32)}
 
 # (category_id, first day of the month) -> one value per day of the month, MISSING where not held.
 Months = dict[tuple[int, dt.date], list[int]]
+_MONTH_TABLE = DownloadMonth._meta.db_table
 
 
 def month_of(day: dt.date) -> dt.date:
@@ -96,25 +99,49 @@ def read(
     category: str | None = None,
     start: dt.date | None = None,
     end: dt.date | None = None,
+    source: Source | None = None,
 ) -> Iterator[tuple[int, int, str, dt.date, int]]:
     """Held points as (package_id, metric, category name, date, downloads), in ONE query.
 
-    Ordered by package, category and date. `metrics` and `category` (a name) narrow
-    the categories; `start`/`end` (inclusive, either open) the dates. On PostgreSQL
-    the months side is an index-only scan of the covering primary key.
+    Ordered by package, metric, category name and date. `metrics` and `category` (a name)
+    narrow the categories; `start`/`end` (inclusive, either open) the dates.
+
+    `source` None (the default) reads the series the site shows: upstream's points, and
+    ClickHouse's only on the days before the package's first upstream day (Package.first_date;
+    all of them while upstream holds nothing). Upstream's days stay upstream's, whole (a
+    category upstream omits on a day is not filled from the other source), and the two never
+    both give a day. A `source` reads that source's points alone (the cross-check).
     """
     query = Q(package_id__in=list(package_ids)) & _month_range(start, end)
     if metrics is not None:
         query &= Q(category__metric__in=[int(m) for m in metrics])
     if category is not None:
         query &= Q(category__name=category)
+    if source is not None:
+        query &= Q(category__source=source)
+    # ClickHouse's month rows sort before upstream's of the same month: its days there
+    # all fall before the boundary, so each category's points come out by date.
     rows = (
         DownloadMonth.objects.filter(query)
-        .order_by("package_id", "category_id", "month")
-        .values_list("package_id", "category__metric", "category__name", "month", "days")
+        .order_by("package_id", "category__metric", "category__name", "month", "-category__source")
+        .values_list(
+            "package_id",
+            "category__metric",
+            "category__name",
+            "category__source",
+            "month",
+            "days",
+            "package__first_date",
+        )
     )
-    for package_id, metric, name, month, blob in rows:
-        for date, downloads in month_points(month, blob, start, end):
+    for package_id, metric, name, row_source, month, blob, boundary in rows:
+        last = end
+        if source is None and row_source != Source.UPSTREAM and boundary is not None:
+            before = boundary - ONE_DAY
+            last = before if end is None else min(end, before)
+            if last < month:
+                continue
+        for date, downloads in month_points(month, blob, start, last):
             yield package_id, metric, name, date, downloads
 
 
@@ -125,12 +152,21 @@ def by_package(
     category: str,
     start: dt.date | None = None,
     end: dt.date | None = None,
+    source: Source | None = None,
 ) -> dict[int, dict[dt.date, int]]:
-    """One category's points of several packages: {package_id: {date: downloads}}, one query."""
+    """One category's points of several packages: {package_id: {date: downloads}}, one query.
+
+    Merged from both sources unless `source` names one (read's rule).
+    """
     ids = list(package_ids)
     result: dict[int, dict[dt.date, int]] = {pk: {} for pk in ids}
     for package_id, _, _, date, downloads in read(
-        package_ids=ids, metrics=[metric], category=category, start=start, end=end
+        package_ids=ids,
+        metrics=[metric],
+        category=category,
+        start=start,
+        end=end,
+        source=source,
     ):
         result[package_id][date] = downloads
     return result
@@ -147,28 +183,42 @@ def load(package_id: int, first_month: dt.date, last_month: dt.date) -> Months:
 def save(package_id: int, months: Months) -> None:
     """Write these months of the package (insert or overwrite); a month left empty is removed.
 
-    One portable bulk upsert (INSERT ... ON CONFLICT DO UPDATE on SQLite and
-    PostgreSQL). Callers hold the package's row lock, as refresh_package does.
+    One bulk upsert (INSERT ... ON CONFLICT DO UPDATE). On PostgreSQL the rows travel as
+    five arrays through `unnest`: one statement with five parameters whatever the number of
+    months (a ten-year backfill writes ~2,500), where Django's bulk_create sends five
+    placeholders per row and the driver's conversion of that text costs more than the
+    insert (docs/benchmarks.md, "ClickHouse backfill"). Callers hold the package's row
+    lock, as refresh_package does.
     """
-    rows = []
+    rows: list[tuple[int, dt.date, int, bytes]] = []
     emptied: list[Q] = []
     for (category_id, month), values in months.items():
-        held = sum(1 for value in values if value != MISSING)
+        held = len(values) - values.count(MISSING)
         if held:
-            rows.append(
+            rows.append((category_id, month, held, encode(values)))
+        else:
+            emptied.append(Q(category_id=category_id, month=month))
+    if rows and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {_MONTH_TABLE} (package_id, category_id, month, held, days) "
+                "SELECT %s, * FROM unnest(%s::smallint[], %s::date[], %s::smallint[], %s::bytea[]) "
+                "ON CONFLICT (package_id, category_id, month) "
+                "DO UPDATE SET held = EXCLUDED.held, days = EXCLUDED.days",
+                [package_id, *map(list, zip(*rows, strict=True))],
+            )
+    elif rows:
+        DownloadMonth.objects.bulk_create(
+            [
                 DownloadMonth(
                     package_id=package_id,
                     category_id=category_id,
                     month=month,
                     held=held,
-                    days=encode(values),
+                    days=days,
                 )
-            )
-        else:
-            emptied.append(Q(category_id=category_id, month=month))
-    if rows:
-        DownloadMonth.objects.bulk_create(
-            rows,
+                for category_id, month, held, days in rows
+            ],
             batch_size=1000,
             update_conflicts=True,
             unique_fields=["package", "category", "month"],
@@ -215,10 +265,15 @@ def upsert(
     dates = [date for _, date in incoming]
     stored = load(package_id, month_of(min(dates)), month_of(max(dates)))
     dirty: Months = {}
+    # Many categories share each date: find its month once (a backfill holds 60,000 points).
+    months_of: dict[dt.date, dt.date] = {}
     for (category_id, date), downloads in incoming.items():
         if downloads < 0:
             raise ValueError(f"downloads cannot be negative: {downloads}")
-        key = (category_id, month_of(date))
+        month = months_of.get(date)
+        if month is None:
+            month = months_of[date] = month_of(date)
+        key = (category_id, month)
         values = stored.get(key)
         if values is None:
             values = stored[key] = empty_month(key[1])

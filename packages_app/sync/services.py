@@ -12,7 +12,14 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from packages_app.models import Category, Package, RecentDownloads, RefreshRun, UpstreamState
+from packages_app.models import (
+    Category,
+    Package,
+    RecentDownloads,
+    RefreshRun,
+    Source,
+    UpstreamState,
+)
 from packages_app.names import canonicalize
 from packages_app.store import points
 from packages_app.sync import selectors, upstream
@@ -128,28 +135,32 @@ class RefreshResult:
         return self.inserted + self.updated
 
 
-# (metric, name) -> Category.id; categories are never deleted, so the map only grows.
-_category_ids: dict[tuple[int, str], int] = {}
+# (metric, name, source) -> Category.id; categories are never deleted, so the map only grows.
+_category_ids: dict[tuple[int, str, int], int] = {}
 
 
-def category_ids(pairs: Iterable[tuple[int, str]]) -> dict[tuple[int, str], int]:
-    """Ids of the given (metric, name) categories, creating the missing ones.
+def category_ids(
+    pairs: Iterable[tuple[int, str]], *, source: Source = Source.UPSTREAM
+) -> dict[tuple[int, str], int]:
+    """Ids of the given (metric, name) categories of one source, creating the missing ones.
 
     Ids are cached per process once they are committed: inside an outer atomic block
     (which may still roll back) the cache is read but not written.
     """
     wanted = set(pairs)
-    found = {pair: _category_ids[pair] for pair in wanted if pair in _category_ids}
+    found = {
+        pair: _category_ids[(*pair, source)] for pair in wanted if (*pair, source) in _category_ids
+    }
     missing = wanted - found.keys()
     if missing:
-        for category in Category.objects.filter(metric__in={m for m, _ in missing}):
+        for category in Category.objects.filter(metric__in={m for m, _ in missing}, source=source):
             if (category.metric, category.name) in missing:
                 found[(category.metric, category.name)] = category.id
         for metric, name in missing - found.keys():
-            category, _ = Category.objects.get_or_create(metric=metric, name=name)
+            category, _ = Category.objects.get_or_create(metric=metric, name=name, source=source)
             found[(metric, name)] = category.id
         if not connection.in_atomic_block:
-            _category_ids.update(found)
+            _category_ids.update({(*pair, source): pk for pair, pk in found.items()})
     return found
 
 

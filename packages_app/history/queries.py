@@ -1,0 +1,255 @@
+"""What the site asks ClickHouse, and how the answers become upstream's series.
+
+The ONE catalogue of ClickPy's pre-aggregated views (VIEWS) and the rule that picks one:
+the smallest view whose columns cover the question (ClickPy's own rule). Every series
+query reads `sum(count)` with a GROUP BY: the views are SummingMergeTree, whose rows with
+one key merge only some time after insert.
+
+The series are upstream's (reference/clickhouse-pypi.md, "Definitions"):
+- overall: `with_mirrors` counts every download; `without_mirrors` leaves out the mirror
+  installers (bandersnatch, z3c.pypimirror, Artifactory, devpi) AND downloads with no
+  installer (pypistats.org's `NOT IN` fails on NULL), rebuilt exactly from the installer view;
+- python_major, python_minor, system: ClickHouse's Python and system views carry no
+  installer, so they count mirror downloads too, which have no Python version or system.
+  ClickHouse spells an unknown value '' (LowCardinality(String), never NULL); it becomes
+  upstream's `null` less that day's mirror downloads, which is upstream's `null` exactly when
+  mirror downloads carry no Python or system (docs/decisions.md, "ClickHouse's series").
+  Systems other than Linux, Windows and Darwin add up to upstream's `other`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from packages_app.categories import UNKNOWN
+from packages_app.history.client import ClickHouseClient, ClickHouseUnavailable, Row
+from packages_app.models import Metric
+
+
+@dataclass(frozen=True)
+class View:
+    table: str
+    columns: frozenset[str]
+
+
+def _view(table: str, *columns: str) -> View:
+    return View(table, frozenset(columns))
+
+
+# ClickPy's per-day views, smallest first (rows per project and day: one; one per version;
+# then per version and system, file type, Python minor, installer and type, country...).
+VIEWS: tuple[View, ...] = (
+    _view("pypi_downloads_per_day", "date", "project"),
+    _view("pypi_downloads_per_day_by_version", "date", "project", "version"),
+    _view("pypi_downloads_per_day_by_version_by_system", "date", "project", "version", "system"),
+    _view("pypi_downloads_per_day_by_version_by_file_type", "date", "project", "version", "type"),
+    _view(
+        "pypi_downloads_per_day_by_version_by_python",
+        "date",
+        "project",
+        "version",
+        "python_minor",
+    ),
+    _view(
+        "pypi_downloads_per_day_by_version_by_installer_by_type",
+        "date",
+        "project",
+        "version",
+        "installer",
+        "type",
+    ),
+    _view(
+        "pypi_downloads_per_day_by_version_by_country",
+        "date",
+        "project",
+        "version",
+        "country_code",
+    ),
+    _view(
+        "pypi_downloads_per_day_by_version_by_python_by_country",
+        "date",
+        "project",
+        "version",
+        "python_minor",
+        "country_code",
+    ),
+    _view(
+        "pypi_downloads_per_day_by_version_by_system_by_country",
+        "date",
+        "project",
+        "version",
+        "system",
+        "country_code",
+    ),
+    _view(
+        "pypi_downloads_per_day_by_version_by_installer_by_type_by_country",
+        "date",
+        "project",
+        "version",
+        "installer",
+        "type",
+        "country_code",
+    ),
+)
+# The latest and first day ClickHouse holds per project (AggregatingMergeTree).
+MAX_MIN = "pypi_downloads_max_min"
+
+# pypistats.org's mirror installers; '' (no installer) fails its NOT IN as well.
+MIRROR_INSTALLERS: tuple[str, ...] = ("bandersnatch", "z3c.pypimirror", "Artifactory", "devpi", "")
+UPSTREAM_SYSTEMS = frozenset({"Linux", "Windows", "Darwin"})
+OTHER_SYSTEM = "other"
+_PYTHON_VERSION = re.compile(r"\A\d{1,3}(\.\d{1,3})?\Z")
+
+
+def view_for(columns: Iterable[str]) -> str:
+    """The smallest view holding every column the question needs."""
+    needed = frozenset(columns)
+    for view in VIEWS:
+        if needed <= view.columns:
+            return view.table
+    raise ValueError(f"no view holds {sorted(needed)}")
+
+
+def _literal_list(values: Iterable[str]) -> str:
+    # Our own constants, never user input (that is always a typed parameter).
+    return ", ".join(
+        "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'" for value in values
+    )
+
+
+OVERALL_SQL = (
+    "SELECT date, sum(count), sumIf(count, installer NOT IN ("
+    + _literal_list(MIRROR_INSTALLERS)
+    + f")) FROM {view_for(['date', 'project', 'installer'])}"
+    " WHERE project = {p:String} AND date >= {since:Date} AND date <= {through:Date}"
+    " GROUP BY date ORDER BY date"
+)
+PYTHON_MAJOR_SQL = (
+    "SELECT date, splitByChar('.', python_minor)[1] AS major, sum(count)"
+    f" FROM {view_for(['date', 'project', 'python_minor'])}"
+    " WHERE project = {p:String} AND date >= {since:Date} AND date <= {through:Date}"
+    " GROUP BY date, major ORDER BY date, major"
+)
+PYTHON_MINOR_SQL = (
+    "SELECT date, python_minor, sum(count)"
+    f" FROM {view_for(['date', 'project', 'python_minor'])}"
+    " WHERE project = {p:String} AND date >= {since:Date} AND date <= {through:Date}"
+    " GROUP BY date, python_minor ORDER BY date, python_minor"
+)
+SYSTEM_SQL = (
+    "SELECT date, system, sum(count)"
+    f" FROM {view_for(['date', 'project', 'system'])}"
+    " WHERE project = {p:String} AND date >= {since:Date} AND date <= {through:Date}"
+    " GROUP BY date, system ORDER BY date, system"
+)
+DATES_SQL = (
+    f"SELECT min(min_date), max(max_date) FROM {MAX_MIN}"
+    " WHERE project = {p:String} GROUP BY project"
+)
+
+# (metric, category as upstream spells it, date) -> downloads
+Points = dict[tuple[Metric, str, dt.date], int]
+
+
+@dataclass(frozen=True)
+class Dates:
+    first: dt.date
+    latest: dt.date
+
+
+def _date(value: object) -> dt.date:
+    if not isinstance(value, str):
+        raise ClickHouseUnavailable(f"a date is not a string: {value!r}")
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ClickHouseUnavailable(f"not a date: {value!r}") from None
+
+
+def _count(value: object) -> int:
+    # Int64 arrives as a JSON number (output_format_json_quote_64bit_integers=0); a quoted
+    # one is accepted too, anything else is a broken answer.
+    if isinstance(value, bool):
+        raise ClickHouseUnavailable(f"not a count: {value!r}")
+    if isinstance(value, int):
+        count = value
+    elif isinstance(value, str) and value.isdigit():
+        count = int(value)
+    else:
+        raise ClickHouseUnavailable(f"not a count: {value!r}")
+    if count < 0:
+        raise ClickHouseUnavailable(f"a negative count: {count}")
+    return count
+
+
+def _shape(rows: list[Row], width: int) -> list[Row]:
+    for row in rows:
+        if len(row) != width:
+            raise ClickHouseUnavailable(f"a row of {len(row)} columns, not {width}")
+    return rows
+
+
+def package_dates(client: ClickHouseClient, name: str) -> Dates | None:
+    """ClickHouse's first and latest day for the package (None: it has never seen it)."""
+    rows = _shape(client.select(DATES_SQL, {"p": name}), 2)
+    if not rows:
+        return None
+    first, latest = _date(rows[0][0]), _date(rows[0][1])
+    if latest < first:
+        raise ClickHouseUnavailable(f"latest day {latest} before first day {first}")
+    return Dates(first, latest)
+
+
+def _params(name: str, since: dt.date, through: dt.date) -> dict[str, str]:
+    return {"p": name, "since": since.isoformat(), "through": through.isoformat()}
+
+
+# A handful of distinct values, tens of thousands of rows: decide each value once.
+@lru_cache(maxsize=1024)
+def _python_category(value: str) -> str:
+    return value if value and _PYTHON_VERSION.match(value) else UNKNOWN
+
+
+@lru_cache(maxsize=1024)
+def _system_category(value: str) -> str:
+    if not value:
+        return UNKNOWN
+    return value if value in UPSTREAM_SYSTEMS else OTHER_SYSTEM
+
+
+def package_series(client: ClickHouseClient, name: str, since: dt.date, through: dt.date) -> Points:
+    """The package's four series over [since, through], upstream's categories: 4 queries."""
+    params = _params(name, since, through)
+    result: Points = {}
+    mirrors: dict[dt.date, int] = {}
+    for row in _shape(client.select(OVERALL_SQL, params), 3):
+        day, everything, without = _date(row[0]), _count(row[1]), _count(row[2])
+        if without > everything:
+            raise ClickHouseUnavailable(f"{day}: without mirrors above with mirrors")
+        result[(Metric.OVERALL, "with_mirrors", day)] = everything
+        result[(Metric.OVERALL, "without_mirrors", day)] = without
+        mirrors[day] = everything - without
+    breakdowns = (
+        (Metric.PYTHON_MAJOR, PYTHON_MAJOR_SQL, _python_category),
+        (Metric.PYTHON_MINOR, PYTHON_MINOR_SQL, _python_category),
+        (Metric.SYSTEM, SYSTEM_SQL, _system_category),
+    )
+    for metric, sql, categorise in breakdowns:
+        sums: dict[tuple[str, dt.date], int] = defaultdict(int)
+        for row in _shape(client.select(sql, params), 3):
+            value = row[1]
+            if not isinstance(value, str):
+                raise ClickHouseUnavailable(f"a category is not a string: {value!r}")
+            sums[(categorise(value), _date(row[0]))] += _count(row[2])
+        for (category, day), downloads in sums.items():
+            if category == UNKNOWN:
+                # Mirror downloads carry no Python or system: upstream leaves them out.
+                downloads = max(downloads - mirrors.get(day, 0), 0)
+            if downloads:  # upstream has no row for a category nobody downloaded with
+                result[(metric, category, day)] = downloads
+    return result

@@ -1,0 +1,207 @@
+"""Tracking starts the backfill (the sweep), the weekly re-read, and `manage.py backfill`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.utils import timezone
+from pytest_django import DjangoCaptureOnCommitCallbacks, Settings
+
+from packages_app.demo.clickhouse import DemoClickHouse
+from packages_app.demo.clickhouse_data import model
+from packages_app.history import selectors, tasks
+from packages_app.history.models import HistoryState, PackageHistory
+from packages_app.models import Metric, Package, Source
+from packages_app.store import points
+from packages_app.sync import services as sync_services
+from pypistats_site.celery import app
+from tests.packages_app.demo.clickhouse_support import LATEST
+
+pytestmark = pytest.mark.django_db
+
+
+def track(name: str, **fields: object) -> Package:
+    package = sync_services.package_track(name=name)[0]
+    Package.objects.filter(pk=package.pk).update(**fields)
+    package.refresh_from_db()
+    return package
+
+
+def clickhouse_days(package: Package) -> set[dt.date]:
+    return {
+        date
+        for *_, date, _ in points.read(
+            package_ids=[package.pk], metrics=[1], source=Source.CLICKHOUSE
+        )
+    }
+
+
+def test_the_history_tasks_are_scheduled_and_registered() -> None:
+    app.loader.import_default_modules()
+    names = {entry["task"] for entry in app.conf.beat_schedule.values()}
+    assert {"packages_app.tasks.history_sweep", "packages_app.tasks.history_reread"} <= names
+    assert "packages_app.tasks.backfill_package" in app.tasks
+    task = app.tasks["packages_app.tasks.backfill_package"]
+    assert task.acks_late and task.reject_on_worker_lost
+    assert task.soft_time_limit is not None and task.time_limit is not None
+    assert task.soft_time_limit < task.time_limit < tasks.BACKFILL_LOCK_TIMEOUT
+
+
+def test_with_the_source_off_nothing_is_enqueued_or_asked(settings: Settings) -> None:
+    assert settings.CLICKHOUSE_URL == ""  # the suite's default
+    track("httpx")
+    assert tasks.history_sweep() == 0
+    assert tasks.history_reread() == 0
+    assert not PackageHistory.objects.exists()
+    assert tasks.backfill_package.apply(args=(1,)).get()["status"] == "off"
+
+
+def test_tracking_a_package_starts_its_backfill(
+    ch_settings: Settings,
+    eager_celery: None,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
+    httpx_pkg = track("httpx")
+    unknown = track("never-seen-by-clickhouse")
+    track("paused-one", paused=True)
+    track("__all__")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.history_sweep() == 2
+    states = dict(PackageHistory.objects.values_list("package__name", "state"))
+    assert states == {"httpx": HistoryState.OK, "never-seen-by-clickhouse": HistoryState.NOT_FOUND}
+    assert min(clickhouse_days(httpx_pkg)) < dt.date(2019, 1, 1)
+    assert clickhouse_days(unknown) == set()
+    # Nothing is due any more.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.history_sweep() == 0
+
+
+def test_a_sweep_claims_what_it_enqueues(ch_settings: Settings) -> None:
+    track("httpx")
+    assert tasks.history_sweep() == 1  # on_commit callbacks not run: nothing sent
+    claimed = PackageHistory.objects.get(package__name="httpx")
+    assert claimed.next_attempt_at is not None and claimed.next_attempt_at > timezone.now()
+    assert tasks.history_sweep() == 0
+
+
+def test_the_weekly_job_re_reads_the_last_weeks(
+    ch: DemoClickHouse,
+    ch_settings: Settings,
+    eager_celery: None,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
+    package = track("httpx")
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.history_sweep()
+    since = timezone.now().date() - dt.timedelta(weeks=ch_settings.CLICKHOUSE_REREAD_WEEKS)
+    recent, old = LATEST, since - dt.timedelta(days=30)
+    assert recent >= since
+    # Our copy of a recent and an old day goes wrong (as if ClickPy restated them).
+    category = sync_services.category_ids(
+        [(Metric.OVERALL, "without_mirrors")], source=Source.CLICKHOUSE
+    )[(Metric.OVERALL, "without_mirrors")]
+    points.put(package.pk, [(category, recent, 1), (category, old, 1)])
+    ch.clear_queries()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.history_reread() == 1
+    assert len([q for q in ch.queries if "sum(count)" in q.sql]) == 4
+    held = points.by_package(
+        package_ids=[package.pk],
+        metric=Metric.OVERALL,
+        category="without_mirrors",
+        source=Source.CLICKHOUSE,
+    )[package.pk]
+    assert held[recent] == model.day_totals("httpx", recent).without_mirrors  # re-read
+    assert held[old] == 1  # outside the weeks re-read
+    assert PackageHistory.objects.get(package=package).state == HistoryState.OK
+
+
+def test_a_failing_backfill_is_retried_by_the_task(
+    ch: DemoClickHouse, ch_settings: Settings, eager_celery: None
+) -> None:
+    package = track("httpx")
+    ch.set_faults(status=503, match="max_min", times=2)
+    ch_settings.CLICKHOUSE_MAX_TRIES = 1
+    tasks.backfill_package.apply(args=(package.pk,))
+    history = PackageHistory.objects.get(package=package)
+    assert history.state == HistoryState.OK and history.consecutive_failures == 0
+    assert len([q for q in ch.queries if q.fault]) == 2
+
+
+def test_due_selector_picks_new_and_retryable() -> None:
+    now = timezone.now()
+    fresh = track("fresh")
+    waiting = track("waiting")
+    PackageHistory.objects.create(
+        package=waiting, state=HistoryState.FAILING, next_attempt_at=now + dt.timedelta(hours=1)
+    )
+    retry = track("retry")
+    PackageHistory.objects.create(
+        package=retry, state=HistoryState.FAILING, next_attempt_at=now - dt.timedelta(seconds=1)
+    )
+    done = track("done")
+    PackageHistory.objects.create(package=done, state=HistoryState.OK)
+    assert set(selectors.packages_due_backfill(now)) == {fresh, retry}
+    assert set(selectors.packages_with_history()) == {done}
+
+
+def test_the_command_backfills_names_with_a_summary(ch_settings: Settings) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    call_command("backfill", "HTTPX", "never-seen-by-clickhouse", stdout=out, stderr=err)
+    assert "2 packages, 6 ClickHouse queries" in out.getvalue()
+    assert "not in ClickHouse: never-seen-by-clickhouse" in out.getvalue()
+    assert "backfill" in err.getvalue()  # the progress bar
+    package = Package.objects.get(name="httpx")
+    assert package.tracked and clickhouse_days(package)
+
+
+def test_the_command_all_and_since(ch: DemoClickHouse, ch_settings: Settings) -> None:
+    track("httpx")
+    track("sqlalchemy")
+    out = io.StringIO()
+    since = (LATEST - dt.timedelta(days=10)).isoformat()
+    call_command("backfill", "--all", "--since", since, "--no-progress", stdout=out)
+    assert "2 packages, 10 ClickHouse queries" in out.getvalue()
+    for package in Package.objects.all():
+        assert min(clickhouse_days(package)) == LATEST - dt.timedelta(days=10)
+
+
+def test_the_command_refuses_bad_input(ch_settings: Settings, settings: Settings) -> None:
+    with pytest.raises(CommandError, match="names or --all"):
+        call_command("backfill")
+    with pytest.raises(CommandError, match="names or --all"):
+        call_command("backfill", "httpx", "--all")
+    with pytest.raises(CommandError, match="not a valid package name"):
+        call_command("backfill", "bad name!")
+    with pytest.raises(CommandError, match="ISO date"):
+        call_command("backfill", "httpx", "--since", "yesterday")
+    settings.CLICKHOUSE_URL = ""
+    with pytest.raises(CommandError, match="off"):
+        call_command("backfill", "httpx")
+
+
+def test_the_command_fails_loudly_on_a_fault(ch: DemoClickHouse, ch_settings: Settings) -> None:
+    ch.set_faults(status=500)
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="1 of 1 backfills failed"):
+        call_command("backfill", "httpx", "--no-progress", stderr=err)
+    assert "error: httpx:" in err.getvalue()
+
+
+def test_the_admin_lists_histories(admin_client: object) -> None:
+    from django.test import Client
+
+    assert isinstance(admin_client, Client)
+    package = track("httpx")
+    PackageHistory.objects.create(
+        package=package, state=HistoryState.FAILING, last_error="ClickHouseUnavailable: HTTP 503"
+    )
+    response = admin_client.get("/admin/packages_app/packagehistory/")
+    assert response.status_code == 200
+    assert b"httpx" in response.content and b"HTTP 503" in response.content
+    detail = admin_client.get(f"/admin/packages_app/packagehistory/{package.pk}/change/")
+    assert detail.status_code == 200

@@ -8,6 +8,7 @@ difference, the default 181-date window, applied to them).
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import sys
 import threading
@@ -254,6 +255,15 @@ CHECKS = [
 ]
 
 
+def _start_after_end(query: dict[str, Any]) -> bool:
+    try:
+        start = dt.date.fromisoformat(str(query["start_date"]))
+        end = dt.date.fromisoformat(str(query["end_date"]))
+    except (KeyError, ValueError):
+        return False
+    return start > end
+
+
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 def test_schemathesis_against_openapi(live_api: str, settings: Any, mode: GenerationMode) -> None:
     """Every operation of /api/openapi.yml, fuzzed (30 examples each) against the live app.
@@ -276,6 +286,14 @@ def test_schemathesis_against_openapi(live_api: str, settings: Any, mode: Genera
             suppress_health_check=list(HealthCheck),
         )
         def run(case: Any) -> None:
+            query = case.query or {}
+            if mode == GenerationMode.POSITIVE and _start_after_end(query):
+                # A constraint across two parameters, which OpenAPI cannot express: the
+                # spec documents it in words ("a start after the end → 400"; an unknown
+                # package is a 404 before its dates are looked at).
+                response = case.call(base_url=live_api.rstrip("/"))
+                assert response.status_code in (400, 404), (query, response.text)
+                return
             case.call_and_validate(base_url=live_api.rstrip("/"), checks=CHECKS)
 
         run()

@@ -231,3 +231,75 @@ def test_an_upsert_writes_only_the_months_holding_a_new_or_changed_day() -> None
         again = points.upsert(package.pk, incoming)
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, 4)
     assert [q["sql"] for q in queries.captured_queries if not q["sql"].startswith("SELECT")] == []
+
+
+def test_kept_zeros_count_as_unchanged_and_the_rest_of_the_batch_still_lands() -> None:
+    package = Package.objects.create(name="outage-day")
+    without = category(Metric.OVERALL, "without_mirrors")
+    points.put(
+        package.pk,
+        [(without.pk, D(2025, 5, d), v) for d, v in ((1, 50), (2, 60), (3, 70), (5, 80))],
+    )
+    incoming = {
+        (without.pk, D(2025, 5, 1)): 0,  # a zero over 50: kept
+        (without.pk, D(2025, 5, 2)): 0,  # a zero over 60: kept
+        (without.pk, D(2025, 5, 3)): 71,  # a correction
+        (without.pk, D(2025, 5, 4)): 5,  # a new day
+        (without.pk, D(2025, 5, 5)): 81,  # another correction
+    }
+    result = points.upsert(package.pk, incoming, keep_over_zero=True)
+    assert result == points.Upserted(
+        inserted=1,
+        updated=2,
+        unchanged=2,
+        kept_over_zero=[(without.pk, D(2025, 5, 1), 50), (without.pk, D(2025, 5, 2), 60)],
+    )
+    assert held(package) == {
+        (without.pk, D(2025, 5, 1), 50),
+        (without.pk, D(2025, 5, 2), 60),
+        (without.pk, D(2025, 5, 3), 71),
+        (without.pk, D(2025, 5, 4), 5),
+        (without.pk, D(2025, 5, 5), 81),
+    }
+
+
+def test_an_upsert_reads_only_the_months_it_writes_into() -> None:
+    """The months around the incoming dates hold undecodable blobs: loading one would raise."""
+    package = Package.objects.create(name="narrow-load")
+    without = category(Metric.OVERALL, "without_mirrors")
+    for month in (D(2025, 4, 1), D(2025, 7, 1)):
+        DownloadMonth.objects.create(
+            package=package, category=without, month=month, held=1, days=b"not a month"
+        )
+    result = points.upsert(
+        package.pk, {(without.pk, D(2025, 5, 31)): 3, (without.pk, D(2025, 6, 1)): 4}
+    )
+    assert (result.inserted, result.updated, result.unchanged) == (2, 0, 0)
+    assert points.by_package(
+        package_ids=[package.pk],
+        metric=Metric.OVERALL,
+        category="without_mirrors",
+        start=D(2025, 5, 1),
+        end=D(2025, 6, 30),
+    ) == {package.pk: {D(2025, 5, 31): 3, D(2025, 6, 1): 4}}
+
+
+def test_by_package_reads_the_named_category_not_its_neighbours() -> None:
+    package = Package.objects.create(name="neighbours")
+    with_m = category(Metric.OVERALL, "with_mirrors")
+    without = category(Metric.OVERALL, "without_mirrors")
+    points.put(package.pk, [(with_m.pk, D(2025, 5, 1), 9), (without.pk, D(2025, 5, 1), 4)])
+    assert points.by_package(
+        package_ids=[package.pk], metric=Metric.OVERALL, category="without_mirrors"
+    ) == {package.pk: {D(2025, 5, 1): 4}}
+
+
+def test_emptying_several_months_at_once_removes_each_of_them() -> None:
+    package = Package.objects.create(name="emptied-twice")
+    without = category(Metric.OVERALL, "without_mirrors")
+    points.put(package.pk, [(without.pk, D(2025, m, 1), m) for m in (5, 6, 7)])
+    points.save(
+        package.pk,
+        {(without.pk, D(2025, m, 1)): points.empty_month(D(2025, m, 1)) for m in (5, 6)},
+    )
+    assert held(package) == {(without.pk, D(2025, 7, 1), 7)}

@@ -292,6 +292,7 @@ def test_by_package_reads_the_named_category_not_its_neighbours() -> None:
     assert points.by_package(
         package_ids=[package.pk], metric=Metric.OVERALL, category="without_mirrors"
     ) == {package.pk: {D(2025, 5, 1): 4}}
+    assert points.total_without_mirrors(package.pk) == 4  # with_mirrors' 9 is not counted
 
 
 def test_emptying_several_months_at_once_removes_each_of_them() -> None:

@@ -286,8 +286,10 @@ def test_an_upsert_reads_only_the_months_it_writes_into() -> None:
 
 def test_by_package_reads_the_named_category_not_its_neighbours() -> None:
     package = Package.objects.create(name="neighbours")
-    with_m = category(Metric.OVERALL, "with_mirrors")
+    # with_mirrors gets the higher id: read in id order, its value would come last and win.
     without = category(Metric.OVERALL, "without_mirrors")
+    with_m = category(Metric.OVERALL, "with_mirrors")
+    assert with_m.pk > without.pk
     points.put(package.pk, [(with_m.pk, D(2025, 5, 1), 9), (without.pk, D(2025, 5, 1), 4)])
     assert points.by_package(
         package_ids=[package.pk], metric=Metric.OVERALL, category="without_mirrors"
@@ -297,10 +299,13 @@ def test_by_package_reads_the_named_category_not_its_neighbours() -> None:
 
 def test_emptying_several_months_at_once_removes_each_of_them() -> None:
     package = Package.objects.create(name="emptied-twice")
+    other = Package.objects.create(name="not-emptied")
     without = category(Metric.OVERALL, "without_mirrors")
     points.put(package.pk, [(without.pk, D(2025, m, 1), m) for m in (5, 6, 7)])
+    points.put(other.pk, [(without.pk, D(2025, 5, 1), 55)])
     points.save(
         package.pk,
         {(without.pk, D(2025, m, 1)): points.empty_month(D(2025, m, 1)) for m in (5, 6)},
     )
     assert held(package) == {(without.pk, D(2025, 7, 1), 7)}
+    assert held(other) == {(without.pk, D(2025, 5, 1), 55)}  # another package's month stays

@@ -294,7 +294,6 @@ def test_by_package_reads_the_named_category_not_its_neighbours() -> None:
     assert points.by_package(
         package_ids=[package.pk], metric=Metric.OVERALL, category="without_mirrors"
     ) == {package.pk: {D(2025, 5, 1): 4}}
-    assert points.total_without_mirrors(package.pk) == 4  # with_mirrors' 9 is not counted
 
 
 def test_emptying_several_months_at_once_removes_each_of_them() -> None:
@@ -309,3 +308,12 @@ def test_emptying_several_months_at_once_removes_each_of_them() -> None:
     )
     assert held(package) == {(without.pk, D(2025, 7, 1), 7)}
     assert held(other) == {(without.pk, D(2025, 5, 1), 55)}  # another package's month stays
+
+
+def test_total_without_mirrors_leaves_with_mirrors_out() -> None:
+    package = Package.objects.create(name="mirrored")
+    without = category(Metric.OVERALL, "without_mirrors")
+    with_m = category(Metric.OVERALL, "with_mirrors")
+    points.put(package.pk, [(without.pk, D(2025, 5, 1), 4), (with_m.pk, D(2025, 5, 1), 9)])
+    points.put(package.pk, [(without.pk, D(2025, 5, 2), 6), (with_m.pk, D(2025, 5, 2), 10)])
+    assert points.total_without_mirrors(package.pk) == 4 + 6

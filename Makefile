@@ -70,7 +70,7 @@ test-fast: install ## The suite without browser, live-worker and whole-stack tes
 # in docs/testing.md.
 MODULES ?= store refresh upstream api access
 
-mutate: install ## Mutation-test the write path, API and access helpers (MODULES="store refresh")
+mutate: install ## Mutation testing (mutmut), slow; one module: MODULES=store (docs/testing.md)
 	for module in $(MODULES); do nice -n 10 $(BIN)/python bin/mutate $$module || exit $$?; done
 
 lint: install ## ruff check and ruff format --check

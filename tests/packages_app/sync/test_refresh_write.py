@@ -80,3 +80,22 @@ def test_a_zero_over_a_held_value_is_kept_and_logged_with_what_was_kept(
         f"upstream reports 0 for outage-pkg category {category.pk} on 2026-11-29 "
         "where we hold 7; kept ours"
     ]
+
+
+def test_new_points_alone_bump_the_data_version_and_success_clears_the_last_error() -> None:
+    package, _ = services.package_track(name="steady-pkg")
+    Package.objects.filter(pk=package.pk).update(last_error="UpstreamFailure: earlier")
+    first = {"overall": [("without_mirrors", D(2026, 11, 29), 3)]}
+    refresh(package, ServingClient(first, (3, 3, 3)))
+    package.refresh_from_db()
+    assert (package.data_version, package.last_error) == (1, "")
+    # A new day, the same recent values: the points alone changed.
+    second = {
+        "overall": [
+            ("without_mirrors", D(2026, 11, 29), 3),
+            ("without_mirrors", D(2026, 11, 30), 4),
+        ]
+    }
+    refresh(package, ServingClient(second, (3, 3, 3)))
+    package.refresh_from_db()
+    assert package.data_version == 2

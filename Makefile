@@ -15,7 +15,7 @@ DEMO_PORT ?= 8765
 
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: help install run demo test test-fast lint fmt typecheck migrations-check check lock vendor \
+.PHONY: help install run demo test test-fast mutate lint fmt typecheck migrations-check check lock vendor \
 	bench-refresh bench-api bench-pages clean
 
 help: ## List the targets
@@ -64,6 +64,15 @@ test: install ## Run the whole test suite (SQLite by default; PostgreSQL/Redis w
 
 test-fast: install ## The suite without browser, live-worker and whole-stack tests, in parallel
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal $(PARALLEL_TESTS) $(PYTEST_ARGS)
+
+# Mutation testing (mutmut), one module after another: each against the tests that cover it,
+# on SQLite, niced (it is CPU-heavy). Slow, so never part of `make test`; MODULES=store runs
+# one. The modules and their tests are in pyproject.toml, [tool.mutmut.modules]; the scores
+# in docs/testing.md.
+MODULES ?= store refresh upstream api access
+
+mutate: install ## Mutation testing (mutmut), slow; one module: MODULES=store (docs/testing.md)
+	for module in $(MODULES); do nice -n 10 $(BIN)/python bin/mutate $$module || exit $$?; done
 
 lint: install ## ruff check and ruff format --check
 	$(BIN)/ruff check .

@@ -193,8 +193,9 @@ def test_emptying_one_categorys_month_leaves_the_other_categories_of_that_month(
     }
 
 
-def test_a_large_save_is_sent_in_statements_of_at_most_1000_months() -> None:
-    """Bounded statements: one upsert of 1001 months is two INSERTs (1000 + 1)."""
+def test_a_large_save_is_sent_in_bounded_statements() -> None:
+    """1001 months: on PostgreSQL one INSERT whatever the count (five arrays through
+    unnest), elsewhere INSERTs of at most 1000 rows (1000 + 1)."""
     package = Package.objects.create(name="long-history")
     without = category(Metric.OVERALL, "without_mirrors")
     months = [D(1900 + i // 12, i % 12 + 1, 1) for i in range(1001)]
@@ -203,7 +204,7 @@ def test_a_large_save_is_sent_in_statements_of_at_most_1000_months() -> None:
             package.pk, {(without.pk, month): [7] * points.month_length(month) for month in months}
         )
     inserts = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("INSERT")]
-    assert len(inserts) == 2
+    assert len(inserts) == (1 if connection.vendor == "postgresql" else 2)
     assert DownloadMonth.objects.filter(package=package).count() == 1001
 
 

@@ -1,7 +1,7 @@
 """The refresh task's retry countdown: exponential, fully jittered, at least Retry-After, capped.
 
 random.uniform is replaced by a recorder, so the window the jitter is drawn from is
-seen exactly; the expected windows are written out by hand (30 s doubling, cap 600 s).
+seen exactly; the expected windows are written out by hand (30 s doubling, cap 300 s).
 """
 
 from __future__ import annotations
@@ -35,11 +35,11 @@ def test_the_jitter_window_doubles_from_30_seconds_up_to_the_cap(
         (30, 60),
         (60, 120),
         (120, 240),
-        (240, 480),
-        (300, 600),
-        (300, 600),
+        (150, 300),
+        (150, 300),
+        (150, 300),
     ]
-    assert countdowns == [30, 60, 120, 240, 480, 600, 600]
+    assert countdowns == [30, 60, 120, 240, 300, 300, 300]
 
 
 def test_retry_after_is_a_floor_and_the_cap_still_holds(
@@ -47,5 +47,5 @@ def test_retry_after_is_a_floor_and_the_cap_still_holds(
 ) -> None:
     assert tasks.retry_countdown(0, 100.0) == 100.0
     assert tasks.retry_countdown(0, 10.0) == 30  # shorter than the backoff: the backoff wins
-    assert tasks.retry_countdown(1, 5_000.0) == 600
+    assert tasks.retry_countdown(1, 5_000.0) == 300
     assert windows == [(15, 30), (15, 30), (30, 60)]

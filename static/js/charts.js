@@ -196,7 +196,18 @@
         enter: function (ctx) { ctx.element.label.options.display = true; return true; },
         leave: function (ctx) { ctx.element.label.options.display = false; return true; }
       };
-      if (m.start === m.end) {
+      if (m.kind === "boundary") {
+        // Where ClickHouse's days end and upstream's begin (packages_app/pages/package.py):
+        // a solid line, always labelled, so the join of the two sources is never hidden.
+        label.display = true;
+        label.content = ["ClickHouse | PyPI Stats API"];
+        label.position = "start";
+        result["marker" + i] = Object.assign({ type: "line", xMin: m.start, xMax: m.start }, common, {
+          borderWidth: 2,
+          enter: function (ctx) { ctx.element.label.options.content = [m.label]; return true; },
+          leave: function (ctx) { ctx.element.label.options.content = ["ClickHouse | PyPI Stats API"]; return true; }
+        });
+      } else if (m.start === m.end) {
         result["marker" + i] = Object.assign({ type: "line", xMin: m.start, xMax: m.start, borderDash: [4, 3] }, common);
       } else {
         result["marker" + i] = Object.assign({ type: "box", xMin: m.start, xMax: m.end, backgroundColor: withAlpha(colour.charAt(0) === "#" ? colour : "#5d6470", 0.12) }, common);

@@ -210,3 +210,47 @@ def test_the_package_page_stays_light_at_range_all(client: Client, backfilled: P
     response = client.get("/packages/httpx/?range=all")
     assert response.status_code == 200
     assert len(response.content) <= 300_000
+
+
+def test_compare_and_exports_reach_before_upstreams_window(
+    client: Client, backfilled: Package
+) -> None:
+    first = model.first_download_date("httpx")
+    boundary = backfilled.first_date
+    assert boundary is not None
+    old_day = first + dt.timedelta(days=100)
+    expected = model.day_totals("httpx", old_day).without_mirrors
+    # The compare page: its chart and its stats start at ClickHouse's first day.
+    html = client.get("/compare/?packages=httpx&range=all&agg=day").content.decode()
+    data = _chart_data(html)
+    assert data["window"]["start"] == first.isoformat()  # type: ignore[index]
+    # Both CSV exports: the old day's row holds ClickHouse's number.
+    for url in (
+        "/compare/export.csv?packages=httpx&range=all&agg=day",
+        "/packages/httpx/export.csv?range=all&agg=day",
+    ):
+        response = client.get(url)
+        assert response.status_code == 200
+        rows = [line.split(",") for line in response.content.decode().splitlines()]
+        days = [cells for cells in rows if old_day.isoformat() in cells]
+        assert days and any(str(expected) in cells for cells in days)
+        assert (
+            min(c for cells in rows[1:] for c in cells if re.fullmatch(r"\d{4}-\d\d-\d\d", c))
+            == first.isoformat()
+        )
+    # Custom dates before upstream's window, on both pages.
+    start = (boundary - dt.timedelta(days=400)).isoformat()
+    end = (boundary - dt.timedelta(days=300)).isoformat()
+    for url in (
+        f"/packages/httpx/?start={start}&end={end}",
+        f"/compare/?packages=httpx&start={start}&end={end}",
+    ):
+        window = _chart_data(client.get(url).content.decode())["window"]
+        assert window == {
+            "start": start,
+            "end": end,
+            "requested_start": start,
+            "requested_end": end,
+            "days": 101,
+            "clipped": False,
+        }

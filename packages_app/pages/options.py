@@ -26,7 +26,7 @@ from urllib.parse import urlencode
 RANGES: tuple[str, ...] = ("30", "90", "180", "365", "730", "1825", "all")
 # Ranges drawn per week unless `agg` says otherwise: ten years of days are ~3,700 points
 # per series, a page of several hundred KB and a chart too dense to read (decisions.md).
-LONG_RANGES: tuple[str, ...] = ("1825", "all")
+LONG_RANGES: tuple[str, ...] = ("730", "1825", "all")
 AGGS: tuple[str, ...] = ("day", "week", "month")
 SCALES: tuple[str, ...] = ("linear", "log")
 SMOOTH_VALUES: tuple[str, ...] = ("7",)

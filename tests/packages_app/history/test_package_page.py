@@ -97,7 +97,7 @@ def test_the_long_presets_and_the_weekly_default(client: Client, backfilled: Pac
     assert f'min="{first.isoformat()}"' in html
     two_years = _chart_data(client.get("/packages/httpx/?range=730").content.decode())
     assert two_years["window"]["start"] == (LATEST - dt.timedelta(days=729)).isoformat()  # type: ignore[index]
-    assert two_years["options"]["agg"] == "day"  # type: ignore[index]
+    assert two_years["options"]["agg"] == "week"  # type: ignore[index]
 
 
 def test_the_boundary_is_marked_and_named(client: Client, backfilled: Package) -> None:

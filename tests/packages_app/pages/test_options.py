@@ -158,8 +158,8 @@ def test_plain_mappings_work_and_defaults_validate() -> None:
 @pytest.mark.parametrize(
     ("query", "agg", "canonical"),
     [
-        # The 2-year preset stays daily (730 points, like 365); 5 years and All are weekly.
-        ("range=730", "day", "?range=730"),
+        # Past a year the presets are weekly: 2 years, 5 years and All.
+        ("range=730", "week", "?range=730"),
         ("range=1825", "week", "?range=1825"),
         ("range=all", "week", "?range=all"),
         # An explicit daily view of a long range is kept, and so is its link.

@@ -287,6 +287,11 @@
     var percent = stacked || spec.unit === "percent";
     var log = payload.options.scale === "log" && !stacked;
     var agg = payload.options.agg;
+    // Ticks of a long window name years, not days: "Jul 29" on a chart of eight years
+    // reads as one summer (ClickHouse's history reaches back to 2016).
+    var spanDays = (payload.window && payload.window.days) || 0;
+    var axisUnit = spanDays > 3 * 365 ? "year" : spanDays > 550 ? "quarter"
+      : agg === "month" ? "month" : agg === "week" ? "week" : undefined;
     var narrow = (canvas.parentNode && canvas.parentNode.clientWidth || 600) < 480;
     var labels = [];
     var yAxis = {
@@ -343,10 +348,10 @@
           x: {
             type: "time",
             time: {
-              unit: agg === "month" ? "month" : agg === "week" ? "week" : undefined,
+              unit: axisUnit,
               tooltipFormat: "yyyy-MM-dd",
               // Short labels: "Mar 2025" and "Mar 3, 2025" do not fit side by side on a phone.
-              displayFormats: { day: "MMM d", week: "MMM d", month: narrow ? "MMM yy" : "MMM yyyy", quarter: "MMM yy" }
+              displayFormats: { day: "MMM d", week: "MMM d", month: narrow ? "MMM yy" : "MMM yyyy", quarter: "MMM yy", year: "yyyy" }
             },
             ticks: { color: muted, maxRotation: 0, autoSkip: true, autoSkipPadding: narrow ? 24 : 16, maxTicksLimit: narrow ? 4 : 10 },
             grid: { color: grid }

@@ -258,10 +258,13 @@ def source_markers(package: Package, held: history.Sources, window: Window) -> l
                 "url": "",
             }
         )
-    if _both_sources_hold_days(held):
-        found.extend(
-            m.as_dict() for m in history.disagreement_markers(package.pk, window.start, window.end)
-        )
+    if _both_sources_hold_days(held) and held.boundary is not None:
+        # Only upstream's days can disagree: read from the boundary, not ten years.
+        start = max(window.start, held.boundary)
+        if start <= window.end:
+            found.extend(
+                m.as_dict() for m in history.disagreement_markers(package.pk, start, window.end)
+            )
     return found
 
 
@@ -377,7 +380,11 @@ def package_facts(package: Package, *, today: dt.date) -> PackageFacts:
             python,
             sources=where,
             total=history.all_time_total(package.pk, package=package),
-            agreement=history.agreement(package.pk) if _both_sources_hold_days(where) else None,
+            agreement=(
+                history.agreement(package.pk, start=where.boundary)
+                if _both_sources_hold_days(where)
+                else None
+            ),
         )
     soft_cache.set(key, facts, CACHE_SECONDS)
     return facts

@@ -76,8 +76,9 @@ class Sources:
 
 
 def sources(package: Package) -> Sources:
-    """The package's sources (one query: its history row)."""
-    history = PackageHistory.objects.filter(package_id=package.pk).first()
+    """The package's sources (its history row: no query when it came with the package,
+    `select_related("history")`, one otherwise)."""
+    history = _history_of(package)
     if history is None or history.first_date is None:
         shown_first = shown_last = None
     else:
@@ -96,6 +97,12 @@ def sources(package: Package) -> Sources:
         state=history.state if history else None,
         last_error=history.last_error if history else "",
     )
+
+
+def _history_of(package: Package) -> PackageHistory | None:
+    if Package.history.is_cached(package):
+        return getattr(package, "history", None)
+    return PackageHistory.objects.filter(package_id=package.pk).first()
 
 
 @dataclass(frozen=True)
@@ -182,14 +189,18 @@ class Total:
     with_clickhouse: bool  # whether ClickHouse's days are part of it
 
 
-def all_time_total(package_id: int) -> Total:
-    """The all-time total without mirrors (the `total` badge, the headline number)."""
+def all_time_total(package_id: int, *, package: Package | None = None) -> Total:
+    """The all-time total without mirrors (the `total` badge, the headline number).
+
+    `package`: the package row when the caller holds it already (saves reading its
+    first_date again)."""
     held = points.by_package(
         package_ids=[package_id], metric=Metric.OVERALL, category="without_mirrors"
     )[package_id]
     if not held:
         return Total(0, None, None, False)
-    package = Package.objects.only("first_date").get(pk=package_id)
+    if package is None or package.pk != package_id:
+        package = Package.objects.only("first_date").get(pk=package_id)
     first = min(held)
     return Total(
         downloads=sum(held.values()),

@@ -65,6 +65,9 @@ class Badge:
     label: str
     message: str
     color: str
+    # Where the number comes from, in the tooltip (the SVG's title) after "label: message":
+    # the total badge names its dates and sources.
+    note: str = ""
 
     def endpoint_json(self) -> dict[str, object]:
         """shields.io's endpoint schema: https://shields.io/badges/endpoint-badge"""
@@ -81,7 +84,8 @@ class Badge:
         total = label_w + message_w
         label = escape(self.label)
         message = escape(self.message)
-        title = escape(f"{self.label}: {self.message}", {'"': "&quot;"})
+        note = f" ({self.note})" if self.note else ""
+        title = escape(f"{self.label}: {self.message}{note}", {'"': "&quot;"})
         color = escape(self.color, {'"': "&quot;"})
         # Text is drawn at 10x and scaled down, as shields does, for crisp hinting.
         return (
@@ -109,8 +113,9 @@ class Badge:
         )
 
 
-def downloads_badge(period: str, value: int | None) -> Badge:
-    return Badge(label_for(period), "no data" if value is None else human_count(value), COLOR_OK)
+def downloads_badge(period: str, value: int | None, *, note: str = "") -> Badge:
+    message = "no data" if value is None else human_count(value)
+    return Badge(label_for(period), message, COLOR_OK, note)
 
 
 def not_found_badge(period: str) -> Badge:

@@ -57,6 +57,8 @@ RANGE_LABELS: dict[str, str] = {
     "90": "90 days",
     "180": "180 days",
     "365": "1 year",
+    "730": "2 years",
+    "1825": "5 years",
     "all": "All",
 }
 AGG_LABELS: dict[str, str] = {"day": "Daily", "week": "Weekly", "month": "Monthly"}

@@ -30,6 +30,7 @@ from django.utils.safestring import SafeString
 
 from packages_app import series, soft_cache
 from packages_app.categories import UNKNOWN
+from packages_app.history import selectors as history
 from packages_app.models import Metric, Package
 from packages_app.names import ALL_PACKAGES, InvalidPackageName, canonicalize
 from packages_app.pages.chart import (
@@ -239,11 +240,19 @@ def parse_compare(query: QueryLike) -> tuple[CompareOptions, dict[str, str]]:
 
 
 def packages_by_name(names: Iterable[str]) -> dict[str, Package]:
-    """The compared packages (and `__all__` when asked) with their `recent` row: one query."""
+    """The compared packages (and `__all__` when asked) with their `recent` and ClickHouse
+    `history` rows: one query."""
     wanted = list(dict.fromkeys(names))
     if not wanted:
         return {}
-    return {p.name: p for p in Package.objects.select_related("recent").filter(name__in=wanted)}
+    rows = Package.objects.select_related("recent", "history").filter(name__in=wanted)
+    return {p.name: p for p in rows}
+
+
+def first_held(package: Package) -> dt.date | None:
+    """The first day the package's merged series holds: ClickHouse's first day when its
+    history is held, else upstream's (the history row came with the package: no query)."""
+    return history.sources(package).first
 
 
 def compare_points(
@@ -297,7 +306,7 @@ def _period_values(
     otherwise look like it collapsed. The 7-day average is trailing, as
     series.trailing_average: None until seven held days are behind the day.
     """
-    first, latest = package.first_date, package.latest_date
+    first, latest = first_held(package), package.latest_date
     assert first is not None and latest is not None
     # Prefix sums: any run of days is then one subtraction.
     prefix = [0, *itertools.accumulate(filled)]
@@ -332,7 +341,7 @@ def _percentages(
 
 def _recent(points: dict[dt.date, int], package: Package) -> dict[str, int | None]:
     """Last day, 7 and 30 days ending at the package's latest date held (None: not held)."""
-    first, latest = package.first_date, package.latest_date
+    first, latest = first_held(package), package.latest_date
     assert first is not None and latest is not None
     held = (latest - first).days + 1
 
@@ -348,7 +357,7 @@ def _cache_key(options: CompareOptions, with_data: list[Package], all_pypi: Pack
     parts = [options.cache_key]
     for package in [*with_data, *([all_pypi] if all_pypi else [])]:
         parts.append(
-            f"{package.pk}:{package.name}:{package.data_version}:{package.first_date}:{package.latest_date}"
+            f"{package.pk}:{package.name}:{package.data_version}:{first_held(package)}:{package.latest_date}"
         )
     digest = hashlib.sha256("|".join(parts).encode()).hexdigest()[:40]
     return f"compare:v1:{digest}"
@@ -363,14 +372,14 @@ def compare_payload(options: CompareOptions, packages: dict[str, Package]) -> di
     with_data = [
         packages[name]
         for name in options.packages
-        if name in packages and packages[name].has_data and packages[name].first_date
+        if name in packages and packages[name].has_data and first_held(packages[name])
     ]
     if not with_data:
         return None
     all_pypi = packages.get(ALL_PACKAGES) if options.mode == "share_pypi" else None
     if all_pypi is not None and not all_pypi.has_data:
         all_pypi = None
-    first = min(p.first_date for p in with_data if p.first_date)
+    first = min(d for d in map(first_held, with_data) if d)
     latest = max(p.latest_date for p in with_data if p.latest_date)
     chart = options.chart
     window = chart.window(first, latest)
@@ -404,14 +413,15 @@ def compare_payload(options: CompareOptions, packages: dict[str, Package]) -> di
     stats: list[dict[str, Any]] = []
     range_totals: dict[str, int] = {}
     for package in with_data:
-        assert package.first_date is not None and package.latest_date is not None
-        start, end = max(window.start, package.first_date), min(window.end, package.latest_date)
+        held_from = first_held(package)
+        assert held_from is not None and package.latest_date is not None
+        start, end = max(window.start, held_from), min(window.end, package.latest_date)
         summ = series.summary(points[package.pk], start, end)
         range_totals[package.name] = summ.total
         stats.append(
             {
                 "name": package.name,
-                "first_date": package.first_date.isoformat(),
+                "first_date": held_from.isoformat(),
                 "latest_date": package.latest_date.isoformat(),
                 **_recent(points[package.pk], package),
                 "total": summ.total,

@@ -1,8 +1,10 @@
 """Page options of the chart pages, read from the query string and written back to it.
 
 The names are the design's stable interface, the same on every page:
-`range` (30, 90, 180, 365, `all`), `start`/`end` (ISO dates, they override `range`),
-`agg` (`day`, `week`, `month`), `smooth` (`7` or absent), `scale` (`linear`, `log`).
+`range` (30, 90, 180, 365, 730, 1825, `all`), `start`/`end` (ISO dates, they override
+`range`), `agg` (`day`, `week`, `month`), `smooth` (`7` or absent), `scale` (`linear`, `log`).
+730 and 1825 are the 2- and 5-year presets: with ClickHouse's history a package reaches
+back to 2016.
 
 Pure: no database, no request. The package page and the compare page each pass their
 own defaults (`PACKAGE_DEFAULTS`, `COMPARE_DEFAULTS`) and turn `OptionsError` into a
@@ -21,7 +23,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
-RANGES: tuple[str, ...] = ("30", "90", "180", "365", "all")
+RANGES: tuple[str, ...] = ("30", "90", "180", "365", "730", "1825", "all")
+# Ranges drawn per week unless `agg` says otherwise: ten years of days are ~3,700 points
+# per series, a page of several hundred KB and a chart too dense to read (decisions.md).
+LONG_RANGES: tuple[str, ...] = ("730", "1825", "all")
 AGGS: tuple[str, ...] = ("day", "week", "month")
 SCALES: tuple[str, ...] = ("linear", "log")
 SMOOTH_VALUES: tuple[str, ...] = ("7",)
@@ -57,10 +62,17 @@ class OptionDefaults:
     agg: str = "day"
     smooth: bool = False
     scale: str = "linear"
+    long_agg: str = "week"  # the default aggregation of LONG_RANGES
 
     def __post_init__(self) -> None:
-        if self.range not in RANGES or self.agg not in AGGS or self.scale not in SCALES:
+        if self.range not in RANGES or self.scale not in SCALES:
             raise ValueError(f"invalid defaults {self!r}")
+        if self.agg not in AGGS or self.long_agg not in AGGS:
+            raise ValueError(f"invalid defaults {self!r}")
+
+    def agg_for(self, range_: str, *, custom_dates: bool) -> str:
+        """The aggregation a view gets when `agg` is absent: weekly on the long presets."""
+        return self.long_agg if not custom_dates and range_ in LONG_RANGES else self.agg
 
 
 PACKAGE_DEFAULTS = OptionDefaults(range="180", agg="day")
@@ -116,6 +128,11 @@ class ChartOptions:
         return self.start is not None or self.end is not None
 
     @property
+    def default_agg(self) -> str:
+        """The aggregation left out of the URL for this range (OptionDefaults.agg_for)."""
+        return self.defaults.agg_for(self.range, custom_dates=self.custom_dates)
+
+    @property
     def smoothing_applies(self) -> bool:
         """A 7-day average is drawn on daily series only; weeks and months are already sums."""
         return self.smooth and self.agg == "day"
@@ -163,10 +180,16 @@ class ChartOptions:
         """The non-default options as (name, value) pairs, in the canonical order.
 
         Overrides use the field names (`range="90"`, `agg="week"`, `smooth=True`,
-        `start=None`…). Setting `range` drops `start`/`end`: a preset replaces dates.
+        `start=None`…). Setting `range` drops `start`/`end`: a preset replaces dates. A
+        range or dates that change the default aggregation take it along when the view is
+        on the old default (1 year daily -> All weekly -> 30 days daily), not when the user
+        chose one.
         """
         if "range" in overrides and "start" not in overrides and "end" not in overrides:
             overrides = {**overrides, "start": None, "end": None}
+        if overrides and "agg" not in overrides and self.agg == self.default_agg:
+            moved = dataclasses.replace(self, **overrides)
+            overrides = {**overrides, "agg": moved.default_agg}
         options = dataclasses.replace(self, **overrides) if overrides else self
         defaults = options.defaults
         pairs: list[tuple[str, str]] = []
@@ -177,7 +200,7 @@ class ChartOptions:
                 pairs.append(("end", options.end.isoformat()))
         elif options.range != defaults.range:
             pairs.append(("range", options.range))
-        if options.agg != defaults.agg:
+        if options.agg != options.default_agg:
             pairs.append(("agg", options.agg))
         if options.smooth != defaults.smooth:
             pairs.append(("smooth", "7" if options.smooth else "0"))
@@ -239,7 +262,7 @@ def parse_options(query: QueryLike, defaults: OptionDefaults = PACKAGE_DEFAULTS)
     if start is not None and end is not None and start > end:
         errors["start"] = "must not be after end"
 
-    agg = value("agg") or defaults.agg
+    agg = value("agg") or defaults.agg_for(range_, custom_dates=bool(start or end))
     if agg not in AGGS:
         errors["agg"] = f"must be one of {', '.join(AGGS)}"
 

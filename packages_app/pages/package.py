@@ -17,6 +17,8 @@ from typing import Any
 
 from packages_app import series, soft_cache
 from packages_app.categories import UNKNOWN
+from packages_app.history import selectors as history
+from packages_app.history.models import HistoryState
 from packages_app.models import Metric, Package
 from packages_app.pages.chart import (
     CACHE_SECONDS,
@@ -30,6 +32,7 @@ from packages_app.pages.chart import (
 from packages_app.pages.options import ChartOptions, Window
 from packages_app.pages.python_support import PythonSupport, python_support, version_key
 from packages_app.store import points
+from packages_app.sync.quality import MarkerJSON
 
 # Past this many Python minors the chart folds the smallest into "other": more lines
 # than the colour-blind-safe palette has colours cannot be told apart.
@@ -185,24 +188,23 @@ def chart_payload(
     Reads the points of the four metrics in ONE query (plus six days before the
     window when a 7-day average is drawn), then aggregates in Python.
     """
-    window = options.window(package.first_date, package.latest_date)
-    if window is None or package.first_date is None:
+    held = history.sources(package)
+    first = held.first
+    window = options.window(first, package.latest_date)
+    if window is None or first is None:
         return None
-    key = f"pkgpage:v1:{package.pk}:{package.data_version}:{options.cache_key}"
+    key = f"pkgpage:v2:{package.pk}:{package.data_version}:{options.cache_key}"
     cached = soft_cache.get(key) if use_cache else None
     if cached is not None:
-        return with_markers(dict(cached))
+        return _with_all_markers(dict(cached))
     fetch_start = window.start
     if options.smoothing_applies:
-        fetch_start = max(package.first_date, window.start - dt.timedelta(days=SMOOTH_DAYS - 1))
+        fetch_start = max(first, window.start - dt.timedelta(days=SMOOTH_DAYS - 1))
     data = points.package_series(
         package_id=package.pk, metrics=CHART_METRICS, start=fetch_start, end=window.end
     )
     periods = _periods(window, options)
-    charts = [
-        _chart(spec, data[spec.metric], window, options, package.first_date, periods)
-        for spec in CHARTS
-    ]
+    charts = [_chart(spec, data[spec.metric], window, options, first, periods) for spec in CHARTS]
     without = data[Metric.OVERALL].get("without_mirrors", {})
     summ = series.summary(without, window.start, window.end)
     payload: dict[str, Any] = {
@@ -219,12 +221,70 @@ def chart_payload(
         "data_version": package.data_version,
         "periods": series.periods_payload(periods),
         "charts": charts,
+        # Cached with the data (they change only with it); merged into "markers" on the way out.
+        "source_markers": source_markers(package, held, window),
     }
     if use_cache:
         soft_cache.set(key, payload, CACHE_SECONDS)
     # chart_bundle keeps the markers with the page bundle: a newly detected suspect day
     # shows on a package's page when that package's next refresh bumps its data_version.
-    return with_markers(payload)
+    return _with_all_markers(payload)
+
+
+BOUNDARY_KIND = "boundary"
+
+
+def boundary_label(held: history.Sources) -> str:
+    """What the chart's boundary marker and the "history since" line name: where ClickHouse's
+    days end and upstream's begin ("" when the page shows one source only)."""
+    if held.clickhouse_last is None or held.boundary is None:
+        return ""
+    return f"ClickHouse until {held.clickhouse_last}, then the PyPI Stats API"
+
+
+def source_markers(package: Package, held: history.Sources, window: Window) -> list[MarkerJSON]:
+    """The package's own markers in the window: the day upstream's days begin after
+    ClickHouse's (a line, like a data-quality marker), and the days the two sources disagree
+    on by more than the tolerance, with both numbers (history.selectors.agreement)."""
+    found: list[MarkerJSON] = []
+    label = boundary_label(held)
+    if label and held.boundary is not None and window.start < held.boundary <= window.end:
+        found.append(
+            {
+                "start": held.boundary.isoformat(),
+                "end": held.boundary.isoformat(),
+                "kind": BOUNDARY_KIND,
+                "label": f"Source boundary: {label} from {held.boundary}",
+                "url": "",
+            }
+        )
+    if _both_sources_hold_days(held) and held.boundary is not None:
+        # Only upstream's days can disagree: read from the boundary, not ten years.
+        start = max(window.start, held.boundary)
+        if start <= window.end:
+            found.extend(
+                m.as_dict() for m in history.disagreement_markers(package.pk, start, window.end)
+            )
+    return found
+
+
+def _both_sources_hold_days(held: history.Sources) -> bool:
+    """Whether ClickHouse holds days inside upstream's window (the cross-check has days);
+    read from the history row, so a package without ClickHouse history costs no query."""
+    return (
+        held.state == HistoryState.OK
+        and held.boundary is not None
+        and held.clickhouse_latest is not None
+        and held.clickhouse_latest >= held.boundary
+    )
+
+
+def _with_all_markers(payload: dict[str, Any]) -> dict[str, Any]:
+    """The site-wide data-quality markers (chart.with_markers) and the package's own."""
+    own = payload.pop("source_markers", [])
+    payload = with_markers(payload)
+    payload["markers"] = [*own, *payload["markers"]]
+    return payload
 
 
 @dataclass(frozen=True)
@@ -241,14 +301,42 @@ class Recent:
 class PackageFacts:
     recent: Recent
     python: PythonSupport | None
+    # Where the days come from, the all-time total (ClickHouse's years included when held)
+    # and the cross-check of the two sources (None: they share no day).
+    sources: history.Sources | None = None
+    total: history.Total | None = None
+    agreement: history.Agreement | None = None
+
+    @property
+    def boundary_label(self) -> str:
+        return boundary_label(self.sources) if self.sources else ""
+
+    @property
+    def total_caption(self) -> str:
+        return total_caption(self.total) if self.total else ""
+
+
+def total_caption(total: history.Total) -> str:
+    """Where an all-time total comes from, for the page's label and the badge's tooltip."""
+    if total.since is None or total.through is None:
+        return "no downloads held"
+    if total.with_clickhouse:
+        return (
+            f"all time without mirrors, {total.since} to {total.through}: "
+            "ClickHouse, then the PyPI Stats API"
+        )
+    return (
+        f"without mirrors since tracking began, {total.since} to {total.through}: "
+        "the PyPI Stats API"
+    )
 
 
 def package_facts(package: Package, *, today: dt.date) -> PackageFacts:
-    """Headline numbers and the Python support panel: one query, cached by data_version.
-
-    Both read the last 30 days held (latest_date - 29 .. latest_date).
+    """Headline numbers, the Python support panel, the all-time total and the sources'
+    agreement, cached by data_version: the last 30 days held in one query, the total in
+    another, and the cross-check in a third only when ClickHouse and upstream share days.
     """
-    key = f"pkgfacts:v1:{package.pk}:{package.data_version}:{today.isoformat()}"
+    key = f"pkgfacts:v2:{package.pk}:{package.data_version}:{today.isoformat()}"
     cached = soft_cache.get(key)
     if isinstance(cached, PackageFacts):
         return cached
@@ -286,7 +374,18 @@ def package_facts(package: Package, *, today: dt.date) -> PackageFacts:
             if totals
             else None
         )
-        facts = PackageFacts(recent, python)
+        where = history.sources(package)
+        facts = PackageFacts(
+            recent,
+            python,
+            sources=where,
+            total=history.all_time_total(package.pk, package=package),
+            agreement=(
+                history.agreement(package.pk, start=where.boundary)
+                if _both_sources_hold_days(where)
+                else None
+            ),
+        )
     soft_cache.set(key, facts, CACHE_SECONDS)
     return facts
 
@@ -305,9 +404,9 @@ def chart_bundle(package: Package, options: ChartOptions) -> dict[str, Any] | No
     Cached as a whole under data_version + options, so a warm page request does no
     series work at all. None of it holds a CSP nonce or anything per user.
     """
-    if options.window(package.first_date, package.latest_date) is None:
+    if options.window(history.sources(package).first, package.latest_date) is None:
         return None
-    key = f"pkgbundle:v3:{package.pk}:{package.data_version}:{options.cache_key}"
+    key = f"pkgbundle:v4:{package.pk}:{package.data_version}:{options.cache_key}"
     cached = soft_cache.get(key)
     if cached is not None:
         return dict(cached)

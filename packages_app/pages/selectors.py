@@ -31,8 +31,9 @@ def site_data_as_of() -> dt.date | None:
 
 
 def package_for_page(name: str) -> Package | None:
-    """The package by canonical name, with its `recent` row, in one query."""
-    return Package.objects.select_related("recent").filter(name=name).first()
+    """The package by canonical name, with its `recent` and ClickHouse `history` rows, in
+    one query."""
+    return Package.objects.select_related("recent", "history").filter(name=name).first()
 
 
 def data_status(package: Package | None) -> dict[str, Any]:

@@ -196,7 +196,18 @@
         enter: function (ctx) { ctx.element.label.options.display = true; return true; },
         leave: function (ctx) { ctx.element.label.options.display = false; return true; }
       };
-      if (m.start === m.end) {
+      if (m.kind === "boundary") {
+        // Where ClickHouse's days end and upstream's begin (packages_app/pages/package.py):
+        // a solid line, always labelled, so the join of the two sources is never hidden.
+        label.display = true;
+        label.content = ["ClickHouse | PyPI Stats API"];
+        label.position = "start";
+        result["marker" + i] = Object.assign({ type: "line", xMin: m.start, xMax: m.start }, common, {
+          borderWidth: 2,
+          enter: function (ctx) { ctx.element.label.options.content = [m.label]; return true; },
+          leave: function (ctx) { ctx.element.label.options.content = ["ClickHouse | PyPI Stats API"]; return true; }
+        });
+      } else if (m.start === m.end) {
         result["marker" + i] = Object.assign({ type: "line", xMin: m.start, xMax: m.start, borderDash: [4, 3] }, common);
       } else {
         result["marker" + i] = Object.assign({ type: "box", xMin: m.start, xMax: m.end, backgroundColor: withAlpha(colour.charAt(0) === "#" ? colour : "#5d6470", 0.12) }, common);
@@ -276,6 +287,11 @@
     var percent = stacked || spec.unit === "percent";
     var log = payload.options.scale === "log" && !stacked;
     var agg = payload.options.agg;
+    // Ticks of a long window name years, not days: "Jul 29" on a chart of eight years
+    // reads as one summer (ClickHouse's history reaches back to 2016).
+    var spanDays = (payload.window && payload.window.days) || 0;
+    var axisUnit = spanDays > 3 * 365 ? "year" : spanDays > 550 ? "quarter"
+      : agg === "month" ? "month" : agg === "week" ? "week" : undefined;
     var narrow = (canvas.parentNode && canvas.parentNode.clientWidth || 600) < 480;
     var labels = [];
     var yAxis = {
@@ -332,10 +348,10 @@
           x: {
             type: "time",
             time: {
-              unit: agg === "month" ? "month" : agg === "week" ? "week" : undefined,
+              unit: axisUnit,
               tooltipFormat: "yyyy-MM-dd",
               // Short labels: "Mar 2025" and "Mar 3, 2025" do not fit side by side on a phone.
-              displayFormats: { day: "MMM d", week: "MMM d", month: narrow ? "MMM yy" : "MMM yyyy", quarter: "MMM yy" }
+              displayFormats: { day: "MMM d", week: "MMM d", month: narrow ? "MMM yy" : "MMM yyyy", quarter: "MMM yy", year: "yyyy" }
             },
             ticks: { color: muted, maxRotation: 0, autoSkip: true, autoSkipPadding: narrow ? 24 : 16, maxTicksLimit: narrow ? 4 : 10 },
             grid: { color: grid }

@@ -17,11 +17,11 @@ from django.utils.cache import get_conditional_response, patch_cache_control
 from django.views.decorators.http import require_GET
 
 from packages_app import soft_cache
+from packages_app.history import selectors as history
 from packages_app.names import canonicalize
 from packages_app.pages import selectors
 from packages_app.pages.badges import PERIODS, Badge, downloads_badge, not_found_badge
-from packages_app.pages.package import package_facts
-from packages_app.store import points
+from packages_app.pages.package import package_facts, total_caption
 
 
 def _badge_for(name: str, period: str) -> tuple[Badge, int]:
@@ -29,18 +29,22 @@ def _badge_for(name: str, period: str) -> tuple[Badge, int]:
     package = selectors.package_for_page(name)
     if package is None or not package.has_data:
         return not_found_badge(period), 404
-    key = f"badge:v1:{package.pk}:{package.data_version}:{period}"
+    key = f"badge:v2:{package.pk}:{package.data_version}:{period}"
     cached = soft_cache.get(key)
     if isinstance(cached, Badge):
         return cached, 200
+    note = ""
     if period == "total":
-        value: int | None = points.total_without_mirrors(package.pk)
+        # All-time when ClickHouse's history is held; the tooltip says from when and whence.
+        total = history.all_time_total(package.pk, package=package)
+        value: int | None = total.downloads
+        note = total_caption(total)
     else:
         recent = package_facts(package, today=timezone.now().date()).recent
         value = {"day": recent.last_day, "week": recent.last_week, "month": recent.last_month}[
             period
         ]
-    badge = downloads_badge(period, value)
+    badge = downloads_badge(period, value, note=note)
     soft_cache.set(key, badge, settings.BADGE_MAX_AGE)
     return badge, 200
 

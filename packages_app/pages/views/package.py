@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import push_url
 
+from packages_app.history import selectors as history
 from packages_app.http import is_partial, poll_answer
 from packages_app.models import Package
 from packages_app.names import ALL_PACKAGES, InvalidPackageName, canonicalize
@@ -57,6 +58,8 @@ def _charts_context(package: Package, options: ChartOptions) -> dict[str, Any]:
             charts.append({**chart, "table": bundle["tables"][chart["id"]]})
     return {
         "options": options,
+        # The first day shown, whichever source holds it (the date form's minimum).
+        "held_from": history.sources(package).first,
         "payload": payload,
         "chart_data": bundle["data_script"] if bundle else "",
         "charts": charts,

@@ -126,9 +126,19 @@ def test_control_links_use_the_pages_href_and_mark_the_current_option() -> None:
         "90 days",
         "180 days",
         "1 year",
+        "2 years",
+        "5 years",
         "All",
     ]
-    assert [c["current"] for c in controls["range"]] == [False, True, False, False, False]
+    assert [c["current"] for c in controls["range"]] == [
+        False,
+        True,
+        False,
+        False,
+        False,
+        False,
+        False,
+    ]
     assert controls["agg"][1] == {
         "label": "Weekly",
         "href": "/x?[('agg', 'week')]",

@@ -39,7 +39,7 @@ def test_compare_defaults_are_weekly_over_a_year() -> None:
     assert parse_options(q("agg=day"), COMPARE_DEFAULTS).querystring() == "?agg=day"
 
 
-@pytest.mark.parametrize("range_", ["30", "90", "180", "365", "all"])
+@pytest.mark.parametrize("range_", ["30", "90", "180", "365", "730", "1825", "all"])
 @pytest.mark.parametrize("agg", ["day", "week", "month"])
 @pytest.mark.parametrize("smooth", ["", "7"])
 @pytest.mark.parametrize("scale", ["linear", "log"])
@@ -153,3 +153,45 @@ def test_plain_mappings_work_and_defaults_validate() -> None:
     with pytest.raises(ValueError):
         OptionDefaults(range="7")
     assert PACKAGE_DEFAULTS.range == "180"
+
+
+@pytest.mark.parametrize(
+    ("query", "agg", "canonical"),
+    [
+        # Past a year the presets are weekly: 2 years, 5 years and All.
+        ("range=730", "week", "?range=730"),
+        ("range=1825", "week", "?range=1825"),
+        ("range=all", "week", "?range=all"),
+        # An explicit daily view of a long range is kept, and so is its link.
+        ("range=all&agg=day", "day", "?range=all&agg=day"),
+        ("range=all&agg=week", "week", "?range=all"),
+        # Dates choose no preset: the page's own default.
+        ("range=all&start=2020-01-01", "day", "?start=2020-01-01"),
+    ],
+)
+def test_long_ranges_default_to_weekly(query: str, agg: str, canonical: str) -> None:
+    options = parse_options(q(query))
+    assert options.agg == agg
+    assert options.querystring() == canonical
+
+
+def test_a_preset_takes_the_default_aggregation_along_unless_one_was_chosen() -> None:
+    # 1 year daily -> All: weekly, with no agg in the link; All -> 30 days: daily again.
+    year = parse_options(q("range=365"))
+    assert year.querystring(range="all") == "?range=all"
+    everything = parse_options(q("range=all"))
+    assert everything.querystring(range="30") == "?range=30"
+    assert parse_options(q("range=30")).agg == "day"
+    # A chosen aggregation stays chosen across presets.
+    monthly = parse_options(q("range=365&agg=month"))
+    assert monthly.querystring(range="all") == "?range=all&agg=month"
+    daily_all = parse_options(q("range=all&agg=day"))
+    assert daily_all.querystring(range="90") == "?range=90"
+    assert daily_all.querystring(range="1825") == "?range=1825&agg=day"
+    # The Daily control of a weekly long range says agg=day, not nothing.
+    assert everything.querystring(agg="day") == "?range=all&agg=day"
+
+
+def test_compare_long_ranges_stay_weekly() -> None:
+    assert parse_options(q("range=all"), COMPARE_DEFAULTS).agg == "week"
+    assert parse_options(q("range=730"), COMPARE_DEFAULTS).querystring() == "?range=730"

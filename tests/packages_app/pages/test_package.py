@@ -232,7 +232,7 @@ def test_chart_payload_matches_the_stored_points(django_pkg: Package) -> None:
 def test_zero_days_inside_the_history_are_zeros(client: Client) -> None:
     package = make_package("gappy", first=D(2024, 1, 1), latest=D(2024, 1, 31))
     forget(package, D(2024, 1, 15))
-    payload = chart_payload(package, parse_options({"range": "all"}))
+    payload = chart_payload(package, parse_options({"range": "all", "agg": "day"}))
     assert payload is not None
     index = payload["periods"]["labels"].index("2024-01-15")
     overall = payload["charts"][0]
@@ -260,13 +260,13 @@ def test_query_count_is_constant_whatever_the_history_length(client: Client) -> 
     make_package("long", first=D(2021, 10, 1), latest=D(2024, 9, 30))
     selectors.site_data_as_of()  # the footer's "data as of" is cached site-wide for a minute
     _warm_quality_markers()
-    for query in ("", "?range=all&agg=week", "?range=all&smooth=7", "?range=30"):
+    for query in ("", "?range=all&agg=week", "?range=all&agg=day&smooth=7", "?range=30"):
         short = _count_queries(client, f"/packages/short/{query}")
         long = _count_queries(client, f"/packages/long/{query}")
         assert short == long
-        # package (+recent), the four metrics in one query, the 30-day facts query, and
-        # the data-quality markers' data version.
-        assert long <= 4
+        # package (+recent, +ClickHouse history), the four metrics in one query, the 30-day
+        # facts query, the all-time total, and the data-quality markers' data version.
+        assert long <= 5
     # Warm: the chart data comes from the cache.
     assert _count_queries(client, "/packages/long/?range=all&agg=week") == 1
 

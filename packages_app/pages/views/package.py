@@ -32,6 +32,7 @@ from packages_app.pages.badges import snippets as badge_snippets
 from packages_app.pages.chart import control_links
 from packages_app.pages.options import PACKAGE_DEFAULTS, ChartOptions, OptionsError, parse_options
 from packages_app.pages.package import chart_bundle, chart_payload, package_facts
+from packages_app.pages.views.live import live_page
 from packages_app.pages.views.track import track_from_page
 
 
@@ -79,6 +80,14 @@ def package_detail(request: HttpRequest, name: str) -> HttpResponse:
         "is_all": name == ALL_PACKAGES,
         "track_limit": settings.TRACK_LIMIT_PER_USER_PER_DAY,
     }
+    if name != ALL_PACKAGES and (package is None or not (package.has_data or package.tracked)):
+        # Nothing held and nobody tracking it: read it live from ClickHouse, if it is on.
+        try:
+            live_options, live_errors = parse_options(request.GET, PACKAGE_DEFAULTS), []
+        except OptionsError as error:
+            live_options, live_errors = parse_options({}, PACKAGE_DEFAULTS), error.messages
+        if response := live_page(request, name, package, live_options, live_errors):
+            return response
     try:
         options = parse_options(request.GET, PACKAGE_DEFAULTS)
     except OptionsError as error:

@@ -17,8 +17,9 @@ from django_htmx.http import push_url
 from packages_app.history.client import ClickHouseDisabled, ClickHouseError, ClickHouseRateLimited
 from packages_app.http import is_partial
 from packages_app.models import Package
+from packages_app.pages import exports
 from packages_app.pages.chart import control_links
-from packages_app.pages.live import live_bundle, live_package
+from packages_app.pages.live import live_bundle, live_package, live_payload
 from packages_app.pages.options import ChartOptions
 
 logger = logging.getLogger(__name__)
@@ -75,3 +76,23 @@ def live_page(
             push_url(response, request.path + options.querystring()) if status == 200 else response
         )
     return render(request, TEMPLATE, context, status=status)
+
+
+def live_export(name: str, options: ChartOptions, fmt: str) -> HttpResponse | None:
+    """The live page's exports (its chart partial links to them); None when the source is off."""
+    try:
+        found = live_package(name)
+        payload = live_payload(found, options) if found is not None else None
+    except ClickHouseDisabled:
+        return None
+    except ClickHouseError as exc:
+        logger.warning("ClickHouse could not answer for %s's export: %s", name, exc)
+        return HttpResponse(
+            "ClickHouse, where this site reads packages nobody tracks, cannot answer right "
+            "now. Try again in a few minutes.\n",
+            status=503,
+            content_type="text/plain; charset=utf-8",
+        )
+    return exports.download(
+        payload, fmt, exports.PACKAGE, missing="No downloads known for this package in that window."
+    )

@@ -32,7 +32,7 @@ from packages_app.pages.badges import snippets as badge_snippets
 from packages_app.pages.chart import control_links
 from packages_app.pages.options import PACKAGE_DEFAULTS, ChartOptions, OptionsError, parse_options
 from packages_app.pages.package import chart_bundle, chart_payload, package_facts
-from packages_app.pages.views.live import live_page
+from packages_app.pages.views.live import live_export, live_page
 from packages_app.pages.views.track import track_from_page
 
 
@@ -162,6 +162,9 @@ def package_export(request: HttpRequest, name: str, fmt: str) -> HttpResponse:
     except OptionsError as error:
         return exports.invalid_options(error.messages)
     package = selectors.package_for_page(name)
+    untracked = package is None or not (package.has_data or package.tracked)
+    if untracked and (response := live_export(name, options, fmt)):
+        return response
     payload = chart_payload(package, options) if package is not None else None
     return exports.download(
         payload, fmt, exports.PACKAGE, missing="No data held for this package in that window."

@@ -168,3 +168,18 @@ def test_a_signed_in_user_can_track_it_from_the_live_page(
     response = client.post("/packages/httpx/track/")
     assert response.status_code == 302
     assert Package.objects.get(name="httpx").tracked
+
+
+def test_the_live_page_exports_what_its_charts_show(
+    ch_settings: Settings, ch: DemoClickHouse, client: Client
+) -> None:
+    page = client.get("/packages/httpx/?range=30")
+    response = client.get("/packages/httpx/export.json?range=30")
+    assert response.status_code == 200
+    exported = json.loads(response.content)
+    assert exported["package"] == "httpx"
+    assert exported["window"] == page.context["payload"]["window"]
+    assert client.get("/packages/no-such-project-anywhere/export.csv").status_code == 404
+    ch.set_faults(status=503)
+    cache.clear()
+    assert client.get("/packages/httpx/export.csv?range=30").status_code == 503

@@ -62,7 +62,7 @@ def _context(
     if options.mode == "share_pypi":
         wanted.append(ALL_PACKAGES)
     packages = packages_by_name(wanted)
-    live, _ = untracked_live(options.packages, packages)
+    live, live_problems = untracked_live(options.packages, packages)
     payload = compare_payload(options, packages, live)
     charted = set(payload["packages"]) if payload else set()
     entries = []
@@ -74,6 +74,8 @@ def _context(
                 "package": package,
                 "status": selectors.data_status(package),
                 "charted": name in charted,
+                # Why ClickHouse could not chart an untracked name: "unknown", "unavailable".
+                "live_problem": live_problems.get(name, ""),
                 "remove_href": compare_url(
                     options, packages=tuple(n for n in options.packages if n != name)
                 ),

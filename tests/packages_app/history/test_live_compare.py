@@ -68,10 +68,12 @@ def test_unknown_names_and_a_failing_clickhouse_leave_the_rest_charted(
     response = client.get("/compare/?packages=httpx,no-such-project-anywhere&range=30")
     assert response.status_code == 200
     assert response.context["payload"]["packages"] == ["httpx"]
+    assert "has never seen a project called" in response.content.decode()
     ch.set_faults(status=503)
     response = client.get("/compare/?packages=sqlalchemy&range=90")
     assert response.status_code == 200
     assert response.context["payload"] is None
+    assert "is not answering" in response.content.decode()
 
 
 def test_with_the_source_off_untracked_names_wait_as_today(

@@ -18,7 +18,7 @@ from packages_app import soft_cache
 from packages_app.history import live
 from packages_app.history.client import ClickHouseError
 from packages_app.history.queries import AllTime
-from packages_app.models import Metric
+from packages_app.models import Metric, Package
 from packages_app.pages.chart import CACHE_SECONDS, with_markers
 from packages_app.pages.options import ChartOptions
 from packages_app.pages.package import CHART_METRICS, build_payload, bundle_of
@@ -60,6 +60,12 @@ class LivePackage:
         return live.series(
             self.name, live.Dates(self.first_date, self.latest_date), CHART_METRICS, start, end
         )
+
+
+def reads_live(package: Package | None) -> bool:
+    """Whether a name's pages read ClickHouse live: nothing held and nobody tracking it (a
+    tracked package waiting for its first refresh shows its progress instead)."""
+    return package is None or not (package.has_data or package.tracked)
 
 
 def live_package(name: str) -> LivePackage | None:

@@ -36,7 +36,7 @@ from packages_app.pages.compare import (
     parse_compare,
     table_html,
 )
-from packages_app.pages.live import LivePackage, live_packages
+from packages_app.pages.live import LivePackage, live_packages, reads_live
 from packages_app.pages.views.track import track_from_page
 from watchlists.views.compare import open_watchlist
 
@@ -47,11 +47,7 @@ def untracked_live(
     names: Iterable[str], packages: dict[str, Package]
 ) -> tuple[dict[str, LivePackage], dict[str, str]]:
     """The compared names nothing is held for and nobody tracks, read from ClickHouse."""
-    untracked = [
-        name
-        for name in names
-        if name not in packages or not (packages[name].has_data or packages[name].tracked)
-    ]
+    untracked = [name for name in names if reads_live(packages.get(name))]
     return live_packages(untracked) if untracked else ({}, {})
 
 

@@ -20,7 +20,7 @@ from packages_app.models import Package
 from packages_app.pages import exports
 from packages_app.pages.chart import control_links
 from packages_app.pages.live import live_bundle, live_package, live_payload
-from packages_app.pages.options import ChartOptions
+from packages_app.pages.options import PACKAGE_DEFAULTS, ChartOptions, OptionsError, parse_options
 
 logger = logging.getLogger(__name__)
 TEMPLATE = "packages_app/package_live.html"
@@ -30,11 +30,15 @@ def live_page(
     request: HttpRequest,
     name: str,
     package: Package | None,
-    options: ChartOptions,
-    options_errors: list[str],
 ) -> HttpResponse | None:
     """The live page, a 404 for a name ClickHouse has never seen, a 503 when it fails;
-    None when the source is off."""
+    None when the source is off. Invalid options: the default charts and the problems (400),
+    as on a tracked package's page."""
+    options_errors: list[str] = []
+    try:
+        options = parse_options(request.GET, PACKAGE_DEFAULTS)
+    except OptionsError as error:
+        options, options_errors = parse_options({}, PACKAGE_DEFAULTS), error.messages
     context: dict[str, Any] = {
         "name": name,
         "stored": package,  # an untracked Package row with no data, if any

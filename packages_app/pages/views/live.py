@@ -16,7 +16,6 @@ from django_htmx.http import push_url
 
 from packages_app.history.client import ClickHouseDisabled, ClickHouseError, ClickHouseRateLimited
 from packages_app.http import is_partial
-from packages_app.models import Package
 from packages_app.pages import exports
 from packages_app.pages.chart import control_links
 from packages_app.pages.live import live_bundle, live_package, live_payload
@@ -26,11 +25,7 @@ logger = logging.getLogger(__name__)
 TEMPLATE = "packages_app/package_live.html"
 
 
-def live_page(
-    request: HttpRequest,
-    name: str,
-    package: Package | None,
-) -> HttpResponse | None:
+def live_page(request: HttpRequest, name: str) -> HttpResponse | None:
     """The live page, a 404 for a name ClickHouse has never seen, a 503 when it fails;
     None when the source is off. Invalid options: the default charts and the problems (400),
     as on a tracked package's page."""
@@ -41,7 +36,6 @@ def live_page(
         options, options_errors = parse_options({}, PACKAGE_DEFAULTS), error.messages
     context: dict[str, Any] = {
         "name": name,
-        "stored": package,  # an untracked Package row with no data, if any
         "track_limit": settings.TRACK_LIMIT_PER_USER_PER_DAY,
         "options": options,
         "options_errors": options_errors,

@@ -82,11 +82,7 @@ def package_detail(request: HttpRequest, name: str) -> HttpResponse:
         "track_limit": settings.TRACK_LIMIT_PER_USER_PER_DAY,
     }
     # Nothing held and nobody tracking it: read it live from ClickHouse, if it is on.
-    if (
-        name != ALL_PACKAGES
-        and reads_live(package)
-        and (response := live_page(request, name, package))
-    ):
+    if name != ALL_PACKAGES and reads_live(package) and (response := live_page(request, name)):
         return response
     try:
         options = parse_options(request.GET, PACKAGE_DEFAULTS)

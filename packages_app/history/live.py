@@ -53,9 +53,9 @@ PAGE_MAX_TRIES = 2
 _NEVER_SEEN = "never-seen"
 
 
-def _client() -> ClickHouseClient:
+def _client(max_wait: float = PAGE_MAX_WAIT) -> ClickHouseClient:
     return ClickHouseClient(
-        max_wait=PAGE_MAX_WAIT, max_tries=min(PAGE_MAX_TRIES, settings.CLICKHOUSE_MAX_TRIES)
+        max_wait=max_wait, max_tries=min(PAGE_MAX_TRIES, settings.CLICKHOUSE_MAX_TRIES)
     )
 
 
@@ -124,7 +124,9 @@ def prefix_matches(prefix: str, limit: int) -> list[tuple[str, int]]:
     if isinstance(cached, list):
         return cached
     try:
-        with _client() as client:
+        # A suggestion is not worth a wait: with no budget slot free it is left out, and
+        # keystrokes never hold back the pages and backfills sharing the budget.
+        with _client(max_wait=0.0) as client:
             found = queries.projects_with_prefix(client, prefix, limit)
     except ClickHouseError as exc:  # search works without suggestions from ClickHouse
         logger.warning("ClickHouse search for %r failed: %s", prefix, exc)

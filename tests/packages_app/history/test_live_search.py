@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
 import pytest
@@ -10,8 +11,10 @@ from pytest_django import Settings
 
 from packages_app.demo.clickhouse import DemoClickHouse
 from packages_app.demo.clickhouse_data import model
+from packages_app.history.client import BUDGET_ENDPOINT, default_budget
 from packages_app.models import Package
 from packages_app.pages import search
+from packages_app.sync.budget import BudgetExceeded
 from tests.packages_app.demo.clickhouse_support import LATEST
 
 pytestmark = pytest.mark.django_db
@@ -81,3 +84,16 @@ def test_one_letter_and_the_source_off_ask_nothing(
     assert ch.queries == []
     settings.CLICKHOUSE_URL = ""
     assert search.suggest("httpx").untracked == []
+
+
+def test_with_the_budget_spent_search_leaves_clickhouse_out(
+    ch_settings: Settings, ch: DemoClickHouse, caplog: pytest.LogCaptureFixture
+) -> None:
+    ch_settings.CLICKHOUSE_RATE_PER_MINUTE = 1
+    # Spend this minute's one query (another process may have already).
+    with contextlib.suppress(BudgetExceeded):
+        default_budget(ch.url).reserve(BUDGET_ENDPOINT, max_wait=0)
+    # No wait, no suggestion from ClickHouse, the search still answers.
+    assert search.suggest("ht").untracked == []
+    assert ch.queries == []
+    assert any("ClickHouse search" in r.getMessage() for r in caplog.records)

@@ -253,3 +253,50 @@ def package_series(client: ClickHouseClient, name: str, since: dt.date, through:
             if downloads:  # upstream has no row for a category nobody downloaded with
                 result[(metric, category, day)] = downloads
     return result
+
+
+# --- untracked packages: read live by the pages -------------------------------------------------
+
+TOTAL_SQL = (
+    "SELECT sum(count), sumIf(count, installer NOT IN ("
+    + _literal_list(MIRROR_INSTALLERS)
+    + f")) FROM {view_for(['date', 'project', 'installer'])}"
+    " WHERE project = {p:String} GROUP BY project"
+)
+# ClickPy's pypi_downloads: one row per project with its every download (SummingMergeTree,
+# hence sum(count) with a GROUP BY); its ORDER BY is the project, so a prefix reads little.
+PREFIX_SQL = (
+    "SELECT project, sum(count) AS total FROM pypi_downloads"
+    " WHERE startsWith(project, {prefix:String})"
+    " GROUP BY project ORDER BY total DESC, project LIMIT {limit:UInt32}"
+)
+
+
+@dataclass(frozen=True)
+class AllTime:
+    with_mirrors: int
+    without_mirrors: int
+
+
+def package_total(client: ClickHouseClient, name: str) -> AllTime:
+    """Every download ClickHouse holds for the package, with and without mirrors: 1 query."""
+    rows = _shape(client.select(TOTAL_SQL, {"p": name}), 2)
+    if not rows:
+        return AllTime(0, 0)
+    everything, without = _count(rows[0][0]), _count(rows[0][1])
+    if without > everything:
+        raise ClickHouseUnavailable("all-time: without mirrors above with mirrors")
+    return AllTime(everything, without)
+
+
+def projects_with_prefix(
+    client: ClickHouseClient, prefix: str, limit: int
+) -> list[tuple[str, int]]:
+    """(project, every download) of the projects whose name starts with `prefix`, biggest first."""
+    rows = _shape(client.select(PREFIX_SQL, {"prefix": prefix, "limit": str(limit)}), 2)
+    found: list[tuple[str, int]] = []
+    for row in rows:
+        if not isinstance(row[0], str):
+            raise ClickHouseUnavailable(f"a project is not a string: {row[0]!r}")
+        found.append((row[0], _count(row[1])))
+    return found

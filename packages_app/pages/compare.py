@@ -20,7 +20,7 @@ import datetime as dt
 import hashlib
 import itertools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -45,6 +45,7 @@ from packages_app.pages.chart import (
     percentage,
     with_markers,
 )
+from packages_app.pages.live import LivePackage
 from packages_app.pages.options import (
     COMPARE_DEFAULTS,
     ChartOptions,
@@ -249,9 +250,12 @@ def packages_by_name(names: Iterable[str]) -> dict[str, Package]:
     return {p.name: p for p in rows}
 
 
-def first_held(package: Package) -> dt.date | None:
+def first_held(package: Package | LivePackage) -> dt.date | None:
     """The first day the package's merged series holds: ClickHouse's first day when its
-    history is held, else upstream's (the history row came with the package: no query)."""
+    history is held, else upstream's (the history row came with the package: no query).
+    An untracked package is read from ClickHouse alone: its own first day."""
+    if isinstance(package, LivePackage):
+        return package.first_date
     return history.sources(package).first
 
 
@@ -290,7 +294,7 @@ def compare_points(
 def _period_values(
     filled: list[int],
     fill_start: dt.date,
-    package: Package,
+    package: Package | LivePackage,
     window_start: dt.date,
     window_end: dt.date,
     periods: list[series.Period],
@@ -339,7 +343,7 @@ def _percentages(
     }
 
 
-def _recent(points: dict[dt.date, int], package: Package) -> dict[str, int | None]:
+def _recent(points: dict[dt.date, int], package: Package | LivePackage) -> dict[str, int | None]:
     """Last day, 7 and 30 days ending at the package's latest date held (None: not held)."""
     first, latest = first_held(package), package.latest_date
     assert first is not None and latest is not None
@@ -353,7 +357,9 @@ def _recent(points: dict[dt.date, int], package: Package) -> dict[str, int | Non
     return {"last_day": last(1), "last_week": last(7), "last_month": last(30)}
 
 
-def _cache_key(options: CompareOptions, with_data: list[Package], all_pypi: Package | None) -> str:
+def _cache_key(
+    options: CompareOptions, with_data: list[Package | LivePackage], all_pypi: Package | None
+) -> str:
     parts = [options.cache_key]
     for package in [*with_data, *([all_pypi] if all_pypi else [])]:
         parts.append(
@@ -363,17 +369,25 @@ def _cache_key(options: CompareOptions, with_data: list[Package], all_pypi: Pack
     return f"compare:v1:{digest}"
 
 
-def compare_payload(options: CompareOptions, packages: dict[str, Package]) -> dict[str, Any] | None:
+def compare_payload(
+    options: CompareOptions,
+    packages: dict[str, Package],
+    live: Mapping[str, LivePackage] | None = None,
+) -> dict[str, Any] | None:
     """Chart datasets and table stats of the packages that hold data; None when none does.
 
     Reads every compared series (and `__all__` for share_pypi) in ONE query, whatever
-    the number of packages and the length of the range; cached by data_version.
+    the number of packages and the length of the range; cached by data_version. `live`:
+    untracked packages read from ClickHouse instead (pages/live.py, cached there too).
     """
-    with_data = [
-        packages[name]
-        for name in options.packages
-        if name in packages and packages[name].has_data and first_held(packages[name])
-    ]
+    live = live or {}
+    with_data: list[Package | LivePackage] = []
+    for name in options.packages:
+        held = packages.get(name)
+        if held is not None and held.has_data and first_held(held):
+            with_data.append(held)
+        elif name in live:
+            with_data.append(live[name])
     if not with_data:
         return None
     all_pypi = packages.get(ALL_PACKAGES) if options.mode == "share_pypi" else None
@@ -395,17 +409,25 @@ def compare_payload(options: CompareOptions, packages: dict[str, Package]) -> di
     fetch_start = window.start - dt.timedelta(days=SMOOTH_DAYS - 1) if smooth else window.start
     recent_start = min(p.latest_date for p in with_data if p.latest_date) - dt.timedelta(days=29)
     spans = [(fetch_start, window.end), (recent_start, latest)]
-    ids = [p.pk for p in with_data] + ([all_pypi.pk] if all_pypi else [])
-    points = compare_points(
-        package_ids=ids, metric=options.metric, category=options.category, spans=spans
+    stored = [p for p in with_data if isinstance(p, Package)] + ([all_pypi] if all_pypi else [])
+    by_id = compare_points(
+        package_ids=[p.pk for p in stored],
+        metric=options.metric,
+        category=options.category,
+        spans=spans,
     )
+    # Keyed by name: an untracked package has no id.
+    points = {p.name: by_id[p.pk] for p in stored}
+    for package in with_data:
+        if isinstance(package, LivePackage):
+            points[package.name] = package.points(options.metric, options.category, spans)
     periods = series.periods(window.start, window.end, agg)
     fill_dates = list(series.days(fetch_start, window.end))
-    filled = {pk: [points[pk].get(day, 0) for day in fill_dates] for pk in ids}
+    filled = {name: [days.get(day, 0) for day in fill_dates] for name, days in points.items()}
 
-    def values_of(package: Package) -> list[float | None]:
+    def values_of(package: Package | LivePackage) -> list[float | None]:
         return _period_values(
-            filled[package.pk], fetch_start, package, window.start, window.end, periods, smooth
+            filled[package.name], fetch_start, package, window.start, window.end, periods, smooth
         )
 
     absolute: dict[str, list[float | None]] = {p.name: values_of(p) for p in with_data}
@@ -416,14 +438,14 @@ def compare_payload(options: CompareOptions, packages: dict[str, Package]) -> di
         held_from = first_held(package)
         assert held_from is not None and package.latest_date is not None
         start, end = max(window.start, held_from), min(window.end, package.latest_date)
-        summ = series.summary(points[package.pk], start, end)
+        summ = series.summary(points[package.name], start, end)
         range_totals[package.name] = summ.total
         stats.append(
             {
                 "name": package.name,
                 "first_date": held_from.isoformat(),
                 "latest_date": package.latest_date.isoformat(),
-                **_recent(points[package.pk], package),
+                **_recent(points[package.name], package),
                 "total": summ.total,
                 "days": summ.days,
                 "growth_pct": summ.growth_pct,
@@ -454,15 +476,14 @@ def compare_payload(options: CompareOptions, packages: dict[str, Package]) -> di
                 first_date=all_pypi.first_date.isoformat() if all_pypi.first_date else None,
                 latest_date=all_pypi.latest_date.isoformat() if all_pypi.latest_date else None,
             )
-            by_name = {p.name: p for p in with_data}
             for row in stats:
                 start = max(window.start, dt.date.fromisoformat(row["first_date"]))
                 end = min(window.end, dt.date.fromisoformat(row["latest_date"]))
                 if all_pypi.first_date and all_pypi.latest_date:
                     start = max(start, all_pypi.first_date)
                     end = min(end, all_pypi.latest_date)
-                pypi_total = sum(points[all_pypi.pk].get(d, 0) for d in series.days(start, end))
-                own = points[by_name[row["name"]].pk]
+                pypi_total = sum(points[all_pypi.name].get(d, 0) for d in series.days(start, end))
+                own = points[row["name"]]
                 mine = sum(own.get(d, 0) for d in series.days(start, end))
                 row["share_pct"] = percentage(mine, pypi_total)
         else:

@@ -12,6 +12,7 @@ makes every cached payload of that package unreachable at once. HTML is never ca
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +33,7 @@ from packages_app.pages.chart import (
 from packages_app.pages.options import ChartOptions, Window
 from packages_app.pages.python_support import PythonSupport, python_support, version_key
 from packages_app.store import points
+from packages_app.store.points import SeriesByMetric
 from packages_app.sync.quality import MarkerJSON
 
 # Past this many Python minors the chart folds the smallest into "other": more lines
@@ -197,18 +199,62 @@ def chart_payload(
     cached = soft_cache.get(key) if use_cache else None
     if cached is not None:
         return _with_all_markers(dict(cached))
+
+    def stored(start: dt.date, end: dt.date) -> SeriesByMetric:
+        return points.package_series(
+            package_id=package.pk, metrics=CHART_METRICS, start=start, end=end
+        )
+
+    payload = build_payload(
+        package.name,
+        first,
+        package.latest_date,
+        options,
+        stored,
+        data_version=package.data_version,
+    )
+    if payload is None:
+        return None
+    # Cached with the data (they change only with it); merged into "markers" on the way out.
+    payload["source_markers"] = source_markers(package, held, window)
+    if use_cache:
+        soft_cache.set(key, payload, CACHE_SECONDS)
+    # chart_bundle keeps the markers with the page bundle: a newly detected suspect day
+    # shows on a package's page when that package's next refresh bumps its data_version.
+    return _with_all_markers(payload)
+
+
+# Where a payload's points come from: the store (a tracked package) or ClickHouse, read
+# live (an untracked one, pages/live.py). (start, end) -> metric -> category -> day -> n.
+PointsSource = Callable[[dt.date, dt.date], SeriesByMetric]
+
+
+def build_payload(
+    name: str,
+    first_date: dt.date | None,
+    latest_date: dt.date | None,
+    options: ChartOptions,
+    fetch: PointsSource,
+    *,
+    data_version: int | str,
+) -> dict[str, Any] | None:
+    """The charts' payload of one package from any points source (uncached, no markers)."""
+    window = options.window(first_date, latest_date)
+    if window is None or first_date is None:
+        return None
     fetch_start = window.start
     if options.smoothing_applies:
-        fetch_start = max(first, window.start - dt.timedelta(days=SMOOTH_DAYS - 1))
-    data = points.package_series(
-        package_id=package.pk, metrics=CHART_METRICS, start=fetch_start, end=window.end
-    )
+        fetch_start = max(first_date, window.start - dt.timedelta(days=SMOOTH_DAYS - 1))
+    data = fetch(fetch_start, window.end)
     periods = _periods(window, options)
-    charts = [_chart(spec, data[spec.metric], window, options, first, periods) for spec in CHARTS]
-    without = data[Metric.OVERALL].get("without_mirrors", {})
+    charts = [
+        _chart(spec, data.get(spec.metric, {}), window, options, first_date, periods)
+        for spec in CHARTS
+    ]
+    without = data.get(Metric.OVERALL, {}).get("without_mirrors", {})
     summ = series.summary(without, window.start, window.end)
-    payload: dict[str, Any] = {
-        "package": package.name,
+    return {
+        "package": name,
         "window": window.as_payload(),
         "options": options.as_payload(),
         "summary": {
@@ -218,17 +264,10 @@ def chart_payload(
             "last_week": summ.last_week,
             "previous_week": summ.previous_week,
         },
-        "data_version": package.data_version,
+        "data_version": data_version,
         "periods": series.periods_payload(periods),
         "charts": charts,
-        # Cached with the data (they change only with it); merged into "markers" on the way out.
-        "source_markers": source_markers(package, held, window),
     }
-    if use_cache:
-        soft_cache.set(key, payload, CACHE_SECONDS)
-    # chart_bundle keeps the markers with the page bundle: a newly detected suspect day
-    # shows on a package's page when that package's next refresh bumps its data_version.
-    return _with_all_markers(payload)
 
 
 BOUNDARY_KIND = "boundary"
@@ -415,7 +454,14 @@ def chart_bundle(package: Package, options: ChartOptions) -> dict[str, Any] | No
     payload = chart_payload(package, options, use_cache=False)
     if payload is None:
         return None
-    bundle = {
+    bundle = bundle_of(payload)
+    soft_cache.set(key, bundle, CACHE_SECONDS)
+    return bundle
+
+
+def bundle_of(payload: dict[str, Any]) -> dict[str, Any]:
+    """A payload with what a page renders from it: its json_script element and tables."""
+    return {
         "payload": payload,
         "data_script": data_script(payload),
         "tables": {
@@ -430,5 +476,3 @@ def chart_bundle(package: Package, options: ChartOptions) -> dict[str, Any] | No
             for chart in payload["charts"]
         },
     }
-    soft_cache.set(key, bundle, CACHE_SECONDS)
-    return bundle

@@ -8,6 +8,7 @@ address bar is always the shareable link.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -19,6 +20,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import push_url
 
 from packages_app.http import HtmxHttpRequest, is_partial, login_required, poll_answer
+from packages_app.models import Package
 from packages_app.names import ALL_PACKAGES, InvalidPackageName, canonicalize
 from packages_app.pages import exports, search, selectors
 from packages_app.pages.chart import data_script
@@ -34,10 +36,19 @@ from packages_app.pages.compare import (
     parse_compare,
     table_html,
 )
+from packages_app.pages.live import LivePackage, live_packages, reads_live
 from packages_app.pages.views.track import track_from_page
 from watchlists.views.compare import open_watchlist
 
 TEMPLATE = "packages_app/compare.html"
+
+
+def untracked_live(
+    names: Iterable[str], packages: dict[str, Package]
+) -> tuple[dict[str, LivePackage], dict[str, str]]:
+    """The compared names nothing is held for and nobody tracks, read from ClickHouse."""
+    untracked = [name for name in names if reads_live(packages.get(name))]
+    return live_packages(untracked) if untracked else ({}, {})
 
 
 def _context(
@@ -47,7 +58,8 @@ def _context(
     if options.mode == "share_pypi":
         wanted.append(ALL_PACKAGES)
     packages = packages_by_name(wanted)
-    payload = compare_payload(options, packages)
+    live, live_problems = untracked_live(options.packages, packages)
+    payload = compare_payload(options, packages, live)
     charted = set(payload["packages"]) if payload else set()
     entries = []
     for name in options.packages:
@@ -58,6 +70,8 @@ def _context(
                 "package": package,
                 "status": selectors.data_status(package),
                 "charted": name in charted,
+                # Why ClickHouse could not chart an untracked name: "unknown", "unavailable".
+                "live_problem": live_problems.get(name, ""),
                 "remove_href": compare_url(
                     options, packages=tuple(n for n in options.packages if n != name)
                 ),
@@ -193,7 +207,8 @@ def compare_export(request: HtmxHttpRequest, fmt: str) -> HttpResponse:
     if errors:
         return exports.invalid_options(f"{k}: {v}" for k, v in errors.items())
     wanted = [*options.packages, *([ALL_PACKAGES] if options.mode == "share_pypi" else [])]
-    payload = compare_payload(options, packages_by_name(wanted))
+    packages = packages_by_name(wanted)
+    payload = compare_payload(options, packages, untracked_live(options.packages, packages)[0])
     return exports.download(
         payload, fmt, exports.COMPARE, missing="No data is held for these packages in that window."
     )

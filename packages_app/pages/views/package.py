@@ -31,8 +31,10 @@ from packages_app.names import ALL_PACKAGES, InvalidPackageName, canonicalize
 from packages_app.pages import exports, selectors
 from packages_app.pages.badges import snippets as badge_snippets
 from packages_app.pages.chart import control_links
+from packages_app.pages.live import reads_live
 from packages_app.pages.options import PACKAGE_DEFAULTS, ChartOptions, OptionsError, parse_options
 from packages_app.pages.package import chart_bundle, chart_payload, package_facts
+from packages_app.pages.views.live import live_export, live_page
 from packages_app.pages.views.track import track_from_page
 
 
@@ -82,6 +84,9 @@ def package_detail(request: HttpRequest, name: str) -> HttpResponse:
         "is_all": name == ALL_PACKAGES,
         "track_limit": settings.TRACK_LIMIT_PER_USER_PER_DAY,
     }
+    # Nothing held and nobody tracking it: read it live from ClickHouse, if it is on.
+    if name != ALL_PACKAGES and reads_live(package) and (response := live_page(request, name)):
+        return response
     try:
         options = parse_options(request.GET, PACKAGE_DEFAULTS)
     except OptionsError as error:
@@ -156,6 +161,8 @@ def package_export(request: HttpRequest, name: str, fmt: str) -> HttpResponse:
     except OptionsError as error:
         return exports.invalid_options(error.messages)
     package = selectors.package_for_page(name)
+    if reads_live(package) and (response := live_export(name, options, fmt)):
+        return response
     payload = chart_payload(package, options) if package is not None else None
     return exports.download(
         payload, fmt, exports.PACKAGE, missing="No data held for this package in that window."

@@ -1,0 +1,135 @@
+"""Reads of a package nobody tracks, live from ClickHouse, for the pages (issue #15, item 4).
+
+Nothing here is stored: the package page, compare and search ask ClickHouse directly and
+cache the answers. The package's latest day (pypi_downloads_max_min) is cached briefly and
+is part of every other key, so a new day in ClickHouse makes the older answers unreachable
+and repeated views within it never query ClickHouse. A page never waits long for the
+request budget (PAGE_MAX_WAIT) and tries once more at most: a visitor gets a clear page
+instead of a spinner while a worker's backfill holds the budget.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+from packages_app import soft_cache
+from packages_app.history import queries
+from packages_app.history.client import (
+    ClickHouseClient,
+    ClickHouseDisabled,
+    ClickHouseError,
+    enabled,
+)
+from packages_app.history.queries import AllTime, Dates
+from packages_app.models import Metric
+from packages_app.store.points import SeriesByMetric
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "AllTime",
+    "ClickHouseDisabled",
+    "Dates",
+    "all_time",
+    "dates",
+    "enabled",
+    "prefix_matches",
+    "series",
+    "source_key",
+]
+
+# How long ClickHouse's latest day for a package is trusted (ClickPy loads a day at a time).
+DATES_SECONDS = 10 * 60
+# Answers keyed by the latest day stay valid until a new day arrives; this bounds their life.
+ANSWER_SECONDS = 24 * 3600
+# Search suggestions: a query a keystroke, so briefly.
+PREFIX_SECONDS = 5 * 60
+PAGE_MAX_WAIT = 1.0
+PAGE_MAX_TRIES = 2
+_NEVER_SEEN = "never-seen"
+
+
+def _client(max_wait: float = PAGE_MAX_WAIT) -> ClickHouseClient:
+    return ClickHouseClient(
+        max_wait=max_wait, max_tries=min(PAGE_MAX_TRIES, settings.CLICKHOUSE_MAX_TRIES)
+    )
+
+
+def source_key() -> str:
+    # One ClickHouse's answers are not another's (tests and `make demo` point elsewhere).
+    url = str(settings.CLICKHOUSE_URL)
+    return f"{urlsplit(url).netloc}:{settings.CLICKHOUSE_DATABASE}"
+
+
+def dates(name: str) -> Dates | None:
+    """ClickHouse's first and latest day for `name` (None: it has never seen the name).
+
+    Raises ClickHouseDisabled when the source is off, ClickHouseError when it fails.
+    """
+    if not enabled():
+        raise ClickHouseDisabled("CLICKHOUSE_URL is empty")
+    key = f"chlive:dates:v1:{source_key()}:{name}"
+    cached = soft_cache.get(key)
+    if isinstance(cached, Dates):
+        return cached
+    if cached == _NEVER_SEEN:
+        return None
+    with _client() as client:
+        found = queries.package_dates(client, name)
+    soft_cache.set(key, found or _NEVER_SEEN, DATES_SECONDS)
+    return found
+
+
+def series(
+    name: str, held: Dates, metrics: tuple[Metric, ...], start: dt.date, end: dt.date
+) -> SeriesByMetric:
+    """The package's series over [start, end] in the store's shape (metric -> category ->
+    day -> downloads), so the chart layer reads them like stored points. Four queries,
+    cached by name, dates and ClickHouse's latest day."""
+    key = f"chlive:series:v1:{source_key()}:{name}:{held.latest}:{start}:{end}"
+    cached = soft_cache.get(key)
+    if cached is None:
+        with _client() as client:
+            found = queries.package_series(client, name, start, end)
+        cached = {}
+        for (metric, category, day), downloads in found.items():
+            cached.setdefault(int(metric), {}).setdefault(category, {})[day] = downloads
+        soft_cache.set(key, cached, ANSWER_SECONDS)
+    return {metric: dict(cached.get(int(metric), {})) for metric in metrics}
+
+
+def all_time(name: str, held: Dates) -> AllTime:
+    """Every download of the package, with and without mirrors (one query, cached)."""
+    key = f"chlive:total:v1:{source_key()}:{name}:{held.latest}"
+    cached = soft_cache.get(key)
+    if isinstance(cached, AllTime):
+        return cached
+    with _client() as client:
+        total = queries.package_total(client, name)
+    soft_cache.set(key, total, ANSWER_SECONDS)
+    return total
+
+
+def prefix_matches(prefix: str, limit: int) -> list[tuple[str, int]]:
+    """Projects whose name starts with `prefix`, biggest first: [] when the source is off
+    or fails (search must answer without it; the failure is logged)."""
+    if not enabled() or not prefix:
+        return []
+    key = f"chlive:prefix:v1:{source_key()}:{limit}:{prefix}"
+    cached = soft_cache.get(key)
+    if isinstance(cached, list):
+        return cached
+    try:
+        # A suggestion is not worth a wait: with no budget slot free it is left out, and
+        # keystrokes never hold back the pages and backfills sharing the budget.
+        with _client(max_wait=0.0) as client:
+            found = queries.projects_with_prefix(client, prefix, limit)
+    except ClickHouseError as exc:  # search works without suggestions from ClickHouse
+        logger.warning("ClickHouse search for %r failed: %s", prefix, exc)
+        return []
+    soft_cache.set(key, found, PREFIX_SECONDS)
+    return found

@@ -1,0 +1,96 @@
+"""The package page of a package nobody tracks: read live from ClickHouse (issue #15, item 4).
+
+package_detail hands over here when no data is held for a name; with the source off
+(CLICKHOUSE_URL empty) this answers None and the page is today's "not tracked" page.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django_htmx.http import push_url
+
+from packages_app.history.client import ClickHouseDisabled, ClickHouseError, ClickHouseRateLimited
+from packages_app.http import is_partial
+from packages_app.pages import exports
+from packages_app.pages.chart import control_links
+from packages_app.pages.live import live_bundle, live_package, live_payload
+from packages_app.pages.options import PACKAGE_DEFAULTS, ChartOptions, OptionsError, parse_options
+
+logger = logging.getLogger(__name__)
+TEMPLATE = "packages_app/package_live.html"
+
+
+def live_page(request: HttpRequest, name: str) -> HttpResponse | None:
+    """The live page, a 404 for a name ClickHouse has never seen, a 503 when it fails;
+    None when the source is off. Invalid options: the default charts and the problems (400),
+    as on a tracked package's page."""
+    options_errors: list[str] = []
+    try:
+        options = parse_options(request.GET, PACKAGE_DEFAULTS)
+    except OptionsError as error:
+        options, options_errors = parse_options({}, PACKAGE_DEFAULTS), error.messages
+    context: dict[str, Any] = {
+        "name": name,
+        "track_limit": settings.TRACK_LIMIT_PER_USER_PER_DAY,
+        "options": options,
+        "options_errors": options_errors,
+    }
+    try:
+        found = live_package(name)
+        bundle = live_bundle(found, options) if found is not None else None
+    except ClickHouseDisabled:
+        return None
+    except ClickHouseError as exc:
+        logger.warning("ClickHouse could not answer for %s: %s", name, exc)
+        context["failure"] = "busy" if isinstance(exc, ClickHouseRateLimited) else "down"
+        return render(request, TEMPLATE, context, status=503)
+    if found is None:
+        return render(request, TEMPLATE, context, status=404)
+    charts = []
+    if bundle is not None:
+        charts = [
+            {**chart, "table": bundle["tables"][chart["id"]]}
+            for chart in bundle["payload"]["charts"]
+        ]
+    context.update(
+        package=found,
+        payload=bundle["payload"] if bundle else None,
+        chart_data=bundle["data_script"] if bundle else "",
+        charts=charts,
+        controls=control_links(options, lambda **change: options.querystring(**change) or "?"),
+        querystring=options.querystring(),
+    )
+    status = 400 if options_errors else 200
+    if is_partial(request):
+        response = render(
+            request, "packages_app/package_detail.html#charts", context, status=status
+        )
+        return (
+            push_url(response, request.path + options.querystring()) if status == 200 else response
+        )
+    return render(request, TEMPLATE, context, status=status)
+
+
+def live_export(name: str, options: ChartOptions, fmt: str) -> HttpResponse | None:
+    """The live page's exports (its chart partial links to them); None when the source is off."""
+    try:
+        found = live_package(name)
+        payload = live_payload(found, options) if found is not None else None
+    except ClickHouseDisabled:
+        return None
+    except ClickHouseError as exc:
+        logger.warning("ClickHouse could not answer for %s's export: %s", name, exc)
+        return HttpResponse(
+            "ClickHouse, where this site reads packages nobody tracks, cannot answer right "
+            "now. Try again in a few minutes.\n",
+            status=503,
+            content_type="text/plain; charset=utf-8",
+        )
+    return exports.download(
+        payload, fmt, exports.PACKAGE, missing="No downloads known for this package in that window."
+    )

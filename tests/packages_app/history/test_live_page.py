@@ -1,0 +1,185 @@
+"""An untracked package's page, read live from the ClickHouse stand-in (issue #15, item 4)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.test import Client
+from pytest_django import Settings
+
+from packages_app.demo.clickhouse import DemoClickHouse
+from packages_app.demo.clickhouse_data import model
+from packages_app.history import live
+from packages_app.models import Package
+from tests.packages_app.demo.clickhouse_support import LATEST
+
+pytestmark = pytest.mark.django_db
+
+ONE_DAY = dt.timedelta(days=1)
+
+
+def chart_numbers(html: str, chart: str) -> str:
+    start = html.index(f'data-chart-table="{chart}"')
+    return html[start : html.index("</table>", start)]
+
+
+def test_an_anonymous_visitor_sees_an_untracked_package_from_clickhouse(
+    ch_settings: Settings, ch: DemoClickHouse, client: Client
+) -> None:
+    response = client.get("/packages/httpx/?range=30")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "read live from ClickHouse" in html and "not tracked here" in html
+    # The all-time total is every download ClickHouse holds, without mirrors.
+    first = model.first_download_date("httpx")
+    days = [first + n * ONE_DAY for n in range((LATEST - first).days + 1)]
+    expected = sum(model.day_totals("httpx", day).without_mirrors for day in days)
+    assert response.context["package"].total.without_mirrors == expected
+    assert f"{expected:,}" in html
+    # The same chart layer as a tracked package: five charts, 30 days ending on the latest.
+    payload = response.context["payload"]
+    assert [c["id"] for c in payload["charts"]] == [
+        "overall",
+        "python_major",
+        "python_minor_share",
+        "python_minor",
+        "system",
+    ]
+    assert payload["window"]["end"] == LATEST.isoformat()
+    window = [LATEST - n * ONE_DAY for n in range(30)]
+    assert payload["summary"]["total"] == sum(
+        model.day_totals("httpx", day).without_mirrors for day in window
+    )
+    overall = {d["key"]: d["data"] for d in payload["charts"][0]["datasets"]}
+    assert overall["with_mirrors"][-1] == model.day_totals("httpx", LATEST).with_mirrors
+    assert "chart-data" in html and chart_numbers(html, "system")
+    # Not a stored package: nothing was written.
+    assert not Package.objects.filter(name="httpx").exists()
+
+
+def test_a_warm_view_does_not_query_clickhouse(
+    ch_settings: Settings, ch: DemoClickHouse, client: Client
+) -> None:
+    cold = client.get("/packages/sqlalchemy/?range=all")
+    assert cold.status_code == 200 and ch.queries
+    ch.clear_queries()
+    warm = client.get("/packages/sqlalchemy/?range=all")
+    assert warm.status_code == 200
+    assert ch.queries == []
+    assert warm.context["payload"] == cold.context["payload"]
+    # Other options are another answer: ClickHouse is asked for that window only.
+    client.get("/packages/sqlalchemy/?range=90")
+    assert ch.queries
+
+
+def test_a_new_latest_day_in_clickhouse_is_a_new_answer(
+    ch_settings: Settings, ch: DemoClickHouse, client: Client
+) -> None:
+    ch.set_lag(3)
+    lagging = client.get("/packages/httpx/")
+    assert lagging.context["payload"]["window"]["end"] == (LATEST - 3 * ONE_DAY).isoformat()
+    ch.set_lag(0)
+    # The latest day is trusted for a few minutes; once it expires the new day shows.
+    cache.delete(f"chlive:dates:v1:{live.source_key()}:httpx")
+    fresh = client.get("/packages/httpx/")
+    assert fresh.context["payload"]["window"]["end"] == LATEST.isoformat()
+
+
+def test_the_chart_controls_answer_the_htmx_partial(
+    ch_settings: Settings, ch: DemoClickHouse, client: Client
+) -> None:
+    response = client.get("/packages/httpx/?range=all&agg=month", HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert response["HX-Push-Url"] == "/packages/httpx/?range=all&agg=month"
+    html = response.content.decode()
+    assert html.lstrip().startswith('<section id="charts"')
+    script = html.split('id="chart-data"', 1)[1].split(">", 1)[1].split("</script>", 1)[0]
+    data = json.loads(script)
+    assert data["window"]["start"] == model.first_download_date("httpx").isoformat()
+
+
+def test_invalid_options_show_the_default_charts_with_the_problems(
+    ch_settings: Settings, ch: DemoClickHouse, client: Client
+) -> None:
+    response = client.get("/packages/httpx/?range=nope")
+    assert response.status_code == 400
+    assert response.context["options_errors"] and response.context["payload"] is not None
+
+
+def test_a_name_clickhouse_has_never_seen_gets_a_helpful_404(
+    ch_settings: Settings, ch: DemoClickHouse, client: Client
+) -> None:
+    response = client.get("/packages/no-such-project-anywhere/")
+    assert response.status_code == 404
+    assert "has never seen a project called" in response.content.decode()
+
+
+def test_an_invalid_name_is_the_same_404_as_before(ch_settings: Settings, client: Client) -> None:
+    assert client.get("/packages/-bad-/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("fault", "says"),
+    [
+        ({"status": 503}, "did not answer"),
+        ({"malformed": True}, "did not answer"),
+        ({"quota": True}, "over its query quota"),
+    ],
+)
+def test_clickhouse_failing_gets_a_clear_page_and_a_log_line(
+    ch_settings: Settings,
+    ch: DemoClickHouse,
+    client: Client,
+    caplog: pytest.LogCaptureFixture,
+    fault: dict[str, object],
+    says: str,
+) -> None:
+    ch_settings.CLICKHOUSE_PAUSE_AFTER_QUOTA = 0.05
+    ch.set_faults(**fault)  # type: ignore[arg-type]
+    with caplog.at_level(logging.WARNING, logger="packages_app.pages.views.live"):
+        response = client.get("/packages/httpx/")
+    assert response.status_code == 503
+    assert says in response.content.decode()
+    assert any("ClickHouse could not answer for httpx" in r.getMessage() for r in caplog.records)
+
+
+def test_with_the_source_off_an_untracked_name_is_today_s_page(
+    settings: Settings, client: Client
+) -> None:
+    settings.CLICKHOUSE_URL = ""
+    response = client.get("/packages/httpx/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "is not tracked here" in html and "ClickHouse" not in html
+
+
+def test_a_signed_in_user_can_track_it_from_the_live_page(
+    ch_settings: Settings, ch: DemoClickHouse, client: Client
+) -> None:
+    user = get_user_model().objects.create_user("ada", password="pw-123456789")
+    client.force_login(user)
+    page = client.get("/packages/httpx/").content.decode()
+    assert "Track httpx" in page and 'action="/packages/httpx/track/"' in page
+    response = client.post("/packages/httpx/track/")
+    assert response.status_code == 302
+    assert Package.objects.get(name="httpx").tracked
+
+
+def test_the_live_page_exports_what_its_charts_show(
+    ch_settings: Settings, ch: DemoClickHouse, client: Client
+) -> None:
+    page = client.get("/packages/httpx/?range=30")
+    response = client.get("/packages/httpx/export.json?range=30")
+    assert response.status_code == 200
+    exported = json.loads(response.content)
+    assert exported["package"] == "httpx"
+    assert exported["window"] == page.context["payload"]["window"]
+    assert client.get("/packages/no-such-project-anywhere/export.csv").status_code == 404
+    ch.set_faults(status=503)
+    cache.clear()
+    assert client.get("/packages/httpx/export.csv?range=30").status_code == 503

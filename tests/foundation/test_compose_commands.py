@@ -173,6 +173,8 @@ def test_docker_compose_validates_the_file(resolved: dict[str, Any]) -> None:
 
 
 @needs_docker_compose
+@pytest.mark.postgres  # the web service's environment, pointed at this machine's services
+@pytest.mark.redis
 def test_the_compose_defaults_pass_check_deploy(resolved: dict[str, Any], var_dir: Path) -> None:
     env = _local_env(resolved["services"]["web"], var_dir)
     result = subprocess.run(

@@ -90,6 +90,8 @@ def test_refresh_reports_errors_and_exits_non_zero(
         run("refresh", "bad name")
 
 
+# `manage.py demo_upstream` as a process: serially (make test).
+@pytest.mark.stack
 def test_demo_upstream_command_serves_until_interrupted() -> None:
     process = subprocess.Popen(
         [

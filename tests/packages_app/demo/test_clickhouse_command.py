@@ -18,6 +18,8 @@ from tests.packages_app.demo.clickhouse_support import LATEST, PACKAGES
 ROOT = Path(__file__).resolve().parents[3]
 
 
+# `manage.py demo_clickhouse` as a process, building its data: serially (make test).
+@pytest.mark.stack
 def test_demo_clickhouse_command_serves_until_interrupted() -> None:
     process = subprocess.Popen(
         [

@@ -66,6 +66,9 @@ def golden_stand_in() -> Iterator[str]:
         process.wait(timeout=30)
 
 
+# A stand-in of the golden packages as a process of its own (chdb holds one database per
+# process), building its data: serially (make test).
+@pytest.mark.stack
 def test_golden_answers_stay_byte_identical_after_a_backfill(
     ch: DemoClickHouse, ch_client: Callable[..., ClickHouseClient], client: Client
 ) -> None:

@@ -705,5 +705,12 @@ def test_the_shipped_granian_command_answers_as_django(
                 tag = tag or ours.headers["etag"]
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            # granian's graceful stop has been seen to take over 30 s here (its workers'
+            # keep-alive connections); this test is about its answers, not its shutdown,
+            # and a container runtime kills it after its own grace period too.
+            server.kill()
+            server.wait(timeout=10)
         delete_prefixed(os.environ["REDIS_URL"], GRANIAN_PREFIX)

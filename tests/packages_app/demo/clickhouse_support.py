@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Unpack
 
 import httpx
@@ -21,6 +27,7 @@ LATEST = GOLDEN_TODAY - dt.timedelta(days=1)
 PACKAGES = ("httpx", "sqlalchemy")
 
 Row = dict[str, object]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @contextmanager
@@ -54,3 +61,50 @@ def select(ch: DemoClickHouse, sql: str, **params: str) -> list[Row]:
         )
     assert response.status_code == 200, response.text
     return [json.loads(line) for line in response.text.splitlines()]
+
+
+@dataclass
+class StandInProcess:
+    """`manage.py demo_clickhouse` running as a process of its own, and the URL it serves."""
+
+    process: subprocess.Popen[str]
+    url: str
+
+
+@contextmanager
+def stand_in_process(packages: Sequence[str]) -> Iterator[StandInProcess]:
+    """`manage.py demo_clickhouse --port 0` for `packages` in a subprocess (chdb holds one
+    database per process); stopped with SIGINT, as Ctrl-C would, and killed if it does not
+    stop, so that no stand-in outlives its test."""
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "manage.py",
+            "demo_clickhouse",
+            "--port",
+            "0",
+            "--latest",
+            LATEST.isoformat(),
+            "--packages",
+            ",".join(packages),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        while not line.startswith("ClickHouse stand-in on"):
+            assert line, process.stderr.read() if process.stderr else "the stand-in exited"
+            line = process.stdout.readline()
+        yield StandInProcess(process, line.split(" on ")[1].split()[0])
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)

@@ -4,13 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import signal
-import subprocess
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 from django.test import Client
@@ -25,45 +19,11 @@ from packages_app.store import points
 from packages_app.sync import services as sync_services
 from packages_app.sync.upstream import UpstreamClient
 from tests.packages_app import golden
-from tests.packages_app.demo.clickhouse_support import LATEST
+from tests.packages_app.demo.clickhouse_support import LATEST, stand_in_process
 
 pytestmark = pytest.mark.django_db
 
 GOLDEN_PACKAGES = ("demo-pkg", "old-only", "zope-interface")
-ROOT = Path(__file__).resolve().parents[3]
-
-
-@contextmanager
-def golden_stand_in() -> Iterator[str]:
-    """`manage.py demo_clickhouse` for the golden packages in a subprocess; yields its URL."""
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "manage.py",
-            "demo_clickhouse",
-            "--port",
-            "0",
-            "--latest",
-            LATEST.isoformat(),
-            "--packages",
-            ",".join(GOLDEN_PACKAGES),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        while not line.startswith("ClickHouse stand-in on"):
-            assert line, "the stand-in exited before listening"
-            line = process.stdout.readline()
-        yield line.split(" on ")[1].split()[0]
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=30)
 
 
 # A stand-in of the golden packages as a process of its own (chdb holds one database per
@@ -90,7 +50,10 @@ def test_golden_answers_stay_byte_identical_after_a_backfill(
     # The golden packages in ClickHouse too: every day since their first download, the
     # days of upstream's window included. In a stand-in of its own, in another process:
     # chdb holds one database per process, and this one's must keep the tests' packages only.
-    with golden_stand_in() as url, ch_client(base_url=url) as ch_api:
+    with (
+        stand_in_process(GOLDEN_PACKAGES) as golden_ch,
+        ch_client(base_url=golden_ch.url) as ch_api,
+    ):
         for name in GOLDEN_PACKAGES:
             result = services.package_backfill(package_id=packages[name].pk, client=ch_api)
             assert result.state == "ok" and result.written > 1000, name

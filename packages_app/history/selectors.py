@@ -1,6 +1,7 @@
 """Reads of the ClickHouse source, for the pages, the tasks and the cross-check.
 
 What the pages side calls (stable signatures):
+- `backfill_pending(package) -> bool`: tracked, its history not stored yet (read it live);
 - `sources(package) -> Sources`: where each source's days are, the boundary between them
   (for the chart's marker and the "history since" line) and ClickHouse's state;
 - `agreement(package_id) -> Agreement`: "N of M days agree within 1 %" over the days both
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db.models import Q, QuerySet
 
+from packages_app.history.client import enabled
 from packages_app.history.models import HistoryState, PackageHistory
 from packages_app.models import Metric, Package, Source
 from packages_app.names import ALL_PACKAGES
@@ -97,6 +99,16 @@ def sources(package: Package) -> Sources:
         state=history.state if history else None,
         last_error=history.last_error if history else "",
     )
+
+
+def backfill_pending(package: Package) -> bool:
+    """Whether the package is tracked and ClickHouse's backfill of it has not run yet (the
+    source on): its pages read ClickHouse live until the history is stored. No query when
+    the history row came with the package (`select_related("history")`)."""
+    if not enabled() or package.name == ALL_PACKAGES or not package.tracked or package.paused:
+        return False
+    history = _history_of(package)
+    return history is None or history.state == HistoryState.NEW
 
 
 def _history_of(package: Package) -> PackageHistory | None:

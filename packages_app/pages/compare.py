@@ -384,10 +384,11 @@ def compare_payload(
     with_data: list[Package | LivePackage] = []
     for name in options.packages:
         held = packages.get(name)
-        if held is not None and held.has_data and first_held(held):
-            with_data.append(held)
-        elif name in live:
+        # Read live when the store cannot show it yet (pages/live.reads_live), else stored.
+        if name in live:
             with_data.append(live[name])
+        elif held is not None and held.has_data and first_held(held):
+            with_data.append(held)
     if not with_data:
         return None
     all_pypi = packages.get(ALL_PACKAGES) if options.mode == "share_pypi" else None

@@ -16,6 +16,7 @@ from typing import Any
 
 from packages_app import soft_cache
 from packages_app.history import live
+from packages_app.history import selectors as history
 from packages_app.history.client import ClickHouseError
 from packages_app.history.queries import AllTime
 from packages_app.models import Metric, Package
@@ -63,9 +64,13 @@ class LivePackage:
 
 
 def reads_live(package: Package | None) -> bool:
-    """Whether a name's pages read ClickHouse live: nothing held and nobody tracking it (a
-    tracked package waiting for its first refresh shows its progress instead)."""
-    return package is None or not (package.has_data or package.tracked)
+    """Whether a name's pages read ClickHouse live: the store cannot show it yet. Nothing is
+    held for it (nobody tracks it, or its first refresh has not landed), or it is tracked
+    and its ClickHouse history is still to come: from "Track" until both are stored, its
+    page keeps the live charts instead of a shorter stored history or a progress card.
+    Whoever reads live falls back to the store (or the progress card) when ClickHouse
+    fails or has never seen the name, if a package is tracked."""
+    return package is None or not package.has_data or history.backfill_pending(package)
 
 
 def live_package(name: str) -> LivePackage | None:

@@ -84,8 +84,13 @@ def package_detail(request: HttpRequest, name: str) -> HttpResponse:
         "is_all": name == ALL_PACKAGES,
         "track_limit": settings.TRACK_LIMIT_PER_USER_PER_DAY,
     }
-    # Nothing held and nobody tracking it: read it live from ClickHouse, if it is on.
-    if name != ALL_PACKAGES and reads_live(package) and (response := live_page(request, name)):
+    # The store cannot show it yet (nothing held, or its history still to come): read it
+    # live from ClickHouse, if it is on and answers.
+    if (
+        name != ALL_PACKAGES
+        and reads_live(package)
+        and (response := live_page(request, name, package))
+    ):
         return response
     try:
         options = parse_options(request.GET, PACKAGE_DEFAULTS)
@@ -146,6 +151,8 @@ def package_status(request: HttpRequest, name: str) -> HttpResponse:
         "package": package,
         "status": status,
         "track_limit": settings.TRACK_LIMIT_PER_USER_PER_DAY,
+        # Polled from the live page (its charts read from ClickHouse meanwhile): its wording.
+        "live_charts": request.GET.get("live") == "1",
     }
     if not is_partial(request):
         return redirect("package-detail", name=name)
@@ -161,7 +168,7 @@ def package_export(request: HttpRequest, name: str, fmt: str) -> HttpResponse:
     except OptionsError as error:
         return exports.invalid_options(error.messages)
     package = selectors.package_for_page(name)
-    if reads_live(package) and (response := live_export(name, options, fmt)):
+    if reads_live(package) and (response := live_export(name, options, fmt, package)):
         return response
     payload = chart_payload(package, options) if package is not None else None
     return exports.download(

@@ -85,21 +85,66 @@ def dates(name: str) -> Dates | None:
 
 
 def series(
-    name: str, held: Dates, metrics: tuple[Metric, ...], start: dt.date, end: dt.date
+    name: str,
+    held: Dates,
+    metrics: tuple[Metric, ...],
+    start: dt.date,
+    end: dt.date,
+    *,
+    unknown: bool = True,
 ) -> SeriesByMetric:
     """The package's series over [start, end] in the store's shape (metric -> category ->
-    day -> downloads), so the chart layer reads them like stored points. Four queries,
-    cached by name, dates and ClickHouse's latest day."""
-    key = f"chlive:series:v1:{source_key()}:{name}:{held.latest}:{start}:{end}"
-    cached = soft_cache.get(key)
-    if cached is None:
+    day -> downloads), so the chart layer reads them like stored points.
+
+    One query per metric asked and not cached (each cached on its own, by name, dates and
+    ClickHouse's latest day, so the package page and compare share them). A breakdown's
+    `null` needs the day's mirror downloads from the overall series: one more query when
+    overall is neither asked nor cached, unless `unknown` is False (a caller that shows one
+    known category): the breakdown then comes without `null`.
+    """
+    base = f"chlive:series:v2:{source_key()}:{name}:{held.latest}:{start}:{end}"
+
+    def key(metric: Metric, *, known_only: bool = False) -> str:
+        return f"{base}:{int(metric)}" + (":known" if known_only else "")
+
+    found: dict[Metric, dict[str, dict[dt.date, int]]] = {}
+    for metric in metrics:
+        cached = soft_cache.get(key(metric))
+        if cached is None and not unknown and metric != Metric.OVERALL:
+            cached = soft_cache.get(key(metric, known_only=True))
+        if cached is not None:
+            found[metric] = cached
+    missing = [metric for metric in metrics if metric not in found]
+    if missing:
+        breakdowns = [metric for metric in missing if metric != Metric.OVERALL]
+        overall = found.get(Metric.OVERALL)
         with _client() as client:
-            found = queries.package_series(client, name, start, end)
-        cached = {}
-        for (metric, category, day), downloads in found.items():
-            cached.setdefault(int(metric), {}).setdefault(category, {})[day] = downloads
-        soft_cache.set(key, cached, ANSWER_SECONDS)
-    return {metric: dict(cached.get(int(metric), {})) for metric in metrics}
+            if Metric.OVERALL in missing or (unknown and breakdowns and overall is None):
+                overall = _by_category(queries.overall_series(client, name, start, end))
+                soft_cache.set(key(Metric.OVERALL), overall, ANSWER_SECONDS)
+                found[Metric.OVERALL] = overall
+            mirrors = (
+                None
+                if overall is None
+                else queries.mirror_downloads(
+                    overall.get("with_mirrors", {}), overall.get("without_mirrors", {})
+                )
+            )
+            for metric in breakdowns:
+                points = queries.breakdown_series(client, name, metric, start, end, mirrors=mirrors)
+                found[metric] = _by_category(points)
+                soft_cache.set(
+                    key(metric, known_only=mirrors is None), found[metric], ANSWER_SECONDS
+                )
+    return {metric: dict(found[metric]) for metric in metrics}
+
+
+def _by_category(points: queries.Points) -> dict[str, dict[dt.date, int]]:
+    """One metric's points as category -> day -> downloads."""
+    shaped: dict[str, dict[dt.date, int]] = {}
+    for (_, category, day), downloads in points.items():
+        shaped.setdefault(category, {})[day] = downloads
+    return shaped
 
 
 def all_time(name: str, held: Dates) -> AllTime:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -222,36 +222,77 @@ def _system_category(value: str) -> str:
     return value if value in UPSTREAM_SYSTEMS else OTHER_SYSTEM
 
 
-def package_series(client: ClickHouseClient, name: str, since: dt.date, through: dt.date) -> Points:
-    """The package's four series over [since, through], upstream's categories: 4 queries."""
-    params = _params(name, since, through)
+# The breakdowns: their SQL and how a ClickHouse value becomes upstream's category.
+BREAKDOWNS: dict[Metric, tuple[str, Callable[[str], str]]] = {
+    Metric.PYTHON_MAJOR: (PYTHON_MAJOR_SQL, _python_category),
+    Metric.PYTHON_MINOR: (PYTHON_MINOR_SQL, _python_category),
+    Metric.SYSTEM: (SYSTEM_SQL, _system_category),
+}
+
+
+def overall_series(client: ClickHouseClient, name: str, since: dt.date, through: dt.date) -> Points:
+    """with_mirrors and without_mirrors over [since, through]: 1 query."""
     result: Points = {}
-    mirrors: dict[dt.date, int] = {}
-    for row in _shape(client.select(OVERALL_SQL, params), 3):
+    for row in _shape(client.select(OVERALL_SQL, _params(name, since, through)), 3):
         day, everything, without = _date(row[0]), _count(row[1]), _count(row[2])
         if without > everything:
             raise ClickHouseUnavailable(f"{day}: without mirrors above with mirrors")
         result[(Metric.OVERALL, "with_mirrors", day)] = everything
         result[(Metric.OVERALL, "without_mirrors", day)] = without
-        mirrors[day] = everything - without
-    breakdowns = (
-        (Metric.PYTHON_MAJOR, PYTHON_MAJOR_SQL, _python_category),
-        (Metric.PYTHON_MINOR, PYTHON_MINOR_SQL, _python_category),
-        (Metric.SYSTEM, SYSTEM_SQL, _system_category),
-    )
-    for metric, sql, categorise in breakdowns:
-        sums: dict[tuple[str, dt.date], int] = defaultdict(int)
-        for row in _shape(client.select(sql, params), 3):
-            value = row[1]
-            if not isinstance(value, str):
-                raise ClickHouseUnavailable(f"a category is not a string: {value!r}")
-            sums[(categorise(value), _date(row[0]))] += _count(row[2])
-        for (category, day), downloads in sums.items():
-            if category == UNKNOWN:
-                # Mirror downloads carry no Python or system: upstream leaves them out.
-                downloads = max(downloads - mirrors.get(day, 0), 0)
-            if downloads:  # upstream has no row for a category nobody downloaded with
-                result[(metric, category, day)] = downloads
+    return result
+
+
+def mirror_downloads(
+    with_mirrors: Mapping[dt.date, int], without_mirrors: Mapping[dt.date, int]
+) -> dict[dt.date, int]:
+    """Each day's mirror downloads (with - without): what a breakdown's '' counts beyond
+    upstream's `null`."""
+    return {day: n - without_mirrors.get(day, 0) for day, n in with_mirrors.items()}
+
+
+def breakdown_series(
+    client: ClickHouseClient,
+    name: str,
+    metric: Metric,
+    since: dt.date,
+    through: dt.date,
+    *,
+    mirrors: Mapping[dt.date, int] | None,
+) -> Points:
+    """One breakdown (python_major, python_minor or system) over [since, through]: 1 query.
+
+    Upstream's `null` is ClickHouse's unknown less that day's mirror downloads, so it needs
+    `mirrors` (mirror_downloads); with None it is left out (a caller showing one known
+    category, as compare does, saves the overall query)."""
+    sql, categorise = BREAKDOWNS[metric]
+    sums: dict[tuple[str, dt.date], int] = defaultdict(int)
+    for row in _shape(client.select(sql, _params(name, since, through)), 3):
+        value = row[1]
+        if not isinstance(value, str):
+            raise ClickHouseUnavailable(f"a category is not a string: {value!r}")
+        sums[(categorise(value), _date(row[0]))] += _count(row[2])
+    result: Points = {}
+    for (category, day), downloads in sums.items():
+        if category == UNKNOWN:
+            if mirrors is None:
+                continue
+            # Mirror downloads carry no Python or system: upstream leaves them out.
+            downloads = max(downloads - mirrors.get(day, 0), 0)
+        if downloads:  # upstream has no row for a category nobody downloaded with
+            result[(metric, category, day)] = downloads
+    return result
+
+
+def package_series(client: ClickHouseClient, name: str, since: dt.date, through: dt.date) -> Points:
+    """The package's four series over [since, through], upstream's categories: 4 queries."""
+    result = overall_series(client, name, since, through)
+    with_mirrors: dict[dt.date, int] = {}
+    without_mirrors: dict[dt.date, int] = {}
+    for (_, category, day), downloads in result.items():
+        (with_mirrors if category == "with_mirrors" else without_mirrors)[day] = downloads
+    mirrors = mirror_downloads(with_mirrors, without_mirrors)
+    for metric in BREAKDOWNS:
+        result.update(breakdown_series(client, name, metric, since, through, mirrors=mirrors))
     return result
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from packages_app import soft_cache
+from packages_app.categories import UNKNOWN
 from packages_app.history import live
 from packages_app.history import selectors as history
 from packages_app.history.client import ClickHouseError
@@ -54,10 +55,14 @@ class LivePackage:
         start, end = max(start, self.first_date), min(end, self.latest_date)
         if start > end:
             return {}
-        days = self.fetch(start, end).get(metric, {}).get(category, {})
+        # Only the metric shown (compare): one query, two for a breakdown's `null`.
+        held = live.Dates(self.first_date, self.latest_date)
+        found = live.series(self.name, held, (metric,), start, end, unknown=category == UNKNOWN)
+        days = found[metric].get(category, {})
         return {d: n for d, n in days.items() if any(s <= d <= e for s, e in spans)}
 
     def fetch(self, start: dt.date, end: dt.date) -> SeriesByMetric:
+        """Every series the package page charts (its points source)."""
         return live.series(
             self.name, live.Dates(self.first_date, self.latest_date), CHART_METRICS, start, end
         )

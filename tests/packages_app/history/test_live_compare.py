@@ -84,3 +84,54 @@ def test_with_the_source_off_untracked_names_wait_as_today(
     assert response.status_code == 200
     assert response.context["payload"] is None
     assert [e["name"] for e in response.context["waiting"]] == ["httpx"]
+
+
+def series_reads(ch: DemoClickHouse) -> list[str]:
+    """The views the recorded series queries read (a series groups by date)."""
+    return [q.sql.split(" FROM ", 1)[1].split()[0] for q in ch.queries if "GROUP BY date" in q.sql]
+
+
+@pytest.mark.parametrize(
+    ("query", "views"),
+    [
+        ("", ["pypi_downloads_per_day_by_version_by_installer_by_type"]),
+        (
+            "&metric=python_minor&category=3.11",
+            ["pypi_downloads_per_day_by_version_by_python"],
+        ),
+        ("&metric=system&category=Windows", ["pypi_downloads_per_day_by_version_by_system"]),
+        # `null` is ClickHouse's unknown less the mirror downloads: the overall series too.
+        (
+            "&metric=system&category=null",
+            [
+                "pypi_downloads_per_day_by_version_by_installer_by_type",
+                "pypi_downloads_per_day_by_version_by_system",
+            ],
+        ),
+    ],
+)
+def test_compare_reads_only_the_series_it_shows(
+    ch_settings: Settings, ch: DemoClickHouse, client: Client, query: str, views: list[str]
+) -> None:
+    response = client.get(f"/compare/?packages=httpx{query}&range=30&agg=day")
+    assert response.status_code == 200 and response.context["payload"]["packages"] == ["httpx"]
+    assert series_reads(ch) == views
+    # Its numbers are the package page's (the same chart layer over all four series).
+    ch.clear_queries()
+    page = client.get("/packages/httpx/?range=30").context["payload"]
+    metric = response.context["payload"]["metric"]
+    chart = next(c for c in page["charts"] if c["metric"] == metric and not c["share"])
+    shown = response.context["payload"]["category"]
+    expected = next(d["data"] for d in chart["datasets"] if d["key"] == shown)
+    assert response.context["payload"]["datasets"][0]["data"] == expected
+
+
+def test_compare_after_the_package_page_reads_no_series_again(
+    ch_settings: Settings, ch: DemoClickHouse, client: Client
+) -> None:
+    assert client.get("/packages/sqlalchemy/?range=90").status_code == 200
+    ch.clear_queries()
+    for query in ("", "&metric=python_major&category=2", "&metric=python_minor&category=null"):
+        response = client.get(f"/compare/?packages=sqlalchemy{query}&range=90")
+        assert response.context["payload"]["packages"] == ["sqlalchemy"]
+    assert series_reads(ch) == []

@@ -71,8 +71,10 @@ def _context(
                 "package": package,
                 "status": selectors.data_status(package),
                 "charted": name in charted,
-                # Why ClickHouse could not chart an untracked name: "unknown", "unavailable".
-                "live_problem": live_problems.get(name, ""),
+                # Why ClickHouse could not chart an untracked name: "unknown", "unavailable"
+                # (its dates or its series not answered).
+                "live_problem": live_problems.get(name, "")
+                or ("unavailable" if name in live and name not in charted else ""),
                 "remove_href": compare_url(
                     options, packages=tuple(n for n in options.packages if n != name)
                 ),

@@ -76,6 +76,27 @@ def test_unknown_names_and_a_failing_clickhouse_leave_the_rest_charted(
     assert "is not answering" in response.content.decode()
 
 
+def test_clickhouse_failing_on_the_series_alone_is_no_500(
+    ch_settings: Settings, ch: DemoClickHouse, client: Client
+) -> None:
+    """Its dates and total answered (cached), then the series fail: that name is left out
+    with the reason, the tracked one still charted, and nothing wrong is cached."""
+    stored = Package.objects.create(
+        name="flask", tracked=True, first_date=LATEST - 9 * ONE_DAY, latest_date=LATEST
+    )
+    category, _ = Category.objects.get_or_create(metric=Metric.OVERALL, name="without_mirrors")
+    points.put(stored.pk, [(category.pk, LATEST - n * ONE_DAY, 100) for n in range(10)])
+    ch.set_faults(status=503, match="GROUP BY date")
+    response = client.get("/compare/?packages=flask,httpx&range=30")
+    assert response.status_code == 200
+    assert response.context["payload"]["packages"] == ["flask"]
+    assert [e["name"] for e in response.context["waiting"]] == ["httpx"]
+    assert "is not answering" in response.content.decode()
+    ch.clear_faults()
+    again = client.get("/compare/?packages=flask,httpx&range=30")
+    assert again.context["payload"]["packages"] == ["flask", "httpx"]
+
+
 def test_with_the_source_off_untracked_names_wait_as_today(
     settings: Settings, client: Client
 ) -> None:

@@ -25,6 +25,7 @@ from packages_app.pages.chart import (
     CACHE_SECONDS,
     SMOOTH_DAYS,
     category_label,
+    control_links,
     data_script,
     data_table,
     json_numbers,
@@ -475,4 +476,24 @@ def bundle_of(payload: dict[str, Any]) -> dict[str, Any]:
             )
             for chart in payload["charts"]
         },
+    }
+
+
+def charts_context(bundle: dict[str, Any] | None, options: ChartOptions) -> dict[str, Any]:
+    """What the charts partial (package_detail.html#charts) renders from a bundle, for a
+    tracked package's page and a live one alike: the payload, its json_script, each chart
+    with its table, the controls and the query string."""
+    charts = (
+        [{**chart, "table": bundle["tables"][chart["id"]]} for chart in bundle["payload"]["charts"]]
+        if bundle is not None
+        else []
+    )
+    return {
+        "options": options,
+        "payload": bundle["payload"] if bundle else None,
+        "chart_data": bundle["data_script"] if bundle else "",
+        "charts": charts,
+        # A link back to the defaults is "?", not "": an empty href is this very URL.
+        "controls": control_links(options, lambda **change: options.querystring(**change) or "?"),
+        "querystring": options.querystring(),
     }

@@ -22,9 +22,9 @@ from packages_app.history.client import ClickHouseDisabled, ClickHouseError, Cli
 from packages_app.http import is_partial
 from packages_app.models import Package
 from packages_app.pages import exports
-from packages_app.pages.chart import control_links
 from packages_app.pages.live import live_bundle, live_package, live_payload
 from packages_app.pages.options import PACKAGE_DEFAULTS, ChartOptions, OptionsError, parse_options
+from packages_app.pages.package import charts_context
 from packages_app.pages.selectors import data_status
 
 logger = logging.getLogger(__name__)
@@ -68,20 +68,7 @@ def live_page(
         return render(request, TEMPLATE, context, status=503)
     if found is None:
         return None if fetching else render(request, TEMPLATE, context, status=404)
-    charts = []
-    if bundle is not None:
-        charts = [
-            {**chart, "table": bundle["tables"][chart["id"]]}
-            for chart in bundle["payload"]["charts"]
-        ]
-    context.update(
-        package=found,
-        payload=bundle["payload"] if bundle else None,
-        chart_data=bundle["data_script"] if bundle else "",
-        charts=charts,
-        controls=control_links(options, lambda **change: options.querystring(**change) or "?"),
-        querystring=options.querystring(),
-    )
+    context.update(charts_context(bundle, options), package=found)
     status = 400 if options_errors else 200
     if is_partial(request):
         response = render(

@@ -30,10 +30,14 @@ from packages_app.models import Package
 from packages_app.names import ALL_PACKAGES, InvalidPackageName, canonicalize
 from packages_app.pages import exports, selectors
 from packages_app.pages.badges import snippets as badge_snippets
-from packages_app.pages.chart import control_links
 from packages_app.pages.live import reads_live
 from packages_app.pages.options import PACKAGE_DEFAULTS, ChartOptions, OptionsError, parse_options
-from packages_app.pages.package import chart_bundle, chart_payload, package_facts
+from packages_app.pages.package import (
+    chart_bundle,
+    chart_payload,
+    charts_context,
+    package_facts,
+)
 from packages_app.pages.views.live import live_export, live_page
 from packages_app.pages.views.track import track_from_page
 
@@ -52,22 +56,10 @@ def _canonical_redirect(request: HttpRequest, name: str) -> HttpResponse | None:
 
 
 def _charts_context(package: Package, options: ChartOptions) -> dict[str, Any]:
-    bundle = chart_bundle(package, options)
-    payload = bundle["payload"] if bundle else None
-    charts = []
-    if bundle is not None:
-        for chart in bundle["payload"]["charts"]:
-            charts.append({**chart, "table": bundle["tables"][chart["id"]]})
     return {
-        "options": options,
+        **charts_context(chart_bundle(package, options), options),
         # The first day shown, whichever source holds it (the date form's minimum).
         "held_from": history.sources(package).first,
-        "payload": payload,
-        "chart_data": bundle["data_script"] if bundle else "",
-        "charts": charts,
-        # A link back to the defaults is "?", not "": an empty href is this very URL.
-        "controls": control_links(options, lambda **change: options.querystring(**change) or "?"),
-        "querystring": options.querystring(),
         "options_errors": [],
     }
 

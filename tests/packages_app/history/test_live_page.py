@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from collections.abc import Callable
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -14,9 +15,13 @@ from pytest_django import Settings
 
 from packages_app.demo.clickhouse import DemoClickHouse
 from packages_app.demo.clickhouse_data import model
+from packages_app.demo.upstream import DemoUpstream
 from packages_app.history import live
+from packages_app.history.client import ClickHouseClient
 from packages_app.models import Package
+from packages_app.sync.upstream import UpstreamClient
 from tests.packages_app.demo.clickhouse_support import LATEST
+from tests.packages_app.history.test_cross_check import both_sources
 
 pytestmark = pytest.mark.django_db
 
@@ -183,3 +188,30 @@ def test_the_live_page_exports_what_its_charts_show(
     ch.set_faults(status=503)
     cache.clear()
     assert client.get("/packages/httpx/export.csv?range=30").status_code == 503
+
+
+def charts_section(html: str) -> str:
+    start = html.index('<section id="charts"')
+    return html[start : html.index("</section>", start)]
+
+
+def test_the_live_page_is_no_heavier_than_the_tracked_one(
+    ch_settings: Settings,
+    ch: DemoClickHouse,
+    client: Client,
+    demo: DemoUpstream,
+    client_for: Callable[..., UpstreamClient],
+    ch_client: Callable[..., ClickHouseClient],
+) -> None:
+    """The same charts partial from the same context builder (pages/package.charts_context):
+    the live page differs from the tracked one only around it (no Python support panel,
+    badges, agreement line), and its charts section only by the tracked page's own markers."""
+    live_page = client.get("/packages/httpx/").content.decode()
+    both_sources("httpx", demo, client_for, ch_client)
+    tracked = client.get("/packages/httpx/").content.decode()
+    assert "read live from ClickHouse" in live_page and "read live" not in tracked
+    assert len(live_page.encode()) < len(tracked.encode())
+    live_charts, tracked_charts = charts_section(live_page), charts_section(tracked)
+    assert live_charts.count("<table") == tracked_charts.count("<table") == 5
+    # The tracked page adds the sources' disagreeing days to its notes (~0.3 KB each).
+    assert abs(len(tracked_charts) - len(live_charts)) < 2_000

@@ -119,7 +119,7 @@ def live_bundle(package: LivePackage, options: ChartOptions) -> dict[str, Any] |
     """The payload, its json_script and tables (pages/package.py's shape), cached."""
     if options.window(package.first_date, package.latest_date) is None:
         return None
-    key = f"livebundle:v1:{live.source_key()}:{package.name}:{package.latest_date}:{options.cache_key}"
+    key = f"livebundle:v2:{live.source_key()}:{package.name}:{package.latest_date}:{options.cache_key}"
     cached = soft_cache.get(key)
     if cached is not None:
         return dict(cached)

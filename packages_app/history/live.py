@@ -34,12 +34,11 @@ __all__ = [
     "AllTime",
     "ClickHouseDisabled",
     "Dates",
-    "all_time",
-    "dates",
     "enabled",
     "prefix_matches",
     "series",
     "source_key",
+    "summary",
 ]
 
 # How long ClickHouse's latest day for a package is trusted (ClickPy loads a day at a time).
@@ -65,21 +64,22 @@ def source_key() -> str:
     return f"{urlsplit(url).netloc}:{settings.CLICKHOUSE_DATABASE}"
 
 
-def dates(name: str) -> Dates | None:
-    """ClickHouse's first and latest day for `name` (None: it has never seen the name).
+def summary(name: str) -> tuple[Dates, AllTime] | None:
+    """ClickHouse's first and latest day for `name` and its all-time totals, in one query
+    (None: it has never seen the name). Trusted for DATES_SECONDS.
 
     Raises ClickHouseDisabled when the source is off, ClickHouseError when it fails.
     """
     if not enabled():
         raise ClickHouseDisabled("CLICKHOUSE_URL is empty")
-    key = f"chlive:dates:v1:{source_key()}:{name}"
+    key = f"chlive:summary:v1:{source_key()}:{name}"
     cached = soft_cache.get(key)
-    if isinstance(cached, Dates):
+    if isinstance(cached, tuple):
         return cached
     if cached == _NEVER_SEEN:
         return None
     with _client() as client:
-        found = queries.package_dates(client, name)
+        found = queries.package_summary(client, name)
     soft_cache.set(key, found or _NEVER_SEEN, DATES_SECONDS)
     return found
 
@@ -96,13 +96,14 @@ def series(
     """The package's series over [start, end] in the store's shape (metric -> category ->
     day -> downloads), so the chart layer reads them like stored points.
 
-    One query per metric asked and not cached (each cached on its own, by name, dates and
-    ClickHouse's latest day, so the package page and compare share them). A breakdown's
-    `null` needs the day's mirror downloads from the overall series: one more query when
-    overall is neither asked nor cached, unless `unknown` is False (a caller that shows one
-    known category): the breakdown then comes without `null`.
+    ONE query for whatever is not cached (queries.series_at_once: the series as branches
+    of a UNION ALL), each series then cached on its own by name, dates and ClickHouse's
+    latest day, so the package page and compare share them. A breakdown's `null` needs the
+    day's mirror downloads from the overall series, which is read along (a branch, not a
+    query) unless `unknown` is False (a caller that shows one known category): the
+    breakdown then comes without `null` and is cached apart.
     """
-    base = f"chlive:series:v2:{source_key()}:{name}:{held.latest}:{start}:{end}"
+    base = f"chlive:series:v3:{source_key()}:{name}:{held.latest}:{start}:{end}"
 
     def key(metric: Metric, *, known_only: bool = False) -> str:
         return f"{base}:{int(metric)}" + (":known" if known_only else "")
@@ -116,47 +117,30 @@ def series(
             found[metric] = cached
     missing = [metric for metric in metrics if metric not in found]
     if missing:
-        breakdowns = [metric for metric in missing if metric != Metric.OVERALL]
-        overall = found.get(Metric.OVERALL)
         with _client() as client:
-            if Metric.OVERALL in missing or (unknown and breakdowns and overall is None):
-                overall = _by_category(queries.overall_series(client, name, start, end))
-                soft_cache.set(key(Metric.OVERALL), overall, ANSWER_SECONDS)
-                found[Metric.OVERALL] = overall
-            mirrors = (
-                None
-                if overall is None
-                else queries.mirror_downloads(
-                    overall.get("with_mirrors", {}), overall.get("without_mirrors", {})
-                )
+            points = queries.series_at_once(client, name, start, end, missing, unknown=unknown)
+        empty: dict[str, dict[dt.date, int]] = {}
+        read = dict.fromkeys(missing, empty) | {
+            Metric(metric): shaped for metric, shaped in _by_metric(points).items()
+        }
+        # A breakdown read without the overall series has no `null`: cached apart.
+        known_only = Metric.OVERALL not in read
+        for metric, shaped in read.items():
+            found[metric] = shaped
+            soft_cache.set(
+                key(metric, known_only=known_only and metric != Metric.OVERALL),
+                shaped,
+                ANSWER_SECONDS,
             )
-            for metric in breakdowns:
-                points = queries.breakdown_series(client, name, metric, start, end, mirrors=mirrors)
-                found[metric] = _by_category(points)
-                soft_cache.set(
-                    key(metric, known_only=mirrors is None), found[metric], ANSWER_SECONDS
-                )
     return {metric: dict(found[metric]) for metric in metrics}
 
 
-def _by_category(points: queries.Points) -> dict[str, dict[dt.date, int]]:
-    """One metric's points as category -> day -> downloads."""
-    shaped: dict[str, dict[dt.date, int]] = {}
-    for (_, category, day), downloads in points.items():
-        shaped.setdefault(category, {})[day] = downloads
+def _by_metric(points: queries.Points) -> dict[int, dict[str, dict[dt.date, int]]]:
+    """Points as metric -> category -> day -> downloads."""
+    shaped: dict[int, dict[str, dict[dt.date, int]]] = {}
+    for (metric, category, day), downloads in points.items():
+        shaped.setdefault(int(metric), {}).setdefault(category, {})[day] = downloads
     return shaped
-
-
-def all_time(name: str, held: Dates) -> AllTime:
-    """Every download of the package, with and without mirrors (one query, cached)."""
-    key = f"chlive:total:v1:{source_key()}:{name}:{held.latest}"
-    cached = soft_cache.get(key)
-    if isinstance(cached, AllTime):
-        return cached
-    with _client() as client:
-        total = queries.package_total(client, name)
-    soft_cache.set(key, total, ANSWER_SECONDS)
-    return total
 
 
 def prefix_matches(prefix: str, limit: int) -> list[tuple[str, int]]:

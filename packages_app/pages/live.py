@@ -81,10 +81,11 @@ def reads_live(package: Package | None) -> bool:
 def live_package(name: str) -> LivePackage | None:
     """The package as ClickHouse knows it (None: never seen). Raises ClickHouseDisabled when
     the source is off and ClickHouseError when ClickHouse fails."""
-    held = live.dates(name)
-    if held is None:
+    found = live.summary(name)
+    if found is None:
         return None
-    return LivePackage(name, held.first, held.latest, live.all_time(name, held))
+    held, total = found
+    return LivePackage(name, held.first, held.latest, total)
 
 
 def live_packages(names: Iterable[str]) -> tuple[dict[str, LivePackage], dict[str, str]]:

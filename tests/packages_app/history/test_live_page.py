@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -90,7 +91,7 @@ def test_a_new_latest_day_in_clickhouse_is_a_new_answer(
     assert lagging.context["payload"]["window"]["end"] == (LATEST - 3 * ONE_DAY).isoformat()
     ch.set_lag(0)
     # The latest day is trusted for a few minutes; once it expires the new day shows.
-    cache.delete(f"chlive:dates:v1:{live.source_key()}:httpx")
+    cache.delete(f"chlive:summary:v1:{live.source_key()}:httpx")
     fresh = client.get("/packages/httpx/")
     assert fresh.context["payload"]["window"]["end"] == LATEST.isoformat()
 
@@ -215,3 +216,22 @@ def test_the_live_page_is_no_heavier_than_the_tracked_one(
     assert live_charts.count("<table") == tracked_charts.count("<table") == 5
     # The tracked page adds the sources' disagreeing days to its notes (~0.3 KB each).
     assert abs(len(tracked_charts) - len(live_charts)) < 2_000
+
+
+def test_a_cold_page_fits_the_default_budget(
+    ch_settings: Settings, ch: DemoClickHouse, client: Client, tmp_path: Path
+) -> None:
+    """ClickPy's budget (2 queries a second, 60 a minute) and a page that waits at most a
+    second for a slot: a cold untracked page asks two queries (its dates and totals, then
+    its four series as one), so it never waits; four round trips for the series made the
+    third query wait past the second and the page a 503."""
+    ch_settings.CLICKHOUSE_RATE_PER_SECOND = 2.0
+    ch_settings.CLICKHOUSE_RATE_PER_MINUTE = 60.0
+    # A budget of this test's own (a file under its own VAR_DIR), untouched by the others.
+    ch_settings.REDIS_URL = ""
+    ch_settings.VAR_DIR = tmp_path
+    response = client.get("/packages/httpx/?range=all")
+    assert response.status_code == 200
+    assert len(ch.queries) == 2
+    payload = response.context["payload"]
+    assert payload["window"]["start"] == model.first_download_date("httpx").isoformat()

@@ -34,6 +34,7 @@ __all__ = [
     "AllTime",
     "ClickHouseDisabled",
     "Dates",
+    "dates",
     "enabled",
     "prefix_matches",
     "series",
@@ -82,6 +83,13 @@ def summary(name: str) -> tuple[Dates, AllTime] | None:
         found = queries.package_summary(client, name)
     soft_cache.set(key, found or _NEVER_SEEN, DATES_SECONDS)
     return found
+
+
+def dates(name: str) -> Dates | None:
+    """ClickHouse's first and latest day for `name` (None: it has never seen the name): the
+    summary's dates, the same cached answer. Raises as summary() does."""
+    found = summary(name)
+    return found[0] if found is not None else None
 
 
 def series(

@@ -235,3 +235,16 @@ def test_a_cold_page_fits_the_default_budget(
     assert len(ch.queries) == 2
     payload = response.context["payload"]
     assert payload["window"]["start"] == model.first_download_date("httpx").isoformat()
+
+
+def test_dates_and_summary_are_one_cached_answer(ch_settings: Settings, ch: DemoClickHouse) -> None:
+    found = live.summary("httpx")
+    assert found is not None
+    held, total = found
+    assert held == live.dates("httpx")
+    assert held.first == model.first_download_date("httpx") and held.latest == LATEST
+    assert total.without_mirrors <= total.with_mirrors
+    assert len(ch.queries) == 1
+    assert live.dates("no-such-project-anywhere") is None
+    assert live.summary("no-such-project-anywhere") is None
+    assert len(ch.queries) == 2

@@ -36,15 +36,16 @@ app.conf.beat_schedule = {
         "schedule": 60.0,
     },
     # ClickHouse, the second source (packages_app/history/tasks.py): newly tracked packages
-    # get their history within a minute (a no-op with CLICKHOUSE_URL empty); every week,
-    # after ClickPy's Sunday load, the last weeks are read again (its sync lags or restates).
+    # get their history within a minute (a no-op with CLICKHOUSE_URL empty); every package's
+    # last weeks are read again once a week (ClickPy's sync lags or restates), spread over
+    # the week: each hour re-reads the packages whose id modulo 168 is that hour of the week.
     "history-sweep": {
         "task": "packages_app.tasks.history_sweep",
         "schedule": 60.0,
     },
     "history-reread": {
         "task": "packages_app.tasks.history_reread",
-        "schedule": crontab(minute=45, hour=5, day_of_week="mon"),
+        "schedule": crontab(minute=45),
     },
     # Digests and alerts (watchlists/notify/tasks.py): Monday digests after the daily
     # sweep, hourly until noon (it waits for Sunday's data; the claims make repeats no-ops).

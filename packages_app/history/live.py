@@ -34,12 +34,12 @@ __all__ = [
     "AllTime",
     "ClickHouseDisabled",
     "Dates",
-    "all_time",
     "dates",
     "enabled",
     "prefix_matches",
     "series",
     "source_key",
+    "summary",
 ]
 
 # How long ClickHouse's latest day for a package is trusted (ClickPy loads a day at a time).
@@ -65,53 +65,90 @@ def source_key() -> str:
     return f"{urlsplit(url).netloc}:{settings.CLICKHOUSE_DATABASE}"
 
 
-def dates(name: str) -> Dates | None:
-    """ClickHouse's first and latest day for `name` (None: it has never seen the name).
+def summary(name: str) -> tuple[Dates, AllTime] | None:
+    """ClickHouse's first and latest day for `name` and its all-time totals, in one query
+    (None: it has never seen the name). Trusted for DATES_SECONDS.
 
     Raises ClickHouseDisabled when the source is off, ClickHouseError when it fails.
     """
     if not enabled():
         raise ClickHouseDisabled("CLICKHOUSE_URL is empty")
-    key = f"chlive:dates:v1:{source_key()}:{name}"
+    key = f"chlive:summary:v1:{source_key()}:{name}"
     cached = soft_cache.get(key)
-    if isinstance(cached, Dates):
+    if isinstance(cached, tuple):
         return cached
     if cached == _NEVER_SEEN:
         return None
     with _client() as client:
-        found = queries.package_dates(client, name)
+        found = queries.package_summary(client, name)
     soft_cache.set(key, found or _NEVER_SEEN, DATES_SECONDS)
     return found
 
 
+def dates(name: str) -> Dates | None:
+    """ClickHouse's first and latest day for `name` (None: it has never seen the name): the
+    summary's dates, the same cached answer. Raises as summary() does."""
+    found = summary(name)
+    return found[0] if found is not None else None
+
+
 def series(
-    name: str, held: Dates, metrics: tuple[Metric, ...], start: dt.date, end: dt.date
+    name: str,
+    held: Dates,
+    metrics: tuple[Metric, ...],
+    start: dt.date,
+    end: dt.date,
+    *,
+    unknown: bool = True,
 ) -> SeriesByMetric:
     """The package's series over [start, end] in the store's shape (metric -> category ->
-    day -> downloads), so the chart layer reads them like stored points. Four queries,
-    cached by name, dates and ClickHouse's latest day."""
-    key = f"chlive:series:v1:{source_key()}:{name}:{held.latest}:{start}:{end}"
-    cached = soft_cache.get(key)
-    if cached is None:
+    day -> downloads), so the chart layer reads them like stored points.
+
+    ONE query for whatever is not cached (queries.series_at_once: the series as branches
+    of a UNION ALL), each series then cached on its own by name, dates and ClickHouse's
+    latest day, so the package page and compare share them. A breakdown's `null` needs the
+    day's mirror downloads from the overall series, which is read along (a branch, not a
+    query) unless `unknown` is False (a caller that shows one known category): the
+    breakdown then comes without `null` and is cached apart.
+    """
+    base = f"chlive:series:v3:{source_key()}:{name}:{held.latest}:{start}:{end}"
+
+    def key(metric: Metric, *, known_only: bool = False) -> str:
+        return f"{base}:{int(metric)}" + (":known" if known_only else "")
+
+    found: dict[Metric, dict[str, dict[dt.date, int]]] = {}
+    for metric in metrics:
+        cached = soft_cache.get(key(metric))
+        if cached is None and not unknown and metric != Metric.OVERALL:
+            cached = soft_cache.get(key(metric, known_only=True))
+        if cached is not None:
+            found[metric] = cached
+    missing = [metric for metric in metrics if metric not in found]
+    if missing:
         with _client() as client:
-            found = queries.package_series(client, name, start, end)
-        cached = {}
-        for (metric, category, day), downloads in found.items():
-            cached.setdefault(int(metric), {}).setdefault(category, {})[day] = downloads
-        soft_cache.set(key, cached, ANSWER_SECONDS)
-    return {metric: dict(cached.get(int(metric), {})) for metric in metrics}
+            points = queries.series_at_once(client, name, start, end, missing, unknown=unknown)
+        empty: dict[str, dict[dt.date, int]] = {}
+        read = dict.fromkeys(missing, empty) | {
+            Metric(metric): shaped for metric, shaped in _by_metric(points).items()
+        }
+        # A breakdown read without the overall series has no `null`: cached apart.
+        known_only = Metric.OVERALL not in read
+        for metric, shaped in read.items():
+            found[metric] = shaped
+            soft_cache.set(
+                key(metric, known_only=known_only and metric != Metric.OVERALL),
+                shaped,
+                ANSWER_SECONDS,
+            )
+    return {metric: dict(found[metric]) for metric in metrics}
 
 
-def all_time(name: str, held: Dates) -> AllTime:
-    """Every download of the package, with and without mirrors (one query, cached)."""
-    key = f"chlive:total:v1:{source_key()}:{name}:{held.latest}"
-    cached = soft_cache.get(key)
-    if isinstance(cached, AllTime):
-        return cached
-    with _client() as client:
-        total = queries.package_total(client, name)
-    soft_cache.set(key, total, ANSWER_SECONDS)
-    return total
+def _by_metric(points: queries.Points) -> dict[int, dict[str, dict[dt.date, int]]]:
+    """Points as metric -> category -> day -> downloads."""
+    shaped: dict[int, dict[str, dict[dt.date, int]]] = {}
+    for (metric, category, day), downloads in points.items():
+        shaped.setdefault(int(metric), {}).setdefault(category, {})[day] = downloads
+    return shaped
 
 
 def prefix_matches(prefix: str, limit: int) -> list[tuple[str, int]]:

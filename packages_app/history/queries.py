@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -222,47 +222,176 @@ def _system_category(value: str) -> str:
     return value if value in UPSTREAM_SYSTEMS else OTHER_SYSTEM
 
 
-def package_series(client: ClickHouseClient, name: str, since: dt.date, through: dt.date) -> Points:
-    """The package's four series over [since, through], upstream's categories: 4 queries."""
-    params = _params(name, since, through)
+# The breakdowns: their SQL and how a ClickHouse value becomes upstream's category.
+BREAKDOWNS: dict[Metric, tuple[str, Callable[[str], str]]] = {
+    Metric.PYTHON_MAJOR: (PYTHON_MAJOR_SQL, _python_category),
+    Metric.PYTHON_MINOR: (PYTHON_MINOR_SQL, _python_category),
+    Metric.SYSTEM: (SYSTEM_SQL, _system_category),
+}
+
+
+def overall_series(client: ClickHouseClient, name: str, since: dt.date, through: dt.date) -> Points:
+    """with_mirrors and without_mirrors over [since, through]: 1 query."""
+    return _overall_points(_shape(client.select(OVERALL_SQL, _params(name, since, through)), 3))
+
+
+def _overall_points(rows: Iterable[Row]) -> Points:
+    """Rows of (date, every download, without mirrors) as the overall series."""
     result: Points = {}
-    mirrors: dict[dt.date, int] = {}
-    for row in _shape(client.select(OVERALL_SQL, params), 3):
+    for row in rows:
         day, everything, without = _date(row[0]), _count(row[1]), _count(row[2])
         if without > everything:
             raise ClickHouseUnavailable(f"{day}: without mirrors above with mirrors")
         result[(Metric.OVERALL, "with_mirrors", day)] = everything
         result[(Metric.OVERALL, "without_mirrors", day)] = without
-        mirrors[day] = everything - without
-    breakdowns = (
-        (Metric.PYTHON_MAJOR, PYTHON_MAJOR_SQL, _python_category),
-        (Metric.PYTHON_MINOR, PYTHON_MINOR_SQL, _python_category),
-        (Metric.SYSTEM, SYSTEM_SQL, _system_category),
-    )
-    for metric, sql, categorise in breakdowns:
-        sums: dict[tuple[str, dt.date], int] = defaultdict(int)
-        for row in _shape(client.select(sql, params), 3):
-            value = row[1]
-            if not isinstance(value, str):
-                raise ClickHouseUnavailable(f"a category is not a string: {value!r}")
-            sums[(categorise(value), _date(row[0]))] += _count(row[2])
-        for (category, day), downloads in sums.items():
-            if category == UNKNOWN:
-                # Mirror downloads carry no Python or system: upstream leaves them out.
-                downloads = max(downloads - mirrors.get(day, 0), 0)
-            if downloads:  # upstream has no row for a category nobody downloaded with
-                result[(metric, category, day)] = downloads
     return result
+
+
+def mirror_downloads(
+    with_mirrors: Mapping[dt.date, int], without_mirrors: Mapping[dt.date, int]
+) -> dict[dt.date, int]:
+    """Each day's mirror downloads (with - without): what a breakdown's '' counts beyond
+    upstream's `null`."""
+    return {day: n - without_mirrors.get(day, 0) for day, n in with_mirrors.items()}
+
+
+def _mirrors_of(overall: Points) -> dict[dt.date, int]:
+    with_mirrors: dict[dt.date, int] = {}
+    without_mirrors: dict[dt.date, int] = {}
+    for (_, category, day), downloads in overall.items():
+        (with_mirrors if category == "with_mirrors" else without_mirrors)[day] = downloads
+    return mirror_downloads(with_mirrors, without_mirrors)
+
+
+def breakdown_series(
+    client: ClickHouseClient,
+    name: str,
+    metric: Metric,
+    since: dt.date,
+    through: dt.date,
+    *,
+    mirrors: Mapping[dt.date, int] | None,
+) -> Points:
+    """One breakdown (python_major, python_minor or system) over [since, through]: 1 query.
+
+    Upstream's `null` is ClickHouse's unknown less that day's mirror downloads, so it needs
+    `mirrors` (mirror_downloads); with None it is left out."""
+    sql = BREAKDOWNS[metric][0]
+    rows = _shape(client.select(sql, _params(name, since, through)), 3)
+    return _breakdown_points(metric, rows, mirrors)
+
+
+def _breakdown_points(
+    metric: Metric, rows: Iterable[Row], mirrors: Mapping[dt.date, int] | None
+) -> Points:
+    """Rows of (date, ClickHouse's value, downloads) as one breakdown in upstream's categories."""
+    categorise = BREAKDOWNS[metric][1]
+    sums: dict[tuple[str, dt.date], int] = defaultdict(int)
+    for row in rows:
+        value = row[1]
+        if not isinstance(value, str):
+            raise ClickHouseUnavailable(f"a category is not a string: {value!r}")
+        sums[(categorise(value), _date(row[0]))] += _count(row[2])
+    result: Points = {}
+    for (category, day), downloads in sums.items():
+        if category == UNKNOWN:
+            if mirrors is None:
+                continue
+            # Mirror downloads carry no Python or system: upstream leaves them out.
+            downloads = max(downloads - mirrors.get(day, 0), 0)
+        if downloads:  # upstream has no row for a category nobody downloaded with
+            result[(metric, category, day)] = downloads
+    return result
+
+
+def package_series(client: ClickHouseClient, name: str, since: dt.date, through: dt.date) -> Points:
+    """The package's four series over [since, through], upstream's categories: 4 queries
+    (the backfill: one answer per series keeps each of ten years' bodies moderate)."""
+    result = overall_series(client, name, since, through)
+    mirrors = _mirrors_of(result)
+    for metric in BREAKDOWNS:
+        result.update(breakdown_series(client, name, metric, since, through, mirrors=mirrors))
+    return result
+
+
+# The same series as branches of ONE query (UNION ALL), for the pages: a cold page of a
+# package nobody tracks must not spend its request budget on four round trips. Each branch
+# is (metric, date, category, downloads, without mirrors); our own SQL, parameters typed.
+_WHERE = " WHERE project = {p:String} AND date >= {since:Date} AND date <= {through:Date}"
+SERIES_BRANCHES: dict[Metric, str] = {
+    Metric.OVERALL: (
+        f"SELECT {int(Metric.OVERALL)} AS metric, date, '' AS category, sum(count) AS downloads,"
+        " sumIf(count, installer NOT IN ("
+        + _literal_list(MIRROR_INSTALLERS)
+        + f")) AS without FROM {view_for(['date', 'project', 'installer'])}"
+        + _WHERE
+        + " GROUP BY date"
+    ),
+    Metric.PYTHON_MAJOR: (
+        f"SELECT {int(Metric.PYTHON_MAJOR)}, date, splitByChar('.', python_minor)[1] AS major,"
+        f" sum(count), 0 FROM {view_for(['date', 'project', 'python_minor'])}"
+        + _WHERE
+        + " GROUP BY date, major"
+    ),
+    Metric.PYTHON_MINOR: (
+        f"SELECT {int(Metric.PYTHON_MINOR)}, date, python_minor, sum(count), 0"
+        f" FROM {view_for(['date', 'project', 'python_minor'])}"
+        + _WHERE
+        + " GROUP BY date, python_minor"
+    ),
+    Metric.SYSTEM: (
+        f"SELECT {int(Metric.SYSTEM)}, date, system, sum(count), 0"
+        f" FROM {view_for(['date', 'project', 'system'])}" + _WHERE + " GROUP BY date, system"
+    ),
+}
+
+
+def series_sql(metrics: Iterable[Metric]) -> str:
+    """One query reading the given series' branches (in Metric order)."""
+    wanted = set(metrics)
+    return " UNION ALL ".join(sql for metric, sql in SERIES_BRANCHES.items() if metric in wanted)
+
+
+def series_at_once(
+    client: ClickHouseClient,
+    name: str,
+    since: dt.date,
+    through: dt.date,
+    metrics: Iterable[Metric],
+    *,
+    unknown: bool = True,
+) -> Points:
+    """The asked series over [since, through] in ONE query, as package_series reads them.
+
+    A breakdown's `null` needs the overall series (its mirror downloads): with `unknown`
+    it is read along (one branch more, still one query); without, `null` is left out
+    unless overall is asked anyway."""
+    asked = set(metrics)
+    if unknown and asked - {Metric.OVERALL}:
+        asked.add(Metric.OVERALL)
+    by_metric: dict[int, list[Row]] = defaultdict(list)
+    for row in _shape(client.select(series_sql(asked), _params(name, since, through)), 5):
+        by_metric[_metric_of(row[0])].append([row[1], row[2], row[3], row[4]])
+    result: Points = {}
+    mirrors: dict[dt.date, int] | None = None
+    if Metric.OVERALL in asked:
+        result = _overall_points([d, n, without] for d, _, n, without in by_metric[Metric.OVERALL])
+        mirrors = _mirrors_of(result)
+    for metric in BREAKDOWNS:
+        if metric in asked:
+            rows = ([d, c, n] for d, c, n, _ in by_metric[metric])
+            result.update(_breakdown_points(metric, rows, mirrors))
+    return result
+
+
+def _metric_of(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value not in SERIES_BRANCHES:
+        raise ClickHouseUnavailable(f"not a series: {value!r}")
+    return value
 
 
 # --- untracked packages: read live by the pages -------------------------------------------------
 
-TOTAL_SQL = (
-    "SELECT sum(count), sumIf(count, installer NOT IN ("
-    + _literal_list(MIRROR_INSTALLERS)
-    + f")) FROM {view_for(['date', 'project', 'installer'])}"
-    " WHERE project = {p:String} GROUP BY project"
-)
 # ClickPy's pypi_downloads: one row per project with its every download (SummingMergeTree,
 # hence sum(count) with a GROUP BY); its ORDER BY is the project, so a prefix reads little.
 PREFIX_SQL = (
@@ -278,15 +407,32 @@ class AllTime:
     without_mirrors: int
 
 
-def package_total(client: ClickHouseClient, name: str) -> AllTime:
-    """Every download ClickHouse holds for the package, with and without mirrors: 1 query."""
-    rows = _shape(client.select(TOTAL_SQL, {"p": name}), 2)
+# A page's first question in one query: the package's first and latest day and its
+# all-time totals (no row: ClickHouse has never seen it).
+SUMMARY_SQL = (
+    "SELECT d.first, d.latest, t.everything, t.without FROM"
+    f" (SELECT min(min_date) AS first, max(max_date) AS latest FROM {MAX_MIN}"
+    " WHERE project = {p:String} GROUP BY project) AS d"
+    " CROSS JOIN (SELECT sum(count) AS everything, sumIf(count, installer NOT IN ("
+    + _literal_list(MIRROR_INSTALLERS)
+    + f")) AS without FROM {view_for(['date', 'project', 'installer'])}"
+    " WHERE project = {p:String} GROUP BY project) AS t"
+)
+
+
+def package_summary(client: ClickHouseClient, name: str) -> tuple[Dates, AllTime] | None:
+    """The package's first and latest day and every download it has: 1 query (None: it
+    has never been seen)."""
+    rows = _shape(client.select(SUMMARY_SQL, {"p": name}), 4)
     if not rows:
-        return AllTime(0, 0)
-    everything, without = _count(rows[0][0]), _count(rows[0][1])
+        return None
+    first, latest = _date(rows[0][0]), _date(rows[0][1])
+    if latest < first:
+        raise ClickHouseUnavailable(f"latest day {latest} before first day {first}")
+    everything, without = _count(rows[0][2]), _count(rows[0][3])
     if without > everything:
         raise ClickHouseUnavailable("all-time: without mirrors above with mirrors")
-    return AllTime(everything, without)
+    return Dates(first, latest), AllTime(everything, without)
 
 
 def projects_with_prefix(

@@ -1,6 +1,7 @@
 """Reads of the ClickHouse source, for the pages, the tasks and the cross-check.
 
 What the pages side calls (stable signatures):
+- `backfill_pending(package) -> bool`: tracked, its history not stored yet (read it live);
 - `sources(package) -> Sources`: where each source's days are, the boundary between them
   (for the chart's marker and the "history since" line) and ClickHouse's state;
 - `agreement(package_id) -> Agreement`: "N of M days agree within 1 %" over the days both
@@ -21,7 +22,9 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
+from django.db.models.functions import Mod
 
+from packages_app.history.client import enabled
 from packages_app.history.models import HistoryState, PackageHistory
 from packages_app.models import Metric, Package, Source
 from packages_app.names import ALL_PACKAGES
@@ -48,6 +51,27 @@ def packages_with_history() -> QuerySet[Package]:
     """Active packages ClickHouse has answered for (the weekly re-read)."""
     return (
         Package.objects.active().exclude(name=ALL_PACKAGES).filter(history__state=HistoryState.OK)
+    )
+
+
+# The weekly re-read runs every hour and takes the packages of that hour of the week.
+REREAD_SLOTS = 7 * 24
+
+
+def reread_slot(moment: dt.datetime) -> int:
+    """The hour of the week in UTC, 0 (Monday 00:00-00:59) to 167."""
+    utc = moment.astimezone(dt.UTC)
+    return utc.weekday() * 24 + utc.hour
+
+
+def packages_due_reread(moment: dt.datetime) -> QuerySet[Package]:
+    """The packages with history whose weekly re-read falls in `moment`'s hour: those whose
+    id modulo 168 is that hour of the week. Ids are sequential, so every hour takes 1/168 of
+    them: 1,000 packages are ~6 re-reads an hour, never 1,000 at once (docs/decisions.md)."""
+    return (
+        packages_with_history()
+        .alias(reread_slot=Mod("pk", REREAD_SLOTS))
+        .filter(reread_slot=reread_slot(moment))
     )
 
 
@@ -97,6 +121,16 @@ def sources(package: Package) -> Sources:
         state=history.state if history else None,
         last_error=history.last_error if history else "",
     )
+
+
+def backfill_pending(package: Package) -> bool:
+    """Whether the package is tracked and ClickHouse's backfill of it has not run yet (the
+    source on): its pages read ClickHouse live until the history is stored. No query when
+    the history row came with the package (`select_related("history")`)."""
+    if not enabled() or package.name == ALL_PACKAGES or not package.tracked or package.paused:
+        return False
+    history = _history_of(package)
+    return history is None or history.state == HistoryState.NEW
 
 
 def _history_of(package: Package) -> PackageHistory | None:

@@ -4,8 +4,10 @@
   tracked that have no history yet, or whose failed backfill's backoff has passed, get a
   full backfill: tracking a package is what starts its backfill, and no request ever
   calls ClickHouse itself.
-- `history_reread` (beat, weekly): every package with history re-reads its last
-  CLICKHOUSE_REREAD_WEEKS weeks (ClickPy's sync can lag, then catch up or restate days).
+- `history_reread` (beat, hourly): every package with history re-reads its last
+  CLICKHOUSE_REREAD_WEEKS weeks once a week (ClickPy's sync can lag, then catch up or
+  restate days), in the hour of the week its id falls on (id modulo 168): each run takes
+  1/168 of the packages, so the budget shared with the pages never meets them all at once.
 Both claim the packages (PackageHistory.next_attempt_at) before fanning out one
 `backfill_package` each, so a sweep running twice does not enqueue twice. With
 CLICKHOUSE_URL empty they do nothing.
@@ -135,10 +137,16 @@ def history_sweep() -> int:
 
 @shared_task(name="packages_app.tasks.history_reread", ignore_result=True)
 def history_reread() -> int:
-    """Weekly: re-read the last weeks of every package that has history."""
+    """Hourly: re-read the last weeks of the packages whose weekly turn is this hour."""
     if not ch.enabled():
         return 0
-    since = timezone.now().date() - dt.timedelta(weeks=settings.CLICKHOUSE_REREAD_WEEKS)
-    count = enqueue_backfills(selectors.packages_with_history(), since=since)
-    logger.info("history re-read since %s: %d packages enqueued", since, count)
+    now = timezone.now()
+    since = now.date() - dt.timedelta(weeks=settings.CLICKHOUSE_REREAD_WEEKS)
+    count = enqueue_backfills(selectors.packages_due_reread(now), since=since)
+    logger.info(
+        "history re-read since %s, hour %d of the week: %d packages enqueued",
+        since,
+        selectors.reread_slot(now),
+        count,
+    )
     return count

@@ -19,6 +19,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import itertools
+import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from django.utils.safestring import SafeString
 from packages_app import series, soft_cache
 from packages_app.categories import UNKNOWN
 from packages_app.history import selectors as history
+from packages_app.history.client import ClickHouseError
 from packages_app.models import Metric, Package
 from packages_app.names import ALL_PACKAGES, InvalidPackageName, canonicalize
 from packages_app.pages.chart import (
@@ -54,6 +56,8 @@ from packages_app.pages.options import (
     parse_options,
 )
 from packages_app.store import points as stored_points
+
+logger = logging.getLogger(__name__)
 
 MAX_PACKAGES = 10
 # The data table's percentages: 2 decimals; a share of all PyPI too small for them keeps
@@ -378,16 +382,18 @@ def compare_payload(
 
     Reads every compared series (and `__all__` for share_pypi) in ONE query, whatever
     the number of packages and the length of the range; cached by data_version. `live`:
-    untracked packages read from ClickHouse instead (pages/live.py, cached there too).
+    untracked packages read from ClickHouse instead (pages/live.py, cached there too); one
+    whose series ClickHouse does not answer is left out, and the payload is not cached.
     """
     live = live or {}
     with_data: list[Package | LivePackage] = []
     for name in options.packages:
         held = packages.get(name)
-        if held is not None and held.has_data and first_held(held):
-            with_data.append(held)
-        elif name in live:
+        # Read live when the store cannot show it yet (pages/live.reads_live), else stored.
+        if name in live:
             with_data.append(live[name])
+        elif held is not None and held.has_data and first_held(held):
+            with_data.append(held)
     if not with_data:
         return None
     all_pypi = packages.get(ALL_PACKAGES) if options.mode == "share_pypi" else None
@@ -418,9 +424,18 @@ def compare_payload(
     )
     # Keyed by name: an untracked package has no id.
     points = {p.name: by_id[p.pk] for p in stored}
+    unanswered = []
     for package in with_data:
         if isinstance(package, LivePackage):
-            points[package.name] = package.points(options.metric, options.category, spans)
+            try:
+                points[package.name] = package.points(options.metric, options.category, spans)
+            except ClickHouseError as exc:
+                # Charted without it (the page says ClickHouse is not answering), not cached.
+                logger.warning("ClickHouse could not answer for %s: %s", package.name, exc)
+                unanswered.append(package)
+    with_data = [p for p in with_data if p not in unanswered]
+    if not with_data:
+        return None
     periods = series.periods(window.start, window.end, agg)
     fill_dates = list(series.days(fetch_start, window.end))
     filled = {name: [days.get(day, 0) for day in fill_dates] for name, days in points.items()}
@@ -506,7 +521,8 @@ def compare_payload(
         "stats": stats,
         "all_pypi": all_pypi_info,
     }
-    soft_cache.set(key, payload, CACHE_SECONDS)
+    if not unanswered:
+        soft_cache.set(key, payload, CACHE_SECONDS)
     return with_markers(payload)
 
 

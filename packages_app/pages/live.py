@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from packages_app import soft_cache
+from packages_app.categories import UNKNOWN
 from packages_app.history import live
+from packages_app.history import selectors as history
 from packages_app.history.client import ClickHouseError
 from packages_app.history.queries import AllTime
 from packages_app.models import Metric, Package
@@ -53,28 +55,37 @@ class LivePackage:
         start, end = max(start, self.first_date), min(end, self.latest_date)
         if start > end:
             return {}
-        days = self.fetch(start, end).get(metric, {}).get(category, {})
+        # Only the metric shown (compare): one query, two for a breakdown's `null`.
+        held = live.Dates(self.first_date, self.latest_date)
+        found = live.series(self.name, held, (metric,), start, end, unknown=category == UNKNOWN)
+        days = found[metric].get(category, {})
         return {d: n for d, n in days.items() if any(s <= d <= e for s, e in spans)}
 
     def fetch(self, start: dt.date, end: dt.date) -> SeriesByMetric:
+        """Every series the package page charts (its points source)."""
         return live.series(
             self.name, live.Dates(self.first_date, self.latest_date), CHART_METRICS, start, end
         )
 
 
 def reads_live(package: Package | None) -> bool:
-    """Whether a name's pages read ClickHouse live: nothing held and nobody tracking it (a
-    tracked package waiting for its first refresh shows its progress instead)."""
-    return package is None or not (package.has_data or package.tracked)
+    """Whether a name's pages read ClickHouse live: the store cannot show it yet. Nothing is
+    held for it (nobody tracks it, or its first refresh has not landed), or it is tracked
+    and its ClickHouse history is still to come: from "Track" until both are stored, its
+    page keeps the live charts instead of a shorter stored history or a progress card.
+    Whoever reads live falls back to the store (or the progress card) when ClickHouse
+    fails or has never seen the name, if a package is tracked."""
+    return package is None or not package.has_data or history.backfill_pending(package)
 
 
 def live_package(name: str) -> LivePackage | None:
     """The package as ClickHouse knows it (None: never seen). Raises ClickHouseDisabled when
     the source is off and ClickHouseError when ClickHouse fails."""
-    held = live.dates(name)
-    if held is None:
+    found = live.summary(name)
+    if found is None:
         return None
-    return LivePackage(name, held.first, held.latest, live.all_time(name, held))
+    held, total = found
+    return LivePackage(name, held.first, held.latest, total)
 
 
 def live_packages(names: Iterable[str]) -> tuple[dict[str, LivePackage], dict[str, str]]:
@@ -109,7 +120,7 @@ def live_bundle(package: LivePackage, options: ChartOptions) -> dict[str, Any] |
     """The payload, its json_script and tables (pages/package.py's shape), cached."""
     if options.window(package.first_date, package.latest_date) is None:
         return None
-    key = f"livebundle:v1:{live.source_key()}:{package.name}:{package.latest_date}:{options.cache_key}"
+    key = f"livebundle:v2:{live.source_key()}:{package.name}:{package.latest_date}:{options.cache_key}"
     cached = soft_cache.get(key)
     if cached is not None:
         return dict(cached)

@@ -25,6 +25,7 @@ from packages_app.pages.chart import (
     CACHE_SECONDS,
     SMOOTH_DAYS,
     category_label,
+    control_links,
     data_script,
     data_table,
     json_numbers,
@@ -105,14 +106,24 @@ def _ordered_categories(metric: Metric, by_category: dict[str, dict[dt.date, int
 def _fold_minor_versions(
     by_category: dict[str, dict[dt.date, int]], window: Window
 ) -> dict[str, dict[dt.date, int]]:
-    """Keep the MAX_MINOR_SERIES biggest versions in the window; sum the rest into "other"."""
+    """Keep the MAX_MINOR_SERIES - 1 versions with the biggest day in the window; sum the
+    rest into "other".
+
+    Ranked by their peak day, not their total: over ten years a version that was big for
+    years (3.6) would outweigh the ones most downloads use at the end (3.13, 3.14), and
+    those would vanish into "other" exactly where a reader looks (docs/decisions.md).
+    """
     if len(by_category) <= MAX_MINOR_SERIES:
         return by_category
 
-    def total(points: dict[dt.date, int]) -> int:
-        return sum(v for d, v in points.items() if window.start <= d <= window.end)
+    def peak(points: dict[dt.date, int]) -> int:
+        return max((v for d, v in points.items() if window.start <= d <= window.end), default=0)
 
-    ranked = sorted(by_category, key=lambda name: (-total(by_category[name]), name))
+    def rank(name: str) -> tuple[int, bool, tuple[int, ...]]:
+        # Equal peaks: the newer version first, unknown last.
+        return (-peak(by_category[name]), name == UNKNOWN, tuple(-n for n in version_key(name)))
+
+    ranked = sorted(by_category, key=rank)
     keep = set(ranked[: MAX_MINOR_SERIES - 1])
     folded: dict[str, dict[dt.date, int]] = {n: by_category[n] for n in by_category if n in keep}
     other: dict[dt.date, int] = {}
@@ -195,7 +206,7 @@ def chart_payload(
     window = options.window(first, package.latest_date)
     if window is None or first is None:
         return None
-    key = f"pkgpage:v2:{package.pk}:{package.data_version}:{options.cache_key}"
+    key = f"pkgpage:v3:{package.pk}:{package.data_version}:{options.cache_key}"
     cached = soft_cache.get(key) if use_cache else None
     if cached is not None:
         return _with_all_markers(dict(cached))
@@ -445,7 +456,7 @@ def chart_bundle(package: Package, options: ChartOptions) -> dict[str, Any] | No
     """
     if options.window(history.sources(package).first, package.latest_date) is None:
         return None
-    key = f"pkgbundle:v4:{package.pk}:{package.data_version}:{options.cache_key}"
+    key = f"pkgbundle:v5:{package.pk}:{package.data_version}:{options.cache_key}"
     cached = soft_cache.get(key)
     if cached is not None:
         return dict(cached)
@@ -475,4 +486,24 @@ def bundle_of(payload: dict[str, Any]) -> dict[str, Any]:
             )
             for chart in payload["charts"]
         },
+    }
+
+
+def charts_context(bundle: dict[str, Any] | None, options: ChartOptions) -> dict[str, Any]:
+    """What the charts partial (package_detail.html#charts) renders from a bundle, for a
+    tracked package's page and a live one alike: the payload, its json_script, each chart
+    with its table, the controls and the query string."""
+    charts = (
+        [{**chart, "table": bundle["tables"][chart["id"]]} for chart in bundle["payload"]["charts"]]
+        if bundle is not None
+        else []
+    )
+    return {
+        "options": options,
+        "payload": bundle["payload"] if bundle else None,
+        "chart_data": bundle["data_script"] if bundle else "",
+        "charts": charts,
+        # A link back to the defaults is "?", not "": an empty href is this very URL.
+        "controls": control_links(options, lambda **change: options.querystring(**change) or "?"),
+        "querystring": options.querystring(),
     }

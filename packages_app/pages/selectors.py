@@ -11,6 +11,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from packages_app import soft_cache
+from packages_app.history import selectors as history
 from packages_app.models import DownloadMonth, Metric, Package, Source, UpstreamState
 from packages_app.names import ALL_PACKAGES
 from packages_app.series import last_complete_week, percent_change
@@ -38,10 +39,15 @@ def package_for_page(name: str) -> Package | None:
 
 def data_status(package: Package | None) -> dict[str, Any]:
     """Where a package without data stands, for the polled progress fragment of the
-    package and compare pages; `done` stops the polling."""
+    package and compare pages; `done` stops the polling. A tracked package whose
+    ClickHouse history is still to come is "waiting" even with upstream's days held: its
+    page shows live charts until then, and "ready" reloads it onto the stored ones."""
     if package is None:
         return {"state": "untracked", "done": True}
     if package.has_data:
+        if history.backfill_pending(package):
+            # Its page reads ClickHouse live until the history is stored too (pages/live.py).
+            return {"state": "waiting", "done": False}
         return {"state": "ready", "done": True}
     if not package.tracked:
         return {"state": "untracked", "done": True}

@@ -46,7 +46,8 @@ TEMPLATE = "packages_app/compare.html"
 def untracked_live(
     names: Iterable[str], packages: dict[str, Package]
 ) -> tuple[dict[str, LivePackage], dict[str, str]]:
-    """The compared names nothing is held for and nobody tracks, read from ClickHouse."""
+    """The compared names the store cannot show yet (pages/live.reads_live: nothing held, or
+    tracked with its history still to come), read from ClickHouse."""
     untracked = [name for name in names if reads_live(packages.get(name))]
     return live_packages(untracked) if untracked else ({}, {})
 
@@ -70,8 +71,10 @@ def _context(
                 "package": package,
                 "status": selectors.data_status(package),
                 "charted": name in charted,
-                # Why ClickHouse could not chart an untracked name: "unknown", "unavailable".
-                "live_problem": live_problems.get(name, ""),
+                # Why ClickHouse could not chart an untracked name: "unknown", "unavailable"
+                # (its dates or its series not answered).
+                "live_problem": live_problems.get(name, "")
+                or ("unavailable" if name in live and name not in charted else ""),
                 "remove_href": compare_url(
                     options, packages=tuple(n for n in options.packages if n != name)
                 ),

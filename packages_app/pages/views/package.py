@@ -30,10 +30,14 @@ from packages_app.models import Package
 from packages_app.names import ALL_PACKAGES, InvalidPackageName, canonicalize
 from packages_app.pages import exports, selectors
 from packages_app.pages.badges import snippets as badge_snippets
-from packages_app.pages.chart import control_links
 from packages_app.pages.live import reads_live
 from packages_app.pages.options import PACKAGE_DEFAULTS, ChartOptions, OptionsError, parse_options
-from packages_app.pages.package import chart_bundle, chart_payload, package_facts
+from packages_app.pages.package import (
+    chart_bundle,
+    chart_payload,
+    charts_context,
+    package_facts,
+)
 from packages_app.pages.views.live import live_export, live_page
 from packages_app.pages.views.track import track_from_page
 
@@ -52,22 +56,10 @@ def _canonical_redirect(request: HttpRequest, name: str) -> HttpResponse | None:
 
 
 def _charts_context(package: Package, options: ChartOptions) -> dict[str, Any]:
-    bundle = chart_bundle(package, options)
-    payload = bundle["payload"] if bundle else None
-    charts = []
-    if bundle is not None:
-        for chart in bundle["payload"]["charts"]:
-            charts.append({**chart, "table": bundle["tables"][chart["id"]]})
     return {
-        "options": options,
+        **charts_context(chart_bundle(package, options), options),
         # The first day shown, whichever source holds it (the date form's minimum).
         "held_from": history.sources(package).first,
-        "payload": payload,
-        "chart_data": bundle["data_script"] if bundle else "",
-        "charts": charts,
-        # A link back to the defaults is "?", not "": an empty href is this very URL.
-        "controls": control_links(options, lambda **change: options.querystring(**change) or "?"),
-        "querystring": options.querystring(),
         "options_errors": [],
     }
 
@@ -84,8 +76,13 @@ def package_detail(request: HttpRequest, name: str) -> HttpResponse:
         "is_all": name == ALL_PACKAGES,
         "track_limit": settings.TRACK_LIMIT_PER_USER_PER_DAY,
     }
-    # Nothing held and nobody tracking it: read it live from ClickHouse, if it is on.
-    if name != ALL_PACKAGES and reads_live(package) and (response := live_page(request, name)):
+    # The store cannot show it yet (nothing held, or its history still to come): read it
+    # live from ClickHouse, if it is on and answers.
+    if (
+        name != ALL_PACKAGES
+        and reads_live(package)
+        and (response := live_page(request, name, package))
+    ):
         return response
     try:
         options = parse_options(request.GET, PACKAGE_DEFAULTS)
@@ -146,6 +143,8 @@ def package_status(request: HttpRequest, name: str) -> HttpResponse:
         "package": package,
         "status": status,
         "track_limit": settings.TRACK_LIMIT_PER_USER_PER_DAY,
+        # Polled from the live page (its charts read from ClickHouse meanwhile): its wording.
+        "live_charts": request.GET.get("live") == "1",
     }
     if not is_partial(request):
         return redirect("package-detail", name=name)
@@ -161,7 +160,7 @@ def package_export(request: HttpRequest, name: str, fmt: str) -> HttpResponse:
     except OptionsError as error:
         return exports.invalid_options(error.messages)
     package = selectors.package_for_page(name)
-    if reads_live(package) and (response := live_export(name, options, fmt)):
+    if reads_live(package) and (response := live_export(name, options, fmt, package)):
         return response
     payload = chart_payload(package, options) if package is not None else None
     return exports.download(

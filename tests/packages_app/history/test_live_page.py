@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -14,9 +16,13 @@ from pytest_django import Settings
 
 from packages_app.demo.clickhouse import DemoClickHouse
 from packages_app.demo.clickhouse_data import model
+from packages_app.demo.upstream import DemoUpstream
 from packages_app.history import live
+from packages_app.history.client import ClickHouseClient
 from packages_app.models import Package
+from packages_app.sync.upstream import UpstreamClient
 from tests.packages_app.demo.clickhouse_support import LATEST
+from tests.packages_app.history.test_cross_check import both_sources
 
 pytestmark = pytest.mark.django_db
 
@@ -85,7 +91,7 @@ def test_a_new_latest_day_in_clickhouse_is_a_new_answer(
     assert lagging.context["payload"]["window"]["end"] == (LATEST - 3 * ONE_DAY).isoformat()
     ch.set_lag(0)
     # The latest day is trusted for a few minutes; once it expires the new day shows.
-    cache.delete(f"chlive:dates:v1:{live.source_key()}:httpx")
+    cache.delete(f"chlive:summary:v1:{live.source_key()}:httpx")
     fresh = client.get("/packages/httpx/")
     assert fresh.context["payload"]["window"]["end"] == LATEST.isoformat()
 
@@ -183,3 +189,62 @@ def test_the_live_page_exports_what_its_charts_show(
     ch.set_faults(status=503)
     cache.clear()
     assert client.get("/packages/httpx/export.csv?range=30").status_code == 503
+
+
+def charts_section(html: str) -> str:
+    start = html.index('<section id="charts"')
+    return html[start : html.index("</section>", start)]
+
+
+def test_the_live_page_is_no_heavier_than_the_tracked_one(
+    ch_settings: Settings,
+    ch: DemoClickHouse,
+    client: Client,
+    demo: DemoUpstream,
+    client_for: Callable[..., UpstreamClient],
+    ch_client: Callable[..., ClickHouseClient],
+) -> None:
+    """The same charts partial from the same context builder (pages/package.charts_context):
+    the live page differs from the tracked one only around it (no Python support panel,
+    badges, agreement line), and its charts section only by the tracked page's own markers."""
+    live_page = client.get("/packages/httpx/").content.decode()
+    both_sources("httpx", demo, client_for, ch_client)
+    tracked = client.get("/packages/httpx/").content.decode()
+    assert "read live from ClickHouse" in live_page and "read live" not in tracked
+    assert len(live_page.encode()) < len(tracked.encode())
+    live_charts, tracked_charts = charts_section(live_page), charts_section(tracked)
+    assert live_charts.count("<table") == tracked_charts.count("<table") == 5
+    # The tracked page adds the sources' disagreeing days to its notes (~0.3 KB each).
+    assert abs(len(tracked_charts) - len(live_charts)) < 2_000
+
+
+def test_a_cold_page_fits_the_default_budget(
+    ch_settings: Settings, ch: DemoClickHouse, client: Client, tmp_path: Path
+) -> None:
+    """ClickPy's budget (2 queries a second, 60 a minute) and a page that waits at most a
+    second for a slot: a cold untracked page asks two queries (its dates and totals, then
+    its four series as one), so it never waits; four round trips for the series made the
+    third query wait past the second and the page a 503."""
+    ch_settings.CLICKHOUSE_RATE_PER_SECOND = 2.0
+    ch_settings.CLICKHOUSE_RATE_PER_MINUTE = 60.0
+    # A budget of this test's own (a file under its own VAR_DIR), untouched by the others.
+    ch_settings.REDIS_URL = ""
+    ch_settings.VAR_DIR = tmp_path
+    response = client.get("/packages/httpx/?range=all")
+    assert response.status_code == 200
+    assert len(ch.queries) == 2
+    payload = response.context["payload"]
+    assert payload["window"]["start"] == model.first_download_date("httpx").isoformat()
+
+
+def test_dates_and_summary_are_one_cached_answer(ch_settings: Settings, ch: DemoClickHouse) -> None:
+    found = live.summary("httpx")
+    assert found is not None
+    held, total = found
+    assert held == live.dates("httpx")
+    assert held.first == model.first_download_date("httpx") and held.latest == LATEST
+    assert total.without_mirrors <= total.with_mirrors
+    assert len(ch.queries) == 1
+    assert live.dates("no-such-project-anywhere") is None
+    assert live.summary("no-such-project-anywhere") is None
+    assert len(ch.queries) == 2

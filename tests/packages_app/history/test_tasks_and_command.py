@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from collections import Counter
 
 import pytest
+import time_machine
 from celery.exceptions import Retry
+from celery.schedules import crontab
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
@@ -107,7 +110,14 @@ def test_the_weekly_job_re_reads_the_last_weeks(
     )[(Metric.OVERALL, "without_mirrors")]
     points.put(package.pk, [(category, recent, 1), (category, old, 1)])
     ch.clear_queries()
-    with django_capture_on_commit_callbacks(execute=True):
+    # Its turn is the hour of the week its id falls on; any other hour leaves it alone.
+    turn = next_turn(package, timezone.now())
+    with time_machine.travel(turn - dt.timedelta(hours=1)):
+        assert tasks.history_reread() == 0
+    with (
+        time_machine.travel(turn),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         assert tasks.history_reread() == 1
     assert len([q for q in ch.queries if "sum(count)" in q.sql]) == 4
     held = points.by_package(
@@ -119,6 +129,62 @@ def test_the_weekly_job_re_reads_the_last_weeks(
     assert held[recent] == model.day_totals("httpx", recent).without_mirrors  # re-read
     assert held[old] == 1  # outside the weeks re-read
     assert PackageHistory.objects.get(package=package).state == HistoryState.OK
+
+
+def next_turn(package: Package, after: dt.datetime) -> dt.datetime:
+    """The next :45 of the hour of the week when the package's re-read is due."""
+    moment = after.astimezone(dt.UTC).replace(minute=45, second=0, microsecond=0)
+    while selectors.reread_slot(moment) != package.pk % selectors.REREAD_SLOTS:
+        moment += dt.timedelta(hours=1)
+    return moment
+
+
+def test_the_re_read_runs_hourly_and_takes_each_package_once_a_week() -> None:
+    entry = app.conf.beat_schedule["history-reread"]["schedule"]
+    assert isinstance(entry, crontab)
+    # celery-types does not declare crontab's parsed fields.
+    fields = (entry.minute, entry.hour, entry.day_of_week)  # type: ignore[attr-defined]
+    assert fields == ({45}, set(range(24)), set(range(7)))
+    packages = Package.objects.bulk_create(
+        [Package(name=f"spread-{n}", tracked=True) for n in range(1000)]
+    )
+    PackageHistory.objects.bulk_create(
+        [PackageHistory(package=p, state=HistoryState.OK) for p in packages]
+    )
+    never = [track("paused-one", paused=True), track("failing-one"), track("__all__")]
+    PackageHistory.objects.bulk_create(
+        [PackageHistory(package=p, state=HistoryState.OK) for p in never[::2]]
+        + [PackageHistory(package=never[1], state=HistoryState.FAILING)]
+    )
+    # A whole week of the beat's runs, from a Monday 00:45 UTC on.
+    monday = dt.datetime(2026, 11, 30, 0, 45, tzinfo=dt.UTC)
+    per_hour: list[int] = []
+    turns: Counter[str] = Counter()
+    for hour in range(selectors.REREAD_SLOTS):
+        due = selectors.packages_due_reread(monday + dt.timedelta(hours=hour))
+        names = list(due.values_list("name", flat=True))
+        per_hour.append(len(names))
+        turns.update(names)
+    assert set(turns) == {p.name for p in packages} and set(turns.values()) == {1}
+    # 1,000 over 168 hours: 5 or 6 an hour, never more.
+    assert (min(per_hour), max(per_hour)) == (1000 // 168, -(-1000 // 168))
+    assert selectors.reread_slot(monday) == 0
+    assert selectors.reread_slot(monday + dt.timedelta(days=6, hours=23)) == 167
+
+
+def test_a_re_read_hour_claims_and_enqueues_only_its_packages(
+    ch_settings: Settings, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
+) -> None:
+    packages = [track(f"turn-{n}") for n in range(10)]
+    PackageHistory.objects.bulk_create(
+        [PackageHistory(package=p, state=HistoryState.OK) for p in packages]
+    )
+    turn = next_turn(packages[3], timezone.now())
+    with time_machine.travel(turn), django_capture_on_commit_callbacks() as sent:
+        assert tasks.history_reread() == 1
+    assert len(sent) == 1  # one fan-out after the claim commits
+    claimed = PackageHistory.objects.filter(next_attempt_at__isnull=False)
+    assert [h.package_id for h in claimed] == [packages[3].pk]
 
 
 def test_a_failing_backfill_records_the_failure_and_asks_celery_for_a_retry(

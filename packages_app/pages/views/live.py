@@ -17,6 +17,7 @@ from django_htmx.http import push_url
 from packages_app.history.client import ClickHouseDisabled, ClickHouseError, ClickHouseRateLimited
 from packages_app.http import is_partial
 from packages_app.pages import exports
+from packages_app.pages.breakdowns import breakdown_slots
 from packages_app.pages.chart import control_links
 from packages_app.pages.live import live_bundle, live_package, live_payload
 from packages_app.pages.options import PACKAGE_DEFAULTS, ChartOptions, OptionsError, parse_options
@@ -64,6 +65,7 @@ def live_page(request: HttpRequest, name: str) -> HttpResponse | None:
         charts=charts,
         controls=control_links(options, lambda **change: options.querystring(**change) or "?"),
         querystring=options.querystring(),
+        breakdown_slots=breakdown_slots(name, options),
     )
     status = 400 if options_errors else 200
     if is_partial(request):

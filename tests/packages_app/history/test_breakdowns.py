@@ -56,9 +56,7 @@ def expected(name: str, start: dt.date = START, end: dt.date = LATEST) -> Expect
         )
         per_country = chunk.country[i].sum(axis=0)
         countries.append(
-            Counter(
-                {k: int(n) for k, n in zip(model.COUNTRY_CODES, per_country, strict=True) if n}
-            )
+            Counter({k: int(n) for k, n in zip(model.COUNTRY_CODES, per_country, strict=True) if n})
         )
     return Expected(days, versions, installers, countries)
 
@@ -105,9 +103,7 @@ def test_versions_grouped_by_minor_or_major_line(
     ch_client: Callable[..., ClickHouseClient], httpx_model: Expected, grouping: Grouping
 ) -> None:
     with ch_client() as client:
-        found = breakdowns.version_series(
-            client, "httpx", START, LATEST, grouping=grouping, top=20
-        )
+        found = breakdowns.version_series(client, "httpx", START, LATEST, grouping=grouping, top=20)
     whole: Counter[str] = Counter()
     for day in httpx_model.versions:
         for version, n in day.items():
@@ -187,9 +183,12 @@ def test_typed_parameters_keep_a_hostile_name_out_of_the_sql(
 ) -> None:
     hostile = "x') OR 1=1 --"
     with ch_client() as client:
-        assert breakdowns.version_series(
-            client, hostile, START, LATEST, grouping=Grouping.EXACT, top=3
-        ) == {}
+        assert (
+            breakdowns.version_series(
+                client, hostile, START, LATEST, grouping=Grouping.EXACT, top=3
+            )
+            == {}
+        )
     assert all(hostile not in q.sql for q in ch.queries)
 
 

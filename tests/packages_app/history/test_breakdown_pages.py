@@ -28,7 +28,7 @@ from tests.packages_app.history.test_cross_check import both_sources
 
 pytestmark = pytest.mark.django_db
 ONE_DAY = dt.timedelta(days=1)
-HX = {"HTTP_HX_REQUEST": "true"}
+HX = {"HX-Request": "true"}
 
 
 def payload_of(html: str, kind: str) -> dict[str, object]:
@@ -76,7 +76,7 @@ def test_no_sections_when_clickhouse_is_off(settings: Settings, client: Client) 
 def test_installers_of_an_untracked_package_match_the_model(
     ch_settings: Settings, client: Client
 ) -> None:
-    response = client.get("/packages/sqlalchemy/breakdowns/installers/?range=30", **HX)
+    response = client.get("/packages/sqlalchemy/breakdowns/installers/?range=30", headers=HX)
     assert response.status_code == 200
     html = response.content.decode()
     assert html.lstrip().startswith('<section id="breakdown-installers"')  # the partial only
@@ -112,7 +112,9 @@ def test_share_mode_adds_up_to_a_hundred(ch_settings: Settings, client: Client) 
 
 
 def test_versions_section_adoption_and_every_version(ch_settings: Settings, client: Client) -> None:
-    response = client.get("/packages/httpx/breakdowns/versions/?grouping=exact&range=30", **HX)
+    response = client.get(
+        "/packages/httpx/breakdowns/versions/?grouping=exact&range=30", headers=HX
+    )
     assert response.status_code == 200
     html = response.content.decode()
     pending = model.pending_release("httpx", LATEST)
@@ -149,7 +151,7 @@ def test_countries_with_names_and_the_tracked_package(
     assert (
         page.status_code == 200 and "/packages/httpx/breakdowns/countries/" in page.content.decode()
     )
-    response = client.get("/packages/httpx/breakdowns/countries/?range=30", **HX)
+    response = client.get("/packages/httpx/breakdowns/countries/?range=30", headers=HX)
     assert response.status_code == 200
     html = response.content.decode()
     model_days = expected("httpx", LATEST - 29 * ONE_DAY, LATEST)
@@ -186,7 +188,7 @@ def test_a_failing_clickhouse_is_a_503_not_a_500(
     ch_settings: Settings, ch: DemoClickHouse, client: Client
 ) -> None:
     ch.set_faults(status=503)
-    response = client.get("/packages/httpx/breakdowns/countries/", **HX)
+    response = client.get("/packages/httpx/breakdowns/countries/", headers=HX)
     assert response.status_code == 503
     assert "did not answer" in response.content.decode()
 
@@ -194,9 +196,9 @@ def test_a_failing_clickhouse_is_a_503_not_a_500(
 def test_a_warm_section_does_not_query_clickhouse(
     ch_settings: Settings, ch: DemoClickHouse, client: Client
 ) -> None:
-    cold = client.get("/packages/sqlalchemy/breakdowns/countries/?range=all", **HX)
+    cold = client.get("/packages/sqlalchemy/breakdowns/countries/?range=all", headers=HX)
     assert cold.status_code == 200 and ch.queries
     ch.clear_queries()
-    warm = client.get("/packages/sqlalchemy/breakdowns/countries/?range=all", **HX)
+    warm = client.get("/packages/sqlalchemy/breakdowns/countries/?range=all", headers=HX)
     assert warm.status_code == 200 and ch.queries == []
     assert warm.content == cold.content

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path, re_path
 
+from packages_app.api import ext
 from packages_app.api import views as api
 
 app_name = "api"
@@ -20,5 +21,11 @@ urlpatterns: list[URLPattern] = [
     path("", api.docs, name="docs"),
     path("openapi.yml", api.openapi, name="openapi"),
     re_path(ENDPOINT_ROUTE, api.package_endpoint, name="endpoint"),
+    # Our own breakdowns (issue #16), not upstream's: under ext/, in the same style.
+    re_path(
+        rf"^ext/packages/(?P<name>[^/]+)/(?P<kind>{'|'.join(ext.TYPES)})\Z",
+        ext.package_breakdown,
+        name="ext-breakdown",
+    ),
     re_path(r"^(?P<rest>.*)\Z", api.not_found, name="not-found"),
 ]

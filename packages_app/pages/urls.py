@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from packages_app.pages.views import badges, compare, home, package
+from packages_app.pages.views import badges, breakdowns, compare, home, package
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -12,6 +12,11 @@ urlpatterns = [
     path("packages/<pkg:name>/", package.package_detail, name="package-detail"),
     path("packages/<pkg:name>/track/", package.package_track_view, name="package-track"),
     path("packages/<pkg:name>/status/", package.package_status, name="package-status"),
+    path(
+        "packages/<pkg:name>/breakdowns/<str:kind>/",
+        breakdowns.package_breakdown,
+        name="package-breakdown",
+    ),
     path(
         "packages/<pkg:name>/export.csv",
         package.package_export,

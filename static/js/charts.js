@@ -7,7 +7,9 @@
  * type="application/json"> (pages/chart.py data_script), both inside the partial htmx
  * swaps; this file only reads and draws them. Every <canvas data-chart="ID"> is one chart: ID names one of the payload's
  * `charts` (the package page), or the payload is itself the one chart (the compare
- * page: its `datasets` and `unit` at the top).
+ * page: its `datasets` and `unit` at the top). A canvas with data-payload="ID" reads the
+ * payload from that json_script element instead (a section loaded on its own: the package
+ * page's versions, installers and countries).
  *
  * What a canvas may say about how it looks:
  *   data-tooltip-order="value" the tooltip lists the lines biggest first (default: the
@@ -78,8 +80,8 @@
     return "rgba(" + parseInt(m[1], 16) + "," + parseInt(m[2], 16) + "," + parseInt(m[3], 16) + "," + alpha + ")";
   }
 
-  function readPayload() {
-    var node = document.getElementById(DATA_ID);
+  function readPayload(id) {
+    var node = document.getElementById(id || DATA_ID);
     if (!node) return null;
     try { return JSON.parse(node.textContent); } catch (e) { return null; }
   }
@@ -380,11 +382,15 @@
     });
     var canvases = document.querySelectorAll("canvas[data-chart]");
     if (!canvases.length) return;
-    var payload = readPayload();
-    if (!payload) return;
+    // A canvas reads the page's payload, or the one its data-payload names (a section
+    // loaded on its own, e.g. the package page's breakdowns): each is parsed once.
+    var payloads = {};
     var drawn = 0;
     canvases.forEach(function (canvas) {
-      if ((force || !charts.has(canvas)) && build(canvas, payload)) drawn++;
+      if (!force && charts.has(canvas)) return;
+      var id = canvas.dataset.payload || DATA_ID;
+      if (!(id in payloads)) payloads[id] = readPayload(id);
+      if (payloads[id] && build(canvas, payloads[id])) drawn++;
     });
     if (drawn) {
       // A counter the browser tests read to know the charts were (re)drawn.
@@ -437,8 +443,10 @@
     var el = document.activeElement;
     if (!el || el === document.body) return null;
     var group = el.closest && el.closest("[data-control]");
+    // Several sections may have the same controls (the breakdowns): remember whose.
+    var scope = el.closest && el.closest("section[id]");
     if (el.id) return { id: el.id };
-    if (group) return { control: group.dataset.control, label: el.textContent.trim() };
+    if (group) return { control: group.dataset.control, label: el.textContent.trim(), scope: scope ? scope.id : null };
     if (el.name && el.form) return { name: el.name, type: el.type };
     return null;
   }
@@ -446,7 +454,8 @@
     var target = null;
     if (memo.id) target = document.getElementById(memo.id);
     else if (memo.control) {
-      var links = document.querySelectorAll('[data-control="' + memo.control + '"] > *');
+      var root = (memo.scope && document.getElementById(memo.scope)) || document;
+      var links = root.querySelectorAll('[data-control="' + memo.control + '"] > *');
       for (var i = 0; i < links.length && !target; i++) {
         if (links[i].textContent.trim() === memo.label) target = links[i];
       }
@@ -454,7 +463,7 @@
       target = document.querySelector('[name="' + memo.name + '"][type="' + memo.type + '"]') || document.querySelector('[name="' + memo.name + '"]');
     }
     // A control that became disabled (a span) cannot take focus: its group's current link can.
-    if (target && target.tagName === "SPAN" && memo.control) target = document.querySelector('[data-control="' + memo.control + '"] [aria-current="true"]');
+    if (target && target.tagName === "SPAN" && memo.control) target = ((memo.scope && document.getElementById(memo.scope)) || document).querySelector('[data-control="' + memo.control + '"] [aria-current="true"]');
     if (target && document.activeElement !== target) target.focus({ preventScroll: true });
   }
   document.addEventListener("htmx:beforeRequest", function () { focusBack = describeFocus(); });

@@ -22,6 +22,7 @@ from packages_app.history.client import ClickHouseDisabled, ClickHouseError, Cli
 from packages_app.http import is_partial
 from packages_app.models import Package
 from packages_app.pages import exports
+from packages_app.pages.breakdowns import breakdown_slots
 from packages_app.pages.live import live_bundle, live_package, live_payload
 from packages_app.pages.options import PACKAGE_DEFAULTS, ChartOptions, OptionsError, parse_options
 from packages_app.pages.package import charts_context
@@ -68,7 +69,11 @@ def live_page(
         return render(request, TEMPLATE, context, status=503)
     if found is None:
         return None if fetching else render(request, TEMPLATE, context, status=404)
-    context.update(charts_context(bundle, options), package=found)
+    context.update(
+        charts_context(bundle, options),
+        package=found,
+        breakdown_slots=breakdown_slots(name, options),
+    )
     status = 400 if options_errors else 200
     if is_partial(request):
         response = render(

@@ -30,6 +30,7 @@ from packages_app.models import Package
 from packages_app.names import ALL_PACKAGES, InvalidPackageName, canonicalize
 from packages_app.pages import exports, selectors
 from packages_app.pages.badges import snippets as badge_snippets
+from packages_app.pages.breakdowns import breakdown_slots
 from packages_app.pages.live import reads_live
 from packages_app.pages.options import PACKAGE_DEFAULTS, ChartOptions, OptionsError, parse_options
 from packages_app.pages.package import (
@@ -61,6 +62,7 @@ def _charts_context(package: Package, options: ChartOptions) -> dict[str, Any]:
         # The first day shown, whichever source holds it (the date form's minimum).
         "held_from": history.sources(package).first,
         "options_errors": [],
+        "breakdown_slots": breakdown_slots(package.name, options),
     }
 
 

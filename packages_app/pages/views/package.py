@@ -33,7 +33,7 @@ from packages_app.pages.badges import snippets as badge_snippets
 from packages_app.pages.chart import control_links
 from packages_app.pages.live import reads_live
 from packages_app.pages.options import PACKAGE_DEFAULTS, ChartOptions, OptionsError, parse_options
-from packages_app.pages.package import chart_bundle, chart_payload, package_facts
+from packages_app.pages.package import CHART_IDS, chart_bundle, chart_payload, package_facts
 from packages_app.pages.views.live import live_export, live_page
 from packages_app.pages.views.track import track_from_page
 
@@ -56,8 +56,14 @@ def _charts_context(package: Package, options: ChartOptions) -> dict[str, Any]:
     payload = bundle["payload"] if bundle else None
     charts = []
     if bundle is not None:
+        query = options.querystring()
         for chart in bundle["payload"]["charts"]:
-            charts.append({**chart, "table": bundle["tables"][chart["id"]]})
+            if chart["id"] in bundle["lazy_tables"]:
+                # Fetched when first opened (package_table); the numbers are in the JSON.
+                url = reverse("package-table", args=[package.name, chart["id"]]) + query
+                charts.append({**chart, "table_url": url})
+            else:
+                charts.append({**chart, "table": bundle["tables"][chart["id"]]})
     return {
         "options": options,
         # The first day shown, whichever source holds it (the date form's minimum).
@@ -120,6 +126,38 @@ def package_detail(request: HttpRequest, name: str) -> HttpResponse:
         page_url=request.build_absolute_uri(reverse("package-detail", args=[package.name])),
     )
     return render(request, "packages_app/package_detail.html", context)
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def package_table(request: HttpRequest, name: str, chart: str) -> HttpResponse:
+    """One chart's data table, for the options in the query string: the htmx partial the
+    package page fetches when a below-the-fold table is first opened, or, without
+    JavaScript (the page links to it), a page of its own with a way back to the charts."""
+    if response := _canonical_redirect(request, name):
+        return response
+    package = selectors.package_for_page(name)
+    if chart not in CHART_IDS or package is None or not package.has_data:
+        raise Http404("No such chart of a package held here.")
+    try:
+        options = parse_options(request.GET, PACKAGE_DEFAULTS)
+    except OptionsError as error:
+        return exports.invalid_options(error.messages)
+    bundle = chart_bundle(package, options)
+    if bundle is None:
+        raise Http404("No data is held for this package in that window.")
+    table = bundle["tables"][chart]
+    if is_partial(request):
+        return HttpResponse(table)
+    spec = next(c for c in bundle["payload"]["charts"] if c["id"] == chart)
+    context = {
+        "name": name,
+        "is_all": name == ALL_PACKAGES,
+        "chart": {**spec, "table": table},
+        "payload": bundle["payload"],
+        "querystring": options.querystring(),
+    }
+    return render(request, "packages_app/package_table.html", context)
 
 
 @require_POST

@@ -1,6 +1,7 @@
 """What a chart page hands its charts, read as static/js/charts.js reads it: the JSON of
-<script id="chart-data"> plus each chart's numbers from its <table data-chart-table="ID">
-(the page holds the numbers once, in the tables)."""
+<script id="chart-data"> plus each chart's numbers from its <table data-chart-table="ID">,
+or from the JSON for a chart whose table is fetched on demand (the page holds each
+number once)."""
 
 from __future__ import annotations
 
@@ -62,6 +63,11 @@ def chart_payload_of(html: str) -> dict[str, Any]:
     parser.feed(html)
     charts = payload.get("charts") or [{**payload, "id": "compare"}]
     for chart in charts:
+        if all("data" in dataset for dataset in chart["datasets"]):
+            # A table fetched on demand (the package page's below the first): the numbers
+            # are in the payload, and the page holds no table of them.
+            assert chart["id"] not in parser.tables, "the numbers are sent once"
+            continue
         rows = parser.tables[chart["id"]]
         for i, dataset in enumerate(chart["datasets"]):
             assert "data" not in dataset, "the numbers are sent once, in the table"

@@ -11,7 +11,11 @@ bench/page_times.py loads) in Debian's Chromium through Playwright, and reports:
   payload cached (the common case), and when the charts had been drawn (charts.js draws
   in a task of its own after DOMContentLoaded). Each load is a fresh page in one browser context, so
   static files come from the browser's cache as for a returning visitor; `--cold-static`
-  uses a new context per load instead.
+  uses a new context per load instead;
+- the renderer's main-thread CPU time from navigation start to DOMContentLoaded, over
+  `--traced` more loads recorded with Chromium's tracing (the thread time of its top-level
+  tasks): what the page costs the browser, which, unlike the wall times above, a busy
+  machine does not inflate (on an idle one, DOMContentLoaded ~ first byte + this).
 
 Usage (PostgreSQL + Redis, as recorded in docs/benchmarks.md):
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/h_charts REDIS_URL=redis://127.0.0.1:6379/7 \\
@@ -52,6 +56,53 @@ DCL = """() => {
            ttfb: nav.responseStart, interactive: nav.domInteractive,
            drawn: window.__chartsFirstDrawn || null };
 }"""
+
+
+TRACE_CATEGORIES = ["toplevel", "devtools.timeline", "blink.user_timing"]
+
+
+def main_thread_cpu_ms(trace: bytes, url: str) -> float | None:
+    """Thread CPU (ms) of the renderer main thread's top-level tasks between the
+    navigation to `url` and its DOMContentLoaded, from a Chromium trace."""
+    loaded = json.loads(trace)
+    events = loaded["traceEvents"] if isinstance(loaded, dict) else loaded
+    start = next(
+        (
+            e
+            for e in events
+            if e["name"] == "navigationStart"
+            and e.get("args", {}).get("data", {}).get("documentLoaderURL") == url
+        ),
+        None,
+    )
+    if start is None:
+        return None
+    pid, frame = start["pid"], start["args"]["frame"]
+    end = next(
+        (
+            e["ts"]
+            for e in events
+            if e["name"] == "MarkDOMContent"
+            and e["pid"] == pid
+            and e.get("args", {}).get("data", {}).get("frame") == frame
+            and e["ts"] >= start["ts"]
+        ),
+        None,
+    )
+    if end is None:
+        return None
+    return float(
+        sum(
+            e.get("tdur", 0)
+            for e in events
+            if e["name"] == "ThreadControllerImpl::RunTask"
+            and e["pid"] == pid
+            and e["tid"] == pid
+            and e.get("ph") == "X"
+            and start["ts"] <= e["ts"] <= end
+        )
+        / 1000
+    )
 
 
 def dockerfile_command(port: int) -> list[str]:
@@ -95,6 +146,7 @@ def main() -> None:
     parser.add_argument("--loads", type=int, default=30)
     parser.add_argument("--port", type=int, default=18950)
     parser.add_argument("--cold-static", action="store_true")
+    parser.add_argument("--traced", type=int, default=5, help="loads recorded with tracing")
     args = parser.parse_args()
 
     package = page_times.ensure_package(730)
@@ -138,12 +190,21 @@ def main() -> None:
                         drawn.append(figures["drawn"])
                         ttfb.append(figures["ttfb"])
                         interactive.append(figures["interactive"])
+                cpu: list[float | None] = []
+                for _ in range(args.traced):
+                    page = context.new_page()
+                    browser.start_tracing(page=page, categories=TRACE_CATEGORIES)
+                    page.goto(base + query, wait_until="load")
+                    page.wait_for_function("() => document.documentElement.dataset.chartsDrawn")
+                    cpu.append(main_thread_cpu_ms(browser.stop_tracing(), base + query))
+                    page.close()
                 context.close()
                 print(
                     f"{query or '(default: 180 days, daily)'}: HTML {size:,} bytes; "
                     f"DOMContentLoaded {spread(times)}; charts drawn {spread(drawn)} "
                     f"over {len(times)} loads (first byte {spread(ttfb)}, "
-                    f"DOM interactive {spread(interactive)})"
+                    f"DOM interactive {spread(interactive)}); renderer main-thread CPU "
+                    f"to DOMContentLoaded {spread(cpu)} over {len(cpu)} traced loads"
                 )
             browser.close()
         print(f"load average after: {load_average()}")

@@ -15,7 +15,7 @@ Pure: no database reads but the markers', no request.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from django.utils.html import escape, json_script
@@ -106,26 +106,39 @@ def with_markers(payload: dict[str, Any]) -> dict[str, Any]:
     return payload
 
 
-def data_script(payload: Mapping[str, Any], element_id: str = DATA_ELEMENT_ID) -> SafeString:
+def data_script(
+    payload: Mapping[str, Any],
+    element_id: str = DATA_ELEMENT_ID,
+    *,
+    numbers_of: Collection[str] = (),
+) -> SafeString:
     """The payload as the `<script type="application/json">` the chart module reads, less
-    the datasets' numbers: those are in the page once, in the data tables (`data_table`),
-    which the chart module reads them from. Sending them twice made half the package page.
+    the datasets' numbers of the charts whose data table is in the page: those are there
+    once, in the table (`data_table`), which the chart module reads them from. Sending them
+    twice made half the package page.
+
+    `numbers_of`: the ids of the charts whose table is NOT in the page (fetched when it is
+    opened: the package page's charts below the first); their numbers stay in the JSON,
+    which costs the browser far less to parse than a table's thousands of cells.
 
     json_script escapes <, > and & so the JSON cannot end the element; htmx leaves a
     non-JavaScript <script> of a swapped partial as it is (docs/decisions.md).
     `element_id`: another element's, for a section loaded on its own (a canvas names it in
     data-payload).
     """
-    return json_script(_without_numbers(payload), element_id)
+    return json_script(_without_numbers(payload, keep=numbers_of), element_id)
 
 
-def _without_numbers(payload: Mapping[str, Any]) -> dict[str, Any]:
+def _without_numbers(payload: Mapping[str, Any], *, keep: Collection[str]) -> dict[str, Any]:
     def strip(datasets: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         return [{k: v for k, v in ds.items() if k != "data"} for ds in datasets]
 
     page = dict(payload)
     if "charts" in page:
-        page["charts"] = [{**c, "datasets": strip(c["datasets"])} for c in page["charts"]]
+        page["charts"] = [
+            c if c["id"] in keep else {**c, "datasets": strip(c["datasets"])}
+            for c in page["charts"]
+        ]
     if "datasets" in page:
         page["datasets"] = strip(page["datasets"])
     periods = page.get("periods")

@@ -91,6 +91,13 @@ CHARTS: tuple[ChartSpec, ...] = (
     ),
 )
 CHART_METRICS = (Metric.OVERALL, Metric.PYTHON_MAJOR, Metric.PYTHON_MINOR, Metric.SYSTEM)
+CHART_IDS = frozenset(spec.id for spec in CHARTS)
+# The charts whose data table the package page fetches when it is first opened (an htmx
+# partial, or a page of its own without JavaScript) instead of holding it: every chart
+# below the first. Their thousands of cells were most of the page's bytes and of the
+# browser's parsing before DOMContentLoaded (#14 item 7); their numbers travel in the
+# JSON payload instead. The first chart's table stays in the page, one click away.
+LAZY_TABLES = frozenset(spec.id for spec in CHARTS[1:])
 
 
 def _ordered_categories(metric: Metric, by_category: dict[str, dict[dt.date, int]]) -> list[str]:
@@ -465,16 +472,24 @@ def chart_bundle(package: Package, options: ChartOptions) -> dict[str, Any] | No
     payload = chart_payload(package, options, use_cache=False)
     if payload is None:
         return None
-    bundle = bundle_of(payload)
+    bundle = bundle_of(payload, lazy_tables=LAZY_TABLES)
     soft_cache.set(key, bundle, CACHE_SECONDS)
     return bundle
 
 
-def bundle_of(payload: dict[str, Any]) -> dict[str, Any]:
-    """A payload with what a page renders from it: its json_script element and tables."""
+def bundle_of(
+    payload: dict[str, Any], *, lazy_tables: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """A payload with what a page renders from it: its json_script element and tables.
+
+    `lazy_tables`: the charts whose table the page does not hold but fetches when asked
+    (the package page: LAZY_TABLES); their numbers go in the json_script element instead.
+    "tables" holds every chart's table either way (the table partial serves them).
+    """
     return {
         "payload": payload,
-        "data_script": data_script(payload),
+        "data_script": data_script(payload, numbers_of=lazy_tables),
+        "lazy_tables": lazy_tables,
         "tables": {
             chart["id"]: data_table(
                 payload["periods"],
@@ -489,15 +504,26 @@ def bundle_of(payload: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def charts_context(bundle: dict[str, Any] | None, options: ChartOptions) -> dict[str, Any]:
+def charts_context(
+    bundle: dict[str, Any] | None,
+    options: ChartOptions,
+    *,
+    table_url: Callable[[str], str] | None = None,
+) -> dict[str, Any]:
     """What the charts partial (package_detail.html#charts) renders from a bundle, for a
     tracked package's page and a live one alike: the payload, its json_script, each chart
-    with its table, the controls and the query string."""
-    charts = (
-        [{**chart, "table": bundle["tables"][chart["id"]]} for chart in bundle["payload"]["charts"]]
-        if bundle is not None
-        else []
-    )
+    with its table, the controls and the query string.
+
+    `table_url(chart_id)`: where a chart of the bundle's `lazy_tables` fetches its table
+    when first opened (package_table); its numbers are in the json_script element instead.
+    """
+    lazy = bundle.get("lazy_tables", frozenset()) if bundle is not None else frozenset()
+    charts = []
+    for chart in bundle["payload"]["charts"] if bundle is not None else []:
+        if table_url is not None and chart["id"] in lazy:
+            charts.append({**chart, "table_url": table_url(chart["id"])})
+        else:
+            charts.append({**chart, "table": bundle["tables"][chart["id"]]})
     return {
         "options": options,
         "payload": bundle["payload"] if bundle else None,

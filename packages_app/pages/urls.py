@@ -12,6 +12,7 @@ urlpatterns = [
     path("packages/<pkg:name>/", package.package_detail, name="package-detail"),
     path("packages/<pkg:name>/track/", package.package_track_view, name="package-track"),
     path("packages/<pkg:name>/status/", package.package_status, name="package-status"),
+    path("packages/<pkg:name>/tables/<slug:chart>/", package.package_table, name="package-table"),
     path(
         "packages/<pkg:name>/breakdowns/<str:kind>/",
         breakdowns.package_breakdown,

@@ -1,11 +1,12 @@
 /* The chart module of every chart page (the package page and the compare page):
  * Chart.js 4 over the payload the page hands over with json_script.
  *
- * The server sends each chart's numbers once, in its data table (<table
+ * The server sends each chart's numbers once: in its data table (<table
  * data-chart-table="ID">, pages/chart.py data_table: shown without JavaScript, folded
- * with it), and the rest (periods, options, labels, markers) in <script id="chart-data"
- * type="application/json"> (pages/chart.py data_script), both inside the partial htmx
- * swaps; this file only reads and draws them. Every <canvas data-chart="ID"> is one chart: ID names one of the payload's
+ * with it) or, for a table fetched when it is first opened (the package page's charts
+ * below the first), in the payload's datasets; the rest (periods, options, labels,
+ * markers) in <script id="chart-data" type="application/json"> (pages/chart.py
+ * data_script), both inside the partial htmx swaps; this file only reads and draws them. Every <canvas data-chart="ID"> is one chart: ID names one of the payload's
  * `charts` (the package page), or the payload is itself the one chart (the compare
  * page: its `datasets` and `unit` at the top). A canvas with data-payload="ID" reads the
  * payload from that json_script element instead (a section loaded on its own: the package
@@ -277,7 +278,11 @@
   function build(canvas, payload) {
     var spec = chartOf(payload, canvas.dataset.chart);
     if (!spec || typeof window.Chart === "undefined") return false;
-    var numbers = numbersOf(canvas.dataset.chart, spec.datasets.length);
+    // A chart whose table is fetched on demand (the package page's below the first) has
+    // its numbers in the payload; the others', in their table.
+    var inPayload = spec.datasets.length && spec.datasets.every(function (ds) { return Array.isArray(ds.data); });
+    var numbers = inPayload ? spec.datasets.map(function (ds) { return ds.data; })
+      : numbersOf(canvas.dataset.chart, spec.datasets.length);
     if (!numbers) return false;
     spec = Object.assign({}, spec, {
       datasets: spec.datasets.map(function (ds, i) { return Object.assign({}, ds, { data: numbers[i] }); })
@@ -472,6 +477,16 @@
     focusBack = null;
   });
   document.addEventListener("htmx:historyRestore", function () { focusBack = null; });
+
+  // A table fetched on demand (<details hx-get hx-trigger="table-open once">, the package
+  // page's charts below the first): opening it the first time tells htmx to fetch it.
+  // "toggle" does not bubble, hence the capture; folding a table fires it too, closed.
+  document.addEventListener("toggle", function (event) {
+    var details = event.target;
+    if (details.tagName === "DETAILS" && details.open && details.hasAttribute("hx-get") && window.htmx) {
+      window.htmx.trigger(details, "table-open");
+    }
+  }, true);
 
   window.addEventListener("pageshow", function (event) { if (event.persisted) drawAll(true); });
   if (window.matchMedia) {

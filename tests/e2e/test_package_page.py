@@ -71,6 +71,8 @@ def test_package_page_end_to_end(browser: Browser, live_app: str, package: Packa
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
 
     page.goto(f"{live_app}/packages/demo-pkg/")
     page.wait_for_function("() => document.documentElement.dataset.chartsDrawn")
@@ -80,6 +82,32 @@ def test_package_page_end_to_end(browser: Browser, live_app: str, package: Packa
     # With JavaScript on, the tables are folded away under the charts.
     assert page.locator("details.data-table[open]").count() == 0
     page.screenshot(path=str(ARTIFACTS / "package-light-desktop.png"), full_page=True)
+    # The first chart's table is in the page; the others' are fetched when first opened
+    # (an htmx partial), without moving the URL, and hold what the chart drew.
+    assert page.locator("table[data-chart-table]").count() == 1
+    page.locator("#chart-system details.data-table summary").click()
+    system = page.locator('#chart-system table[data-chart-table="system"]')
+    system.wait_for()
+    assert system.locator("tbody tr").count() == 180
+    assert page.url == f"{live_app}/packages/demo-pkg/"
+    drawn_system = page.evaluate(
+        """() => Chart.getChart(document.querySelector('canvas[data-chart="system"]'))
+                 .data.datasets.map((d) => d.data[0])"""
+    )
+    first_row = system.locator("tbody tr").first.locator("td")
+    cells = [first_row.nth(i + 1).inner_text() for i in range(len(drawn_system))]
+    assert [int(c.replace(",", "")) for c in cells] == drawn_system
+    page.locator("#chart-system details.data-table").screenshot(
+        path=str(ARTIFACTS / "package-table-opened.png")
+    )
+    # Closing and opening it again does not fetch it again.
+    page.locator("#chart-system details.data-table summary").click()
+    page.locator("#chart-system details.data-table summary").click()
+    page.wait_for_function("() => document.querySelector('#chart-system details').open")
+    page.wait_for_load_state("networkidle")
+    assert [u for u in requested if "/tables/" in u] == [
+        f"{live_app}/packages/demo-pkg/tables/system/"
+    ]
 
     # Change the range: an HTMX swap of the charts, not a page load.
     page.evaluate("() => { window.__marker = 1; }")
@@ -177,7 +205,18 @@ def test_without_javascript_the_tables_show(
     page.goto(f"{live_app}/packages/demo-pkg/?range=30")
     assert page.locator("details.data-table[open]").count() == 5
     assert not page.locator(".chart-box").first.is_visible()
+    # The first chart's table is in the page; each other one is a link to its table.
+    assert page.locator("details.data-table table").count() == 1
     assert page.locator("details.data-table table").first.is_visible()
+    links = page.locator("details.data-table .table-link a")
+    assert links.count() == 4
+    page.locator("#chart-python_minor .table-link a").click()
+    page.wait_for_url("**/packages/demo-pkg/tables/python_minor/?range=30")
+    table = page.locator('table[data-chart-table="python_minor"]')
+    assert table.is_visible() and table.locator("tbody tr").count() == 30
+    page.screenshot(path=str(ARTIFACTS / "package-nojs-table.png"), full_page=True)
+    page.locator("a", has_text="Back to the charts").click()
+    page.wait_for_url("**/packages/demo-pkg/?range=30#chart-python_minor")
     # The controls are plain links that work without JavaScript.
     page.locator("#charts .seg a", has_text="Monthly").click()
     page.wait_for_url("**/packages/demo-pkg/?range=30&agg=month")

@@ -9,6 +9,7 @@ this file. Bounded (a fixed sweep plus a few hundred generated requests) to stay
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Iterator
@@ -114,6 +115,7 @@ NASTY = [
 LONG_AND_INVALID = b"\xed\xa0\x80\xff" + ("é" * 100 + "x" * 400).encode()
 
 
+@functools.cache
 def encode(value: str | bytes) -> str:
     """Percent-encoded bytes: text as UTF-8, lone surrogates kept as their raw bytes."""
     raw = value if isinstance(value, bytes) else value.encode("utf-8", "surrogatepass")

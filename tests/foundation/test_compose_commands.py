@@ -209,11 +209,15 @@ print(json.dumps({
 """
 
 
+@pytest.mark.stack
 def test_the_image_serves_hashed_compressed_static_files_with_far_future_headers(
     var_dir: Path,
 ) -> None:
     """The Dockerfile's own collectstatic line, then a process of the image asking for a
-    static file: a hashed name, gzip, and a year-long immutable Cache-Control."""
+    static file: a hashed name, gzip, and a year-long immutable Cache-Control.
+
+    `stack`: it runs the image's collectstatic (compressing every static file) and a
+    process of the image, seconds of CPU and of waiting, as the other image commands here."""
     dockerfile = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
     match = re.search(r"^RUN (.*?manage\.py collectstatic --noinput)", dockerfile, re.M)
     assert match is not None

@@ -34,6 +34,7 @@ from packages_app.pages.breakdowns import breakdown_slots
 from packages_app.pages.live import reads_live
 from packages_app.pages.options import PACKAGE_DEFAULTS, ChartOptions, OptionsError, parse_options
 from packages_app.pages.package import (
+    CHART_IDS,
     chart_bundle,
     chart_payload,
     charts_context,
@@ -58,7 +59,14 @@ def _canonical_redirect(request: HttpRequest, name: str) -> HttpResponse | None:
 
 def _charts_context(package: Package, options: ChartOptions) -> dict[str, Any]:
     return {
-        **charts_context(chart_bundle(package, options), options),
+        **charts_context(
+            chart_bundle(package, options),
+            options,
+            # Below-fold tables are fetched when first opened; their numbers are in the JSON.
+            table_url=lambda chart_id: (
+                reverse("package-table", args=[package.name, chart_id]) + options.querystring()
+            ),
+        ),
         # The first day shown, whichever source holds it (the date form's minimum).
         "held_from": history.sources(package).first,
         "options_errors": [],
@@ -119,6 +127,38 @@ def package_detail(request: HttpRequest, name: str) -> HttpResponse:
         page_url=request.build_absolute_uri(reverse("package-detail", args=[package.name])),
     )
     return render(request, "packages_app/package_detail.html", context)
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def package_table(request: HttpRequest, name: str, chart: str) -> HttpResponse:
+    """One chart's data table, for the options in the query string: the htmx partial the
+    package page fetches when a below-the-fold table is first opened, or, without
+    JavaScript (the page links to it), a page of its own with a way back to the charts."""
+    if response := _canonical_redirect(request, name):
+        return response
+    package = selectors.package_for_page(name)
+    if chart not in CHART_IDS or package is None or not package.has_data:
+        raise Http404("No such chart of a package held here.")
+    try:
+        options = parse_options(request.GET, PACKAGE_DEFAULTS)
+    except OptionsError as error:
+        return exports.invalid_options(error.messages)
+    bundle = chart_bundle(package, options)
+    if bundle is None:
+        raise Http404("No data is held for this package in that window.")
+    table = bundle["tables"][chart]
+    if is_partial(request):
+        return HttpResponse(table)
+    spec = next(c for c in bundle["payload"]["charts"] if c["id"] == chart)
+    context = {
+        "name": name,
+        "is_all": name == ALL_PACKAGES,
+        "chart": {**spec, "table": table},
+        "payload": bundle["payload"],
+        "querystring": options.querystring(),
+    }
+    return render(request, "packages_app/package_table.html", context)
 
 
 @require_POST

@@ -3,45 +3,55 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
+from pytest_django import DjangoDbBlocker, Settings
 
+from packages_app.demo.clickhouse import DemoClickHouse
 from packages_app.demo.clickhouse_data import model
-from packages_app.demo.upstream import DemoUpstream
 from packages_app.history import selectors, services
 from packages_app.history.client import ClickHouseClient
 from packages_app.models import Package
 from packages_app.sync import services as sync_services
-from packages_app.sync.upstream import UpstreamClient
+from tests.module_data import built_once, for_test
 from tests.packages_app.demo.clickhouse_support import LATEST
+from tests.packages_app.history.conftest import both_sources_once
 
 pytestmark = pytest.mark.django_db
 
 
-def both_sources(
-    name: str,
-    demo: DemoUpstream,
-    client_for: Callable[..., UpstreamClient],
-    ch_client: Callable[..., ClickHouseClient],
-) -> Package:
-    package = sync_services.package_track(name=name)[0]
-    with client_for(demo) as upstream_client:
-        sync_services.refresh_package(package_id=package.pk, client=upstream_client)
-    with ch_client() as client:
-        services.package_backfill(package_id=package.pk, client=client)
-    package.refresh_from_db()
-    return package
+@pytest.fixture(scope="module")
+def _both_of_module(
+    django_db_setup: None,
+    django_db_blocker: DjangoDbBlocker,
+    clickhouse: DemoClickHouse,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[dict[str, Package]]:
+    yield from built_once(
+        django_db_blocker,
+        lambda: both_sources_once(
+            ("httpx", "sqlalchemy"), clickhouse, tmp_path_factory.mktemp("budget")
+        ),
+    )
+
+
+@pytest.fixture
+def both(
+    _both_of_module: dict[str, Package],
+    ch_settings: Settings,
+    request: pytest.FixtureRequest,
+) -> dict[str, Package]:
+    """httpx and sqlalchemy, each with upstream's 181 days and ClickHouse's since its first
+    download, written once per module (tests/module_data.py); the app on the stand-in."""
+    return for_test(request, _both_of_module)
 
 
 @pytest.mark.parametrize("name", ["httpx", "sqlalchemy"])
 def test_the_cross_check_finds_the_stand_ins_disagreeing_days(
-    name: str,
-    demo: DemoUpstream,
-    client_for: Callable[..., UpstreamClient],
-    ch_client: Callable[..., ClickHouseClient],
+    name: str, both: dict[str, Package]
 ) -> None:
-    package = both_sources(name, demo, client_for, ch_client)
+    package = both[name]
     assert package.first_date is not None
     expected = model.disagreement_days(name, package.first_date, LATEST)
     assert 2 <= len(expected) <= 3
@@ -66,12 +76,8 @@ def test_the_cross_check_finds_the_stand_ins_disagreeing_days(
     assert selectors.disagreement_markers(package.pk, LATEST + dt.timedelta(days=1), LATEST) == []
 
 
-def test_the_tolerance_decides(
-    demo: DemoUpstream,
-    client_for: Callable[..., UpstreamClient],
-    ch_client: Callable[..., ClickHouseClient],
-) -> None:
-    package = both_sources("sqlalchemy", demo, client_for, ch_client)
+def test_the_tolerance_decides(both: dict[str, Package]) -> None:
+    package = both["sqlalchemy"]
     # The stand-in's odd days are 2-8 % apart: a 10 % tolerance accepts them all.
     loose = selectors.agreement(package.pk, tolerance=0.10)
     assert loose.disagreements == [] and loose.agreeing == loose.compared == 181
@@ -89,12 +95,8 @@ def test_nothing_to_compare_without_both_sources(
     assert (only_clickhouse.compared, only_clickhouse.agreeing) == (0, 0)
 
 
-def test_sources_and_the_all_time_total(
-    demo: DemoUpstream,
-    client_for: Callable[..., UpstreamClient],
-    ch_client: Callable[..., ClickHouseClient],
-) -> None:
-    package = both_sources("httpx", demo, client_for, ch_client)
+def test_sources_and_the_all_time_total(both: dict[str, Package]) -> None:
+    package = both["httpx"]
     shown = selectors.sources(package)
     first = model.first_download_date("httpx")
     assert package.first_date is not None

@@ -7,37 +7,53 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from django.test import Client
 from django.utils.html import escape
+from pytest_django import DjangoDbBlocker, Settings
 
+from packages_app.demo.clickhouse import DemoClickHouse
 from packages_app.demo.clickhouse_data import model
 from packages_app.demo.upstream import DemoUpstream
 from packages_app.history import selectors
-from packages_app.history.client import ClickHouseClient
 from packages_app.models import Metric, Package, Source
 from packages_app.pages.badges import human_count
 from packages_app.pages.options import parse_options
 from packages_app.pages.package import chart_payload
 from packages_app.store import points
 from packages_app.sync.upstream import UpstreamClient
+from tests.module_data import built_once, for_test
 from tests.packages_app.demo.clickhouse_support import LATEST
-from tests.packages_app.history.test_cross_check import both_sources
+from tests.packages_app.history.conftest import both_sources_once
 
 pytestmark = pytest.mark.django_db
 ONE_DAY = dt.timedelta(days=1)
 
 
+@pytest.fixture(scope="module")
+def _backfilled_of_module(
+    django_db_setup: None,
+    django_db_blocker: DjangoDbBlocker,
+    clickhouse: DemoClickHouse,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Package]:
+    yield from built_once(
+        django_db_blocker,
+        lambda: both_sources_once(("httpx",), clickhouse, tmp_path_factory.mktemp("budget"))[
+            "httpx"
+        ],
+    )
+
+
 @pytest.fixture
 def backfilled(
-    demo: DemoUpstream,
-    client_for: Callable[..., UpstreamClient],
-    ch_client: Callable[..., ClickHouseClient],
+    _backfilled_of_module: Package, ch_settings: Settings, request: pytest.FixtureRequest
 ) -> Package:
-    """httpx: upstream's 181 days, and ClickHouse's since its first download (2018)."""
-    return both_sources("httpx", demo, client_for, ch_client)
+    """httpx: upstream's 181 days, and ClickHouse's since its first download (2018), written
+    once per module (tests/module_data.py); the app on the stand-in."""
+    return for_test(request, _backfilled_of_module)
 
 
 def _chart_data(html: str) -> dict[str, object]:

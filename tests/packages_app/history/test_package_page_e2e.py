@@ -19,7 +19,7 @@ from packages_app.history.client import ClickHouseClient
 from packages_app.sync.upstream import UpstreamClient
 from tests.e2e.conftest import ARTIFACTS
 from tests.live import live_django
-from tests.packages_app.history.test_cross_check import both_sources
+from tests.packages_app.history.conftest import both_sources
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -56,7 +56,8 @@ def test_backfilled_package_at_range_all(
     client_for: Callable[..., UpstreamClient],
     ch_client: Callable[..., ClickHouseClient],
 ) -> None:
-    package = both_sources("httpx", demo, client_for, ch_client)
+    with client_for(demo) as upstream_client, ch_client() as clickhouse_client:
+        package = both_sources("httpx", upstream_client, clickhouse_client)
     assert package.first_date is not None
     first = model.first_download_date("httpx")
     ARTIFACTS.mkdir(exist_ok=True)

@@ -33,6 +33,7 @@ def make_package(
     base: int = 100,
     tracked: bool = True,
     recent: tuple[int | None, int | None, int | None] | None = None,
+    categories: dict[Metric, dict[str, int]] | None = None,
     **fields: Any,
 ) -> Package:
     package = Package.objects.create(
@@ -45,7 +46,7 @@ def make_package(
     )
     if first is not None and latest is not None:
         points = []
-        for metric, weights in CATEGORIES.items():
+        for metric, weights in (categories or CATEGORIES).items():
             for category_name, weight in weights.items():
                 category, _ = Category.objects.get_or_create(metric=metric, name=category_name)
                 day = first

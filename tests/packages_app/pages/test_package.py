@@ -1,7 +1,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 import itertools
+import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,7 +15,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from pytest_django import Settings
 
-from packages_app.models import Package
+from packages_app.models import Metric, Package
 from packages_app.pages import selectors
 from packages_app.pages.options import parse_options
 from packages_app.pages.package import chart_payload
@@ -307,21 +310,136 @@ def test_python_support_before_an_end_of_life_date(client: Client) -> None:
     assert {v.version for v in python.versions if v.end_of_life} == {"2.7", "3.8"}
 
 
+# The shape of bench/package_page_load.py's package (bench/page_times.py): 18 categories,
+# "null" (unknown) in three metrics, nine Python minors (folded to seven lines).
+BENCH_CATEGORIES: dict[Metric, dict[str, int]] = {
+    Metric.OVERALL: {"with_mirrors": 12, "without_mirrors": 10},
+    Metric.PYTHON_MAJOR: {"3": 9, "2": 1, "null": 1},
+    Metric.PYTHON_MINOR: {
+        "2.7": 1,
+        "3.7": 1,
+        "3.8": 1,
+        "3.9": 2,
+        "3.10": 2,
+        "3.11": 2,
+        "3.12": 3,
+        "3.13": 1,
+        "null": 1,
+    },  # fmt: skip
+    Metric.SYSTEM: {"Linux": 6, "Windows": 2, "Darwin": 1, "other": 1, "null": 1},
+}
+
+
 def test_the_default_package_page_stays_under_80_kb_with_every_number_in_it(
     client: Client, db: None
 ) -> None:
     # Big numbers (a popular package: 6-7 digits a day in every category) make the widest
-    # cells. 180 daily rows x 14 categories in 5 tables: 191 KB before #14, as the numbers
-    # were sent twice (JSON and tables) in verbose markup.
-    big = make_package("bigweight", first=D(2024, 1, 1), latest=D(2024, 9, 30), base=400_000)
+    # cells. 180 daily rows x 18 categories: 191 KB before #14 (the numbers were sent
+    # twice, JSON and tables, in verbose markup), ~81 KB with all five tables in the page.
+    big = make_package(
+        "bigweight",
+        first=D(2024, 1, 1),
+        latest=D(2024, 9, 30),
+        base=400_000,
+        categories=BENCH_CATEGORIES,
+    )
     response = client.get("/packages/bigweight/")
     assert response.status_code == 200
     assert len(response.content) <= 80_000, len(response.content)
-    # The charts' numbers are all there, once: the tables hold exactly the payload's.
-    shown = chart_payload_of(response.content.decode())
+    # The charts' numbers are all there, once: the first chart's in its table, the others'
+    # in the payload (their tables are fetched when opened), exactly the stored ones.
+    body = response.content.decode()
+    shown = chart_payload_of(body)
     expected = chart_payload(big, parse_options({}))
     assert expected is not None
+    assert body.count("data-chart-table=") == 1
     for drawn, held in zip(shown["charts"], expected["charts"], strict=True):
         if held["share"]:
             continue  # percentages: the table's digits (tested in test_chart.py)
         assert [d["data"] for d in drawn["datasets"]] == [d["data"] for d in held["datasets"]]
+
+
+def _table_urls(body: str) -> dict[str, str]:
+    """chart id -> the URL its <details> fetches its table from (hx-get == the no-JS link)."""
+    found = {
+        chart: html.unescape(url)
+        for url, chart in re.findall(r'hx-get="(/packages/[^"]*/tables/([a-z_]+)/[^"]*)"', body)
+    }
+    for url in found.values():
+        assert f'<a href="{html.escape(url)}">' in body  # the same table, as a page
+    return found
+
+
+def test_the_tables_below_the_first_chart_are_fetched_when_opened(
+    client: Client, django_pkg: Package
+) -> None:
+    query = "?range=90&agg=week"
+    page = client.get(f"/packages/django/{query}").content.decode()
+    urls = _table_urls(page)
+    assert set(urls) == {"python_major", "python_minor_share", "python_minor", "system"}
+    assert 'data-chart-table="overall"' in page  # the first chart's table stays in the page
+    assert 'hx-trigger="table-open once"' in page and 'hx-push-url="false"' in page
+    payload = chart_payload_of(page)
+    for chart in payload["charts"]:
+        if chart["id"] == "overall":
+            continue
+        url = urls[chart["id"]]
+        assert url == f"/packages/django/tables/{chart['id']}/{query}"
+        # With htmx: the table alone, its numbers the payload's (percentages aside).
+        partial = client.get(url, headers=HX)
+        assert partial.status_code == 200 and "HX-Request" in partial["Vary"]
+        fragment = partial.content.decode()
+        assert fragment.startswith(f'<table data-chart-table="{chart["id"]}">')
+        assert "<html" not in fragment
+        rows = chart_payload_of(
+            '<script id="chart-data" type="application/json">'
+            + json.dumps({"charts": [{**chart, "datasets": strip_data(chart["datasets"])}]})
+            + "</script>"
+            + fragment
+        )["charts"][0]["datasets"]
+        if not chart["share"]:
+            assert [r["data"] for r in rows] == [d["data"] for d in chart["datasets"]]
+        assert [len(r["data"]) for r in rows] == [len(payload["periods"]["labels"])] * len(rows)
+        # Without JavaScript: a page of its own with the same table and a way back.
+        whole = client.get(url).content.decode()
+        assert "<html" in whole and fragment in whole
+        assert f"{chart['title']}: " in whole
+        assert f'href="/packages/django/{html.escape(query)}#chart-{chart["id"]}"' in whole
+
+
+def strip_data(datasets: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in d.items() if k != "data"} for d in datasets]
+
+
+def test_the_chart_partial_fetches_its_tables_with_its_options(
+    client: Client, django_pkg: Package
+) -> None:
+    body = client.get("/packages/django/?range=30&smooth=7", headers=HX).content.decode()
+    assert re.search(r"<details[^>]* open>", body) is None  # swapped in folded
+    urls = _table_urls(body)
+    assert urls["system"] == "/packages/django/tables/system/?range=30&smooth=7"
+    table = client.get(urls["system"], headers=HX).content.decode()
+    # Seven-day averages have decimals; 30 rows, one per day.
+    assert table.count("<tr><td>") == 30
+
+
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [
+        ("/packages/django/tables/nope/", 404),
+        ("/packages/django/tables/overall/?range=7", 400),
+        ("/packages/django/tables/system/?start=2020-01-01&end=2020-02-01", 404),
+        ("/packages/not-held/tables/system/", 404),
+        ("/packages/Django/tables/system/?range=90", 301),
+    ],
+)
+def test_a_table_that_cannot_be_shown_is_a_clear_4xx(
+    client: Client, django_pkg: Package, url: str, status: int
+) -> None:
+    for headers in ({}, HX):
+        response = client.get(url, headers=headers)
+        assert response.status_code == status, (url, headers)
+    if status == 301:
+        assert response["Location"] == "/packages/django/tables/system/?range=90"
+    if status == 400:
+        assert b"range" in response.content

@@ -517,13 +517,14 @@ def charts_context(
     `table_url(chart_id)`: where a chart of the bundle's `lazy_tables` fetches its table
     when first opened (package_table); its numbers are in the json_script element instead.
     """
-    lazy = bundle.get("lazy_tables", frozenset()) if bundle is not None else frozenset()
     charts = []
-    for chart in bundle["payload"]["charts"] if bundle is not None else []:
-        if table_url is not None and chart["id"] in lazy:
-            charts.append({**chart, "table_url": table_url(chart["id"])})
-        else:
-            charts.append({**chart, "table": bundle["tables"][chart["id"]]})
+    if bundle is not None:
+        lazy = bundle.get("lazy_tables", frozenset())
+        for chart in bundle["payload"]["charts"]:
+            if table_url is not None and chart["id"] in lazy:
+                charts.append({**chart, "table_url": table_url(chart["id"])})
+            else:
+                charts.append({**chart, "table": bundle["tables"][chart["id"]]})
     return {
         "options": options,
         "payload": bundle["payload"] if bundle else None,

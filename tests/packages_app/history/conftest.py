@@ -85,6 +85,17 @@ def both_sources(
     return package
 
 
+def both_sources_from(
+    name: str,
+    demo: DemoUpstream,
+    client_for: Callable[..., UpstreamClient],
+    ch_client: Callable[..., ClickHouseClient],
+) -> Package:
+    """both_sources with the function-scoped fixtures' clients (a test's own package)."""
+    with client_for(demo) as upstream_client, ch_client() as clickhouse_client:
+        return both_sources(name, upstream_client, clickhouse_client)
+
+
 def both_sources_once(
     names: tuple[str, ...], clickhouse: DemoClickHouse, budget_dir: Path
 ) -> dict[str, Package]:

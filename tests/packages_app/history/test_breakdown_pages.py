@@ -23,8 +23,8 @@ from packages_app.history.client import ClickHouseClient
 from packages_app.models import Package
 from packages_app.sync.upstream import UpstreamClient
 from tests.packages_app.demo.clickhouse_support import LATEST
+from tests.packages_app.history.conftest import both_sources_from
 from tests.packages_app.history.test_breakdowns import expected
-from tests.packages_app.history.test_cross_check import both_sources
 from tests.packages_app.pages.package_data import make_package
 
 pytestmark = pytest.mark.django_db
@@ -157,7 +157,7 @@ def test_countries_with_names_and_the_tracked_package(
     ch_client: Callable[..., ClickHouseClient],
     client: Client,
 ) -> None:
-    both_sources("httpx", demo, client_for, ch_client)
+    both_sources_from("httpx", demo, client_for, ch_client)
     page = client.get("/packages/httpx/")
     assert (
         page.status_code == 200 and "/packages/httpx/breakdowns/countries/" in page.content.decode()

@@ -18,7 +18,7 @@ from packages_app.sync.upstream import UpstreamClient
 from tests.e2e.conftest import ARTIFACTS
 from tests.e2e.test_accessibility import ALSO_FAIL, AXE, RUN_AXE
 from tests.live import live_django
-from tests.packages_app.history.test_cross_check import both_sources
+from tests.packages_app.history.conftest import both_sources_from
 from tests.packages_app.history.test_live_page_e2e import PAINTED
 
 if TYPE_CHECKING:
@@ -137,7 +137,7 @@ def test_tracked_package_sections_on_a_phone(
     ch_client: Callable[..., ClickHouseClient],
 ) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
-    both_sources("sqlalchemy", demo, client_for, ch_client)
+    both_sources_from("sqlalchemy", demo, client_for, ch_client)
     schemes: tuple[Literal["light", "dark"], ...] = ("light", "dark")
     for scheme in schemes:
         context = browser.new_context(

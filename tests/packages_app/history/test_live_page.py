@@ -22,7 +22,7 @@ from packages_app.history.client import ClickHouseClient
 from packages_app.models import Package
 from packages_app.sync.upstream import UpstreamClient
 from tests.packages_app.demo.clickhouse_support import LATEST
-from tests.packages_app.history.test_cross_check import both_sources
+from tests.packages_app.history.conftest import both_sources_from
 
 pytestmark = pytest.mark.django_db
 
@@ -208,7 +208,7 @@ def test_the_live_page_is_no_heavier_than_the_tracked_one(
     the live page differs from the tracked one only around it (no Python support panel,
     badges, agreement line), and its charts section only by the tracked page's own markers."""
     live_page = client.get("/packages/httpx/").content.decode()
-    both_sources("httpx", demo, client_for, ch_client)
+    both_sources_from("httpx", demo, client_for, ch_client)
     tracked = client.get("/packages/httpx/").content.decode()
     assert "read live from ClickHouse" in live_page and "read live" not in tracked
     assert len(live_page.encode()) < len(tracked.encode())

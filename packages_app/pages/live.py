@@ -23,7 +23,7 @@ from packages_app.history.queries import AllTime
 from packages_app.models import Metric, Package
 from packages_app.pages.chart import CACHE_SECONDS, with_markers
 from packages_app.pages.options import ChartOptions
-from packages_app.pages.package import CHART_METRICS, build_payload, bundle_of
+from packages_app.pages.package import CHART_METRICS, LAZY_TABLES, build_payload, bundle_of
 from packages_app.store.points import SeriesByMetric
 
 logger = logging.getLogger(__name__)
@@ -120,7 +120,7 @@ def live_bundle(package: LivePackage, options: ChartOptions) -> dict[str, Any] |
     """The payload, its json_script and tables (pages/package.py's shape), cached."""
     if options.window(package.first_date, package.latest_date) is None:
         return None
-    key = f"livebundle:v2:{live.source_key()}:{package.name}:{package.latest_date}:{options.cache_key}"
+    key = f"livebundle:v3:{live.source_key()}:{package.name}:{package.latest_date}:{options.cache_key}"
     cached = soft_cache.get(key)
     if cached is not None:
         return dict(cached)
@@ -134,6 +134,6 @@ def live_bundle(package: LivePackage, options: ChartOptions) -> dict[str, Any] |
     )
     if payload is None:
         return None
-    bundle = bundle_of(with_markers(payload))
+    bundle = bundle_of(with_markers(payload), lazy_tables=LAZY_TABLES)
     soft_cache.set(key, bundle, CACHE_SECONDS)
     return bundle

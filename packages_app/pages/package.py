@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.urls import reverse
+
 from packages_app import series, soft_cache
 from packages_app.categories import UNKNOWN
 from packages_app.history import selectors as history
@@ -502,6 +504,12 @@ def bundle_of(
             for chart in payload["charts"]
         },
     }
+
+
+def table_url(name: str, options: ChartOptions) -> Callable[[str], str]:
+    """Where a below-the-fold table of `name`'s page is fetched when first opened."""
+    query = options.querystring()
+    return lambda chart_id: reverse("package-table", args=[name, chart_id]) + query
 
 
 def charts_context(

@@ -25,7 +25,7 @@ from packages_app.pages import exports
 from packages_app.pages.breakdowns import breakdown_slots
 from packages_app.pages.live import live_bundle, live_package, live_payload
 from packages_app.pages.options import PACKAGE_DEFAULTS, ChartOptions, OptionsError, parse_options
-from packages_app.pages.package import charts_context
+from packages_app.pages.package import charts_context, table_url
 from packages_app.pages.selectors import data_status
 
 logger = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ def live_page(
     if found is None:
         return None if fetching else render(request, TEMPLATE, context, status=404)
     context.update(
-        charts_context(bundle, options),
+        charts_context(bundle, options, table_url=table_url(name, options)),
         package=found,
         breakdown_slots=breakdown_slots(name, options),
     )
@@ -111,3 +111,13 @@ def live_export(
     return exports.download(
         payload, fmt, exports.PACKAGE, missing="No downloads known for this package in that window."
     )
+
+
+def live_table_bundle(name: str, options: ChartOptions) -> dict[str, Any] | None:
+    """The live bundle a below-the-fold table of the live page is cut from (package_table);
+    None when the source is off or has never seen the name. ClickHouseError goes up."""
+    try:
+        found = live_package(name)
+    except ClickHouseDisabled:
+        return None
+    return live_bundle(found, options) if found is not None else None

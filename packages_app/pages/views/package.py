@@ -7,6 +7,7 @@ controls, tracking, polling and export answers are the ones the compare page use
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.conf import settings
@@ -25,6 +26,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import push_url
 
 from packages_app.history import selectors as history
+from packages_app.history.client import ClickHouseError
 from packages_app.http import is_partial, poll_answer
 from packages_app.models import Package
 from packages_app.names import ALL_PACKAGES, InvalidPackageName, canonicalize
@@ -39,9 +41,12 @@ from packages_app.pages.package import (
     chart_payload,
     charts_context,
     package_facts,
+    table_url,
 )
-from packages_app.pages.views.live import live_export, live_page
+from packages_app.pages.views.live import live_export, live_page, live_table_bundle
 from packages_app.pages.views.track import track_from_page
+
+logger = logging.getLogger(__name__)
 
 
 def _canonical_redirect(request: HttpRequest, name: str) -> HttpResponse | None:
@@ -59,13 +64,9 @@ def _canonical_redirect(request: HttpRequest, name: str) -> HttpResponse | None:
 
 def _charts_context(package: Package, options: ChartOptions) -> dict[str, Any]:
     return {
+        # Below-fold tables are fetched when first opened; their numbers are in the JSON.
         **charts_context(
-            chart_bundle(package, options),
-            options,
-            # Below-fold tables are fetched when first opened; their numbers are in the JSON.
-            table_url=lambda chart_id: (
-                reverse("package-table", args=[package.name, chart_id]) + options.querystring()
-            ),
+            chart_bundle(package, options), options, table_url=table_url(package.name, options)
         ),
         # The first day shown, whichever source holds it (the date form's minimum).
         "held_from": history.sources(package).first,
@@ -137,14 +138,28 @@ def package_table(request: HttpRequest, name: str, chart: str) -> HttpResponse:
     JavaScript (the page links to it), a page of its own with a way back to the charts."""
     if response := _canonical_redirect(request, name):
         return response
-    package = selectors.package_for_page(name)
-    if chart not in CHART_IDS or package is None or not package.has_data:
-        raise Http404("No such chart of a package held here.")
+    if chart not in CHART_IDS:
+        raise Http404("No such chart.")
     try:
         options = parse_options(request.GET, PACKAGE_DEFAULTS)
     except OptionsError as error:
         return exports.invalid_options(error.messages)
-    bundle = chart_bundle(package, options)
+    package = selectors.package_for_page(name)
+    bundle = None
+    if reads_live(package):
+        # The live page's tables (an untracked package, or one whose history is on the way).
+        try:
+            bundle = live_table_bundle(name, options)
+        except ClickHouseError as exc:
+            logger.warning("ClickHouse could not answer for %s: %s", name, exc)
+            if package is None or not package.has_data:
+                return HttpResponse(
+                    "ClickHouse is not answering; try again in a minute.\n",
+                    status=503,
+                    content_type="text/plain; charset=utf-8",
+                )
+    if bundle is None and package is not None and package.has_data:
+        bundle = chart_bundle(package, options)
     if bundle is None:
         raise Http404("No data is held for this package in that window.")
     table = bundle["tables"][chart]

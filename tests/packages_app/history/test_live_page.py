@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -63,7 +65,7 @@ def test_an_anonymous_visitor_sees_an_untracked_package_from_clickhouse(
     )
     overall = {d["key"]: d["data"] for d in payload["charts"][0]["datasets"]}
     assert overall["with_mirrors"][-1] == model.day_totals("httpx", LATEST).with_mirrors
-    assert "chart-data" in html and chart_numbers(html, "system")
+    assert "chart-data" in html and chart_numbers(html, "overall")
     # Not a stored package: nothing was written.
     assert not Package.objects.filter(name="httpx").exists()
 
@@ -213,9 +215,50 @@ def test_the_live_page_is_no_heavier_than_the_tracked_one(
     assert "read live from ClickHouse" in live_page and "read live" not in tracked
     assert len(live_page.encode()) < len(tracked.encode())
     live_charts, tracked_charts = charts_section(live_page), charts_section(tracked)
-    assert live_charts.count("<table") == tracked_charts.count("<table") == 5
+    # The first chart's table in the page, the four below it fetched when opened (both).
+    assert live_charts.count("<table") == tracked_charts.count("<table") == 1
+    assert live_charts.count("/tables/") == tracked_charts.count("/tables/") == 8
     # The tracked page adds the sources' disagreeing days to its notes (~0.3 KB each).
     assert abs(len(tracked_charts) - len(live_charts)) < 2_000
+
+
+def test_the_live_page_fetches_its_lower_tables_from_clickhouse(
+    ch_settings: Settings, ch: DemoClickHouse, client: Client
+) -> None:
+    """The live page's tables below the first chart are fetched when opened, like a tracked
+    package's, from the live bundle: the system table's last day adds up to the stand-in's
+    downloads of that day (upstream's systems split the non-mirror downloads)."""
+    page = client.get("/packages/httpx/?range=30").content.decode()
+    urls = {
+        chart: html.unescape(url)
+        for url, chart in re.findall(r'hx-get="(/packages/httpx/tables/([a-z_]+)/[^"]*)"', page)
+    }
+    assert set(urls) == {"python_major", "python_minor_share", "python_minor", "system"}
+    assert urls["system"] == "/packages/httpx/tables/system/?range=30"
+    ch.clear_queries()
+    fragment = client.get(urls["system"], headers={"HX-Request": "true"})
+    assert fragment.status_code == 200
+    table = fragment.content.decode()
+    assert table.startswith('<table data-chart-table="system">') and "<html" not in table
+    assert not ch.queries  # cut from the page's cached bundle
+    # Compact rows (no </td>, </tr>: chart.data_table): the last row's day, then its cells.
+    last_row = table.split("<tr>")[-1].split("</tbody>")[0]
+    label, *numbers = last_row.split("<td>")[1:]
+    assert label.startswith(LATEST.isoformat())
+    cells = [int(n.replace(",", "")) for n in numbers]
+    assert sum(cells) == model.day_totals("httpx", LATEST).without_mirrors
+    # Without JavaScript: a page of its own.
+    assert "<html" in client.get(urls["system"]).content.decode()
+
+
+def test_a_live_table_says_what_went_wrong(
+    ch_settings: Settings, ch: DemoClickHouse, client: Client
+) -> None:
+    assert client.get("/packages/never-seen-here/tables/system/").status_code == 404
+    ch.set_faults(status=503)
+    response = client.get("/packages/httpx/tables/system/?range=90", headers={"HX-Request": "1"})
+    assert response.status_code == 503
+    assert "ClickHouse is not answering" in response.content.decode()
 
 
 def test_a_cold_page_fits_the_default_budget(

@@ -1,0 +1,149 @@
+"""One breakdown category of a package, exactly: its daily downloads beside the package's
+(issue #16 item 4: compare, exports, watchlist columns and alerts).
+
+`breakdown_selectors.series` caps versions and countries at the top 20 keys of the window,
+the rest summed as OTHER: right for a chart of one package, wrong for "version 2.* across
+five packages" or "the newest release of boto3 over a year" (a release of last week is
+not among a year's top 20). So a single category is asked for by itself here: one query,
+one row a day (the key's sum beside the day's total), cached like the layer's answers
+(source, package, ClickHouse's latest day, options). Installers are never capped: they
+come from the layer's own cached series.
+
+Raises ClickHouseDisabled (source off) and ClickHouseError (it failed), as the layer does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from packages_app import soft_cache
+from packages_app.history import breakdown_selectors as selectors
+from packages_app.history.breakdown_selectors import Dates, Grouping, Kind
+from packages_app.history.breakdowns import _VERSION_KEY, _VERSION_VIEW
+from packages_app.history.live import ANSWER_SECONDS, _client, source_key
+from packages_app.history.queries import _count, _date, _shape, view_for
+
+CACHE_VERSION = "v1"
+# "the newest final release" of each package, whatever its number.
+LATEST = "latest"
+
+_BETWEEN = " WHERE project = {p:String} AND date >= {since:Date} AND date <= {through:Date}"
+
+
+def _key_sql(view: str, expression: str) -> str:
+    return (
+        "SELECT date, sum(count), sumIf(count, " + expression + " = {k:String})"
+        f" FROM {view}{_BETWEEN} GROUP BY date ORDER BY date"
+    )
+
+
+VERSION_KEY_SQL: dict[Grouping, str] = {
+    g: _key_sql(_VERSION_VIEW, expression) for g, expression in _VERSION_KEY.items()
+}
+COUNTRY_KEY_SQL = _key_sql(view_for(["date", "project", "country_code"]), "country_code")
+
+# What a version category may look like: "2.*", "2.3.*" or an exact version as uploaded.
+_GROUP_RE = re.compile(r"^[0-9]+(\.[0-9]+)?\.\*\Z")
+_EXACT_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.+!_-]{0,63}\Z")
+
+
+def version_grouping(key: str) -> Grouping | None:
+    """The grouping a version category's shape says ("2.*" major, "2.3.*" minor, exact);
+    None when it cannot be a version (LATEST is not one: resolve it first)."""
+    if _GROUP_RE.match(key):
+        return Grouping.MAJOR if key.count(".") == 1 else Grouping.MINOR
+    if _EXACT_RE.match(key) and "*" not in key:
+        return Grouping.EXACT
+    return None
+
+
+@dataclass(frozen=True)
+class KeyDays:
+    """One category's downloads per day and the package's (same definition), over a span;
+    days with no download are absent."""
+
+    key: dict[dt.date, int]
+    total: dict[dt.date, int]
+
+
+def _cache_key(*parts: object) -> str:
+    return ":".join(["chkey", CACHE_VERSION, source_key(), *map(str, parts)])
+
+
+def key_days(name: str, held: Dates, kind: Kind, key: str, start: dt.date, end: dt.date) -> KeyDays:
+    """`key`'s downloads and the package's per day over [start, end] (clipped to `held`).
+
+    Installers: without mirrors (the layer's series, every category); versions (the
+    grouping from the key's shape) and countries (ISO code, "" unknown): every download,
+    mirrors included, one query for the key alone.
+    """
+    start, end = max(start, held.first), min(end, held.latest)
+    if start > end:
+        return KeyDays({}, {})
+    if kind is Kind.INSTALLERS:
+        found = selectors.series(name, held, kind, start, end)
+        total: dict[dt.date, int] = {}
+        for days in found.values():
+            for day, n in days.items():
+                total[day] = total.get(day, 0) + n
+        return KeyDays(dict(found.get(key, {})), total)
+    if kind is Kind.VERSIONS:
+        grouping = version_grouping(key)
+        if grouping is None:
+            raise ValueError(f"not a version category: {key!r}")
+        sql = VERSION_KEY_SQL[grouping]
+    else:
+        sql = COUNTRY_KEY_SQL
+    cache_key = _cache_key(name, held.latest, kind.value, key, start, end)
+    cached = soft_cache.get(cache_key)
+    if isinstance(cached, KeyDays):
+        return cached
+    params = {"p": name, "since": start.isoformat(), "through": end.isoformat(), "k": key}
+    mine: dict[dt.date, int] = {}
+    total = {}
+    with _client() as client:
+        rows = client.select(sql, params)
+    for row in _shape(rows, 3):
+        day = _date(row[0])
+        if n := _count(row[1]):
+            total[day] = n
+        if n := _count(row[2]):
+            mine[day] = n
+    found_days = KeyDays(mine, total)
+    soft_cache.set(cache_key, found_days, ANSWER_SECONDS)
+    return found_days
+
+
+def latest_release(name: str, held: Dates) -> str | None:
+    """The newest final release ClickHouse could have downloads of (uploaded on or before
+    its latest day); None when the package lists none."""
+    finals = [
+        r
+        for r in selectors.releases(name, held)
+        if not selectors.is_prerelease(r.version) and r.day <= held.latest
+    ]
+    return finals[-1].version if finals else None
+
+
+def resolve(name: str, held: Dates, kind: Kind, key: str) -> str | None:
+    """The key to read: LATEST becomes the package's newest final release (None: none)."""
+    if kind is Kind.VERSIONS and key == LATEST:
+        return latest_release(name, held)
+    return key
+
+
+def last_days_share(name: str, held: Dates, kind: Kind, key: str, *, days: int = 7) -> float | None:
+    """`key`'s percent of the package's downloads over the last `days` days held (LATEST
+    resolved), exact even outside the top 20; None when nothing was downloaded or there is
+    no such release."""
+    resolved = resolve(name, held, kind, key)
+    if resolved is None:
+        return None
+    start = max(held.first, held.latest - dt.timedelta(days=days - 1))
+    found = key_days(name, held, kind, resolved, start, held.latest)
+    whole = sum(found.total.values())
+    if not whole:
+        return None
+    return round(100.0 * sum(found.key.values()) / whole, 2)

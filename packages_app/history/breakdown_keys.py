@@ -15,15 +15,23 @@ Raises ClickHouseDisabled (source off) and ClickHouseError (it failed), as the l
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from dataclasses import dataclass
 
 from packages_app import soft_cache
 from packages_app.history import breakdown_selectors as selectors
 from packages_app.history.breakdown_selectors import Dates, Grouping, Kind
-from packages_app.history.breakdowns import _VERSION_KEY, _VERSION_VIEW
+from packages_app.history.breakdowns import _VERSION_KEY, _VERSION_VIEW, _text
 from packages_app.history.live import ANSWER_SECONDS, _client, source_key
-from packages_app.history.queries import _count, _date, _shape, view_for
+from packages_app.history.queries import (
+    MIRROR_INSTALLERS,
+    _count,
+    _date,
+    _literal_list,
+    _shape,
+    view_for,
+)
 
 CACHE_VERSION = "v1"
 # "the newest final release" of each package, whatever its number.
@@ -147,3 +155,105 @@ def last_days_share(name: str, held: Dates, kind: Kind, key: str, *, days: int =
     if not whole:
         return None
     return round(100.0 * sum(found.key.values()) / whole, 2)
+
+
+# --- one category's share of the last week, for a whole list of packages at once -------------
+
+# The last days a list's column covers, ending on ClickHouse's latest day for the list.
+LIST_DAYS = 7
+LIST_DATES_SECONDS = 10 * 60
+_IN_LIST = (
+    " WHERE project IN {ps:Array(String)} AND date >= {since:Date} AND date <= {through:Date}"
+)
+LIST_DATES_SQL = (
+    "SELECT project, min(min_date), max(max_date) FROM pypi_downloads_max_min"
+    " WHERE project IN {ps:Array(String)} GROUP BY project"
+)
+LIST_RELEASES_SQL = (
+    "SELECT name, version, min(upload_time) FROM projects WHERE name IN {ps:Array(String)}"
+    " GROUP BY name, version ORDER BY name, min(upload_time), version"
+)
+LIST_INSTALLER_SQL = (
+    "SELECT project, sum(count), sumIf(count, installer = {k:String})"
+    f" FROM {view_for(['date', 'project', 'installer'])}{_IN_LIST}"
+    " AND installer NOT IN (" + _literal_list(MIRROR_INSTALLERS) + ")"
+    " GROUP BY project"
+)
+# Each project's own version: `vs` is parallel to `ps`.
+LIST_VERSION_SQL = (
+    "SELECT project, sum(count),"
+    " sumIf(count, version = {vs:Array(String)}[indexOf({ps:Array(String)}, project)])"
+    f" FROM {_VERSION_VIEW}{_IN_LIST} GROUP BY project"
+)
+
+
+def _array(values: list[str]) -> str:
+    """A typed Array(String) parameter's text: ['a','b'] with quotes and backslashes escaped."""
+    quoted = ("'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'" for v in values)
+    return "[" + ",".join(quoted) + "]"
+
+
+@dataclass(frozen=True)
+class ListCell:
+    """One package's figure in a list's column: the category's percent of its downloads in
+    the list's last LIST_DAYS days (None: nothing downloaded, or no release), and the
+    release it stands for when the category is LATEST."""
+
+    share: float | None
+    version: str | None = None
+
+
+def list_shares(names: list[str], kind: Kind, key: str) -> dict[str, ListCell]:
+    """`key`'s share of each package's downloads over the LIST_DAYS days ending on
+    ClickHouse's latest day for the list, for every name ClickHouse holds (absent: never
+    seen). Installers (without mirrors) or LATEST (each package's newest final release);
+    at most three queries whatever the list's length, cached by the names, the category
+    and that day."""
+    if not (kind is Kind.INSTALLERS or (kind is Kind.VERSIONS and key == LATEST)):
+        raise ValueError(f"no list column for {kind} {key!r}")
+    wanted = sorted(set(names))
+    if not wanted:
+        return {}
+    digest = hashlib.sha256("\n".join(wanted).encode()).hexdigest()[:32]
+    dates_key = _cache_key("listdates", digest)
+    held = soft_cache.get(dates_key)
+    if not isinstance(held, dict):
+        with _client() as client:
+            rows = client.select(LIST_DATES_SQL, {"ps": _array(wanted)})
+        held = {_text(r[0]): Dates(_date(r[1]), _date(r[2])) for r in _shape(rows, 3)}
+        soft_cache.set(dates_key, held, LIST_DATES_SECONDS)
+    if not held:
+        return {}
+    latest = max(d.latest for d in held.values())
+    since = latest - dt.timedelta(days=LIST_DAYS - 1)
+    answer_key = _cache_key("list", digest, latest, kind.value, key)
+    cached = soft_cache.get(answer_key)
+    if isinstance(cached, dict):
+        return cached
+    projects = sorted(held)
+    versions: dict[str, str] = {}
+    params = {"ps": _array(projects), "since": since.isoformat(), "through": latest.isoformat()}
+    with _client() as client:
+        if kind is Kind.INSTALLERS:
+            rows = client.select(LIST_INSTALLER_SQL, {**params, "k": key})
+        else:
+            finals: dict[str, str] = {}
+            release_rows = client.select(LIST_RELEASES_SQL, {"ps": _array(projects)})
+            for row in _shape(release_rows, 3):
+                project, version = _text(row[0]), _text(row[1])
+                day = dt.datetime.fromisoformat(_text(row[2])).date()
+                if not selectors.is_prerelease(version) and day <= held[project].latest:
+                    finals[project] = version  # oldest first: the last one wins
+            versions = finals
+            vs = [versions.get(p, "") for p in projects]
+            rows = client.select(LIST_VERSION_SQL, {**params, "vs": _array(vs)})
+    sums = {_text(r[0]): (_count(r[1]), _count(r[2])) for r in _shape(rows, 3)}
+    found: dict[str, ListCell] = {}
+    for project in projects:
+        whole, mine = sums.get(project, (0, 0))
+        release = versions.get(project) if kind is Kind.VERSIONS else None
+        missing = kind is Kind.VERSIONS and release is None
+        share = None if missing or not whole else round(100.0 * mine / whole, 2)
+        found[project] = ListCell(share, release)
+    soft_cache.set(answer_key, found, ANSWER_SECONDS)
+    return found

@@ -70,10 +70,11 @@ def test_a_new_installer_passing_10_percent_fires_once_per_installer(
     _list_of_both(world)
     rule(world, AlertRule.Kind.INSTALLER, 10)
     alerts.alerts_send()
-    fired = {
-        (n.package.name, n.subject)
-        for n in Notification.objects.filter(channel=Notification.Channel.EMAIL)
-    }
+    fired = set(
+        Notification.objects.filter(channel=Notification.Channel.EMAIL).values_list(
+            "package__name", "subject"
+        )
+    )
     wanted = {
         (name, f"{name}: {installer} passed 10% of installs")
         for name in NAMES

@@ -25,6 +25,7 @@ from packages_app.sync.upstream import UpstreamClient
 from tests.packages_app.demo.clickhouse_support import LATEST
 from tests.packages_app.history.test_breakdowns import expected
 from tests.packages_app.history.test_cross_check import both_sources
+from tests.packages_app.pages.package_data import make_package
 
 pytestmark = pytest.mark.django_db
 ONE_DAY = dt.timedelta(days=1)
@@ -70,7 +71,17 @@ def test_the_package_page_has_lazy_sections_with_plain_links(
 
 def test_no_sections_when_clickhouse_is_off(settings: Settings, client: Client) -> None:
     settings.CLICKHOUSE_URL = ""
+    make_package("stored-pkg", first=LATEST - 60 * ONE_DAY, latest=LATEST)
+    page = client.get("/packages/stored-pkg/")
+    assert page.status_code == 200 and "chart-data" in page.content.decode()
+    assert "breakdown" not in page.content.decode()
     assert client.get("/packages/httpx/breakdowns/versions/").status_code == 404
+    # On, the same stored package's page links its sections.
+    settings.CLICKHOUSE_URL = "http://127.0.0.1:9"
+    assert (
+        "/packages/stored-pkg/breakdowns/versions/"
+        in client.get("/packages/stored-pkg/").content.decode()
+    )
 
 
 def test_installers_of_an_untracked_package_match_the_model(

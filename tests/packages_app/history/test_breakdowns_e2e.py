@@ -131,7 +131,8 @@ def test_tracked_package_sections_on_a_phone(
 ) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     both_sources("sqlalchemy", demo, client_for, ch_client)
-    for scheme in ("light", "dark"):
+    schemes: tuple[Literal["light", "dark"], ...] = ("light", "dark")
+    for scheme in schemes:
         context = browser.new_context(
             color_scheme=scheme,
             viewport={"width": 390, "height": 844},
@@ -158,7 +159,9 @@ def test_tracked_package_sections_on_a_phone(
         context.close()
 
 
-def _axe_bypassing(browser: Browser, url: str, scheme: str) -> list[dict[str, Any]]:
+def _axe_bypassing(
+    browser: Browser, url: str, scheme: Literal["light", "dark"]
+) -> list[dict[str, Any]]:
     """axe needs its script injected, which the page's CSP refuses: a context bypassing it."""
     context = browser.new_context(
         bypass_csp=True, color_scheme=scheme, viewport={"width": 390, "height": 844}

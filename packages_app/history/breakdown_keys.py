@@ -125,14 +125,11 @@ def key_days(name: str, held: Dates, kind: Kind, key: str, start: dt.date, end: 
 
 
 def latest_release(name: str, held: Dates) -> str | None:
-    """The newest final release ClickHouse could have downloads of (uploaded on or before
-    its latest day); None when the package lists none."""
-    finals = [
-        r
-        for r in selectors.releases(name, held)
-        if not selectors.is_prerelease(r.version) and r.day <= held.latest
-    ]
-    return finals[-1].version if finals else None
+    """The newest final release with downloads recorded (the layer's
+    Adoption.latest_recorded: a release uploaded on ClickHouse's latest day may have none
+    yet); None when the package lists none with downloads."""
+    recorded = selectors.adoption(name, held).latest_recorded
+    return recorded.version if recorded else None
 
 
 def resolve(name: str, held: Dates, kind: Kind, key: str) -> str | None:
@@ -179,10 +176,13 @@ LIST_INSTALLER_SQL = (
     " AND installer NOT IN (" + _literal_list(MIRROR_INSTALLERS) + ")"
     " GROUP BY project"
 )
-# Each project's own version: `vs` is parallel to `ps`.
+# Each project's newest final release and the one before (`vs`, `ws` parallel to `ps`):
+# the newest may have no download yet (uploaded on the latest day), then the one before is
+# the latest release with downloads, as Adoption.latest_recorded has it.
 LIST_VERSION_SQL = (
     "SELECT project, sum(count),"
-    " sumIf(count, version = {vs:Array(String)}[indexOf({ps:Array(String)}, project)])"
+    " sumIf(count, version = {vs:Array(String)}[indexOf({ps:Array(String)}, project)]),"
+    " sumIf(count, version = {ws:Array(String)}[indexOf({ps:Array(String)}, project)])"
     f" FROM {_VERSION_VIEW}{_IN_LIST} GROUP BY project"
 )
 
@@ -231,29 +231,44 @@ def list_shares(names: list[str], kind: Kind, key: str) -> dict[str, ListCell]:
     if isinstance(cached, dict):
         return cached
     projects = sorted(held)
-    versions: dict[str, str] = {}
+    finals: dict[str, list[str]] = {p: [] for p in projects}
     params = {"ps": _array(projects), "since": since.isoformat(), "through": latest.isoformat()}
     with _client() as client:
         if kind is Kind.INSTALLERS:
             rows = client.select(LIST_INSTALLER_SQL, {**params, "k": key})
+            sums = {_text(r[0]): (_count(r[1]), _count(r[2]), 0) for r in _shape(rows, 3)}
         else:
-            finals: dict[str, str] = {}
             release_rows = client.select(LIST_RELEASES_SQL, {"ps": _array(projects)})
             for row in _shape(release_rows, 3):
                 project, version = _text(row[0]), _text(row[1])
                 day = dt.datetime.fromisoformat(_text(row[2])).date()
                 if not selectors.is_prerelease(version) and day <= held[project].latest:
-                    finals[project] = version  # oldest first: the last one wins
-            versions = finals
-            vs = [versions.get(p, "") for p in projects]
-            rows = client.select(LIST_VERSION_SQL, {**params, "vs": _array(vs)})
-    sums = {_text(r[0]): (_count(r[1]), _count(r[2])) for r in _shape(rows, 3)}
+                    finals[project].append(version)  # oldest first
+            newest = [(finals[p][-1:] or [""])[0] for p in projects]
+            before = [(finals[p][-2:-1] or [""])[0] for p in projects]
+            params.update(vs=_array(newest), ws=_array(before))
+            rows = client.select(LIST_VERSION_SQL, params)
+            sums = {
+                _text(r[0]): (_count(r[1]), _count(r[2]), _count(r[3])) for r in _shape(rows, 4)
+            }
     found: dict[str, ListCell] = {}
     for project in projects:
-        whole, mine = sums.get(project, (0, 0))
-        release = versions.get(project) if kind is Kind.VERSIONS else None
+        whole, mine, previous = sums.get(project, (0, 0, 0))
+        release: str | None = None
+        if kind is Kind.VERSIONS:
+            mine, release = _recorded(finals[project], mine, previous)
         missing = kind is Kind.VERSIONS and release is None
         share = None if missing or not whole else round(100.0 * mine / whole, 2)
         found[project] = ListCell(share, release)
     soft_cache.set(answer_key, found, ANSWER_SECONDS)
     return found
+
+
+def _recorded(finals: list[str], newest: int, before: int) -> tuple[int, str | None]:
+    """The latest release with downloads of the week and its downloads: the newest, or the
+    one before it when the newest has none yet."""
+    if not finals:
+        return 0, None
+    if newest or len(finals) < 2 or not before:
+        return newest, finals[-1]
+    return before, finals[-2]

@@ -17,9 +17,10 @@ from pytest_django import Settings
 
 from packages_app.demo.clickhouse import DemoClickHouse
 from packages_app.demo.clickhouse_data import model
-from packages_app.history.breakdown_selectors import INSTALLER_CATEGORIES
+from packages_app.history.breakdown_selectors import INSTALLER_CATEGORIES, Kind
 from packages_app.history.breakdowns import Grouping, group_version
-from packages_app.models import Package
+from packages_app.models import Metric, Package
+from packages_app.pages.compare import parse_compare
 from tests.packages_app.demo.clickhouse_support import LATEST
 from tests.packages_app.history.test_breakdowns import Expected, expected
 
@@ -237,3 +238,17 @@ def test_clickhouse_down_is_a_notice_and_a_503_export(
         client.get("/compare/export.csv?packages=httpx&metric=installer&range=90").status_code
         == 503
     )
+
+
+def test_switching_metric_moves_the_mode_with_its_default(ch_settings: Settings) -> None:
+    plain, _ = parse_compare({"packages": "httpx"})
+    # overall, absolute (its default) -> installer: share, its default, left out.
+    assert plain.querystring(metric=Kind.INSTALLERS) == "?packages=httpx&metric=installer"
+    shares, _ = parse_compare({"packages": "httpx", "mode": "share_pypi"})
+    # A mode the breakdown has not: its default.
+    assert shares.querystring(metric=Kind.VERSIONS) == "?packages=httpx&metric=version"
+    uv, _ = parse_compare({"packages": "httpx", "metric": "installer", "mode": "absolute"})
+    # A chosen mode the new metric has stays; the category resets to the metric's default.
+    assert uv.querystring(metric=Kind.COUNTRIES) == ("?packages=httpx&metric=country&mode=absolute")
+    back, _ = parse_compare({"packages": "httpx", "metric": "installer", "category": "pdm"})
+    assert back.querystring(metric=Metric.SYSTEM) == "?packages=httpx&metric=system"

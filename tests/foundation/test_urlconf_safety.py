@@ -31,6 +31,8 @@ EXEMPT = {
     # The compatible JSON API: GET/HEAD/OPTIONS only, so nothing to protect.
     "api:endpoint": set(),
     "api:not-found": set(),
+    # Its extended endpoints (/api/ext/, issue #16): GET/HEAD/OPTIONS only, the same.
+    "api:ext-breakdown": set(),
 }
 
 

@@ -46,8 +46,15 @@ def _watch_errors(page: Page) -> list[str]:
 def _load_sections(page: Page) -> None:
     """Scroll each section into view (htmx loads it on `revealed`) and wait for its chart."""
     for kind in KINDS:
-        page.locator(f"#breakdown-{kind}").scroll_into_view_if_needed()
-        page.wait_for_selector(f'#breakdown-{kind} canvas[data-chart="{kind}"]', timeout=20_000)
+        # Scrolled to (again) until it has loaded: htmx may swap a section while it is being
+        # scrolled to, when an earlier one brought it into view first.
+        page.wait_for_function(
+            f"""() => {{ const s = document.getElementById('breakdown-{kind}');
+            if (s) s.scrollIntoView();
+            return !!document.querySelector('#breakdown-{kind} canvas[data-chart="{kind}"]'); }}""",
+            timeout=20_000,
+            polling=250,
+        )
         page.wait_for_function(
             f"""() => {{ const c = document.querySelector('canvas[data-chart="{kind}"]');
             return c && c.width > 0 && c.getContext('2d')

@@ -1,15 +1,17 @@
-"""One breakdown category of a package, exactly: its daily downloads beside the package's
-(issue #16 item 4: compare, exports, watchlist columns and alerts).
+"""One breakdown category across a list of packages, exactly (issue #16 item 4: compare,
+its exports and the watchlist column), in a few queries whatever the list's length.
 
 `breakdown_selectors.series` caps versions and countries at the top 20 keys of the window,
-the rest summed as OTHER: right for a chart of one package, wrong for "version 2.* across
-five packages" or "the newest release of boto3 over a year" (a release of last week is
-not among a year's top 20). So a single category is asked for by itself here: one query,
-one row a day (the key's sum beside the day's total), cached like the layer's answers
-(source, package, ClickHouse's latest day, options). Installers are never capped: they
-come from the layer's own cached series.
-
-Raises ClickHouseDisabled (source off) and ClickHouseError (it failed), as the layer does.
+the rest summed as OTHER, one package a query: right for a chart of one package, wrong for
+"version 2.* across five packages" or "the newest release of boto3 over a year" (a release of
+last week is not among a year's top 20), and ten packages were ten round trips. So here:
+- `list_dates`: ClickHouse's first and latest day of every name, one query;
+- `many_key_days`: each package's own key (its grouped version, an installer, a country)
+  beside the package's daily downloads, one query (Array parameters);
+- `list_shares`: a key's share of the last 7 days for a watchlist's column, LATEST resolved
+  to each package's newest final release with downloads.
+Cached like the layer's answers (source, packages, keys, dates, ClickHouse's latest day).
+Raises ClickHouseError when ClickHouse fails, as the layer does.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from packages_app import soft_cache
@@ -36,21 +39,6 @@ from packages_app.history.queries import (
 CACHE_VERSION = "v1"
 # "the newest final release" of each package, whatever its number.
 LATEST = "latest"
-
-_BETWEEN = " WHERE project = {p:String} AND date >= {since:Date} AND date <= {through:Date}"
-
-
-def _key_sql(view: str, expression: str) -> str:
-    return (
-        "SELECT date, sum(count), sumIf(count, " + expression + " = {k:String})"
-        f" FROM {view}{_BETWEEN} GROUP BY date ORDER BY date"
-    )
-
-
-VERSION_KEY_SQL: dict[Grouping, str] = {
-    g: _key_sql(_VERSION_VIEW, expression) for g, expression in _VERSION_KEY.items()
-}
-COUNTRY_KEY_SQL = _key_sql(view_for(["date", "project", "country_code"]), "country_code")
 
 # What a version category may look like: "2.*", "2.3.*" or an exact version as uploaded.
 _GROUP_RE = re.compile(r"^[0-9]+(\.[0-9]+)?\.\*\Z")
@@ -78,80 +66,6 @@ class KeyDays:
 
 def _cache_key(*parts: object) -> str:
     return ":".join(["chkey", CACHE_VERSION, source_key(), *map(str, parts)])
-
-
-def key_days(name: str, held: Dates, kind: Kind, key: str, start: dt.date, end: dt.date) -> KeyDays:
-    """`key`'s downloads and the package's per day over [start, end] (clipped to `held`).
-
-    Installers: without mirrors (the layer's series, every category); versions (the
-    grouping from the key's shape) and countries (ISO code, "" unknown): every download,
-    mirrors included, one query for the key alone.
-    """
-    start, end = max(start, held.first), min(end, held.latest)
-    if start > end:
-        return KeyDays({}, {})
-    if kind is Kind.INSTALLERS:
-        found = selectors.series(name, held, kind, start, end)
-        total: dict[dt.date, int] = {}
-        for days in found.values():
-            for day, n in days.items():
-                total[day] = total.get(day, 0) + n
-        return KeyDays(dict(found.get(key, {})), total)
-    if kind is Kind.VERSIONS:
-        grouping = version_grouping(key)
-        if grouping is None:
-            raise ValueError(f"not a version category: {key!r}")
-        sql = VERSION_KEY_SQL[grouping]
-    else:
-        sql = COUNTRY_KEY_SQL
-    cache_key = _cache_key(name, held.latest, kind.value, key, start, end)
-    cached = soft_cache.get(cache_key)
-    if isinstance(cached, KeyDays):
-        return cached
-    params = {"p": name, "since": start.isoformat(), "through": end.isoformat(), "k": key}
-    mine: dict[dt.date, int] = {}
-    total = {}
-    with _client() as client:
-        rows = client.select(sql, params)
-    for row in _shape(rows, 3):
-        day = _date(row[0])
-        if n := _count(row[1]):
-            total[day] = n
-        if n := _count(row[2]):
-            mine[day] = n
-    found_days = KeyDays(mine, total)
-    soft_cache.set(cache_key, found_days, ANSWER_SECONDS)
-    return found_days
-
-
-def latest_release(name: str, held: Dates) -> str | None:
-    """The newest final release with downloads recorded (the layer's
-    Adoption.latest_recorded: a release uploaded on ClickHouse's latest day may have none
-    yet); None when the package lists none with downloads."""
-    recorded = selectors.adoption(name, held).latest_recorded
-    return recorded.version if recorded else None
-
-
-def resolve(name: str, held: Dates, kind: Kind, key: str) -> str | None:
-    """The key to read: LATEST becomes the package's newest final release (None: none)."""
-    if kind is Kind.VERSIONS and key == LATEST:
-        return latest_release(name, held)
-    return key
-
-
-def last_days_share(name: str, held: Dates, kind: Kind, key: str, *, days: int = 7) -> float | None:
-    """`key`'s percent of the package's downloads over the last `days` days held (LATEST
-    resolved), exact even outside the top 20; None when nothing was downloaded or there is
-    no such release."""
-    resolved = resolve(name, held, kind, key)
-    if resolved is None:
-        return None
-    start = max(held.first, held.latest - dt.timedelta(days=days - 1))
-    found = key_days(name, held, kind, resolved, start, held.latest)
-    whole = sum(found.total.values())
-    if not whole:
-        return None
-    return round(100.0 * sum(found.key.values()) / whole, 2)
 
 
 # --- one category's share of the last week, for a whole list of packages at once -------------
@@ -203,6 +117,94 @@ class ListCell:
     version: str | None = None
 
 
+def _digest(names: Iterable[str]) -> str:
+    return hashlib.sha256("\n".join(sorted(set(names))).encode()).hexdigest()[:32]
+
+
+def list_dates(names: Iterable[str]) -> dict[str, Dates]:
+    """ClickHouse's first and latest day of every name it holds (absent: never seen), in
+    one query; cached ten minutes, as the layer's own dates."""
+    wanted = sorted(set(names))
+    if not wanted:
+        return {}
+    dates_key = _cache_key("listdates", _digest(wanted))
+    held = soft_cache.get(dates_key)
+    if isinstance(held, dict):
+        return held
+    with _client() as client:
+        rows = client.select(LIST_DATES_SQL, {"ps": _array(wanted)})
+    held = {_text(r[0]): Dates(_date(r[1]), _date(r[2])) for r in _shape(rows, 3)}
+    soft_cache.set(dates_key, held, LIST_DATES_SECONDS)
+    return held
+
+
+def _many_sql(view: str, expression: str, where: str = "") -> str:
+    return (
+        "SELECT project, date, sum(count),"
+        f" sumIf(count, {expression} = {{ks:Array(String)}}[indexOf({{ps:Array(String)}}, project)])"
+        f" FROM {view}{_IN_LIST}{where} GROUP BY project, date ORDER BY project, date"
+    )
+
+
+# Each project's own key (`ks` parallel to `ps`), every day of the span: compare's series.
+MANY_VERSION_SQL: dict[Grouping, str] = {
+    g: _many_sql(_VERSION_VIEW, expression) for g, expression in _VERSION_KEY.items()
+}
+MANY_COUNTRY_SQL = _many_sql(view_for(["date", "project", "country_code"]), "country_code")
+MANY_INSTALLER_SQL = _many_sql(
+    view_for(["date", "project", "installer"]),
+    "installer",
+    " AND installer NOT IN (" + _literal_list(MIRROR_INSTALLERS) + ")",
+)
+
+
+def many_key_days(
+    keys: dict[str, str], held: dict[str, Dates], kind: Kind, start: dt.date, end: dt.date
+) -> dict[str, KeyDays]:
+    """Each package's own key (name -> key: a grouped version, an installer, a country)
+    beside the package's downloads, per day over [start, end]: ONE query for them all,
+    cached by the packages, keys, span and ClickHouse's latest day among them. Versions:
+    the grouping from the keys' shape (the same for all); installers without mirrors."""
+    if not keys:
+        return {}
+    projects = sorted(keys)
+    latest = max(held[p].latest for p in projects)
+    if kind is Kind.VERSIONS:
+        grouping = version_grouping(keys[projects[0]])
+        if grouping is None:
+            raise ValueError(f"not a version category: {keys[projects[0]]!r}")
+        sql = MANY_VERSION_SQL[grouping]
+    elif kind is Kind.INSTALLERS:
+        sql = MANY_INSTALLER_SQL
+    else:
+        sql = MANY_COUNTRY_SQL
+    pairs = [f"{p}={keys[p]}" for p in projects]
+    cache_key = _cache_key("many", _digest(pairs), latest, kind.value, start, end)
+    cached = soft_cache.get(cache_key)
+    if isinstance(cached, dict):
+        return cached
+    params = {
+        "ps": _array(projects),
+        "ks": _array([keys[p] for p in projects]),
+        "since": start.isoformat(),
+        "through": end.isoformat(),
+    }
+    with _client() as client:
+        rows = client.select(sql, params)
+    found: dict[str, KeyDays] = {p: KeyDays({}, {}) for p in projects}
+    for row in _shape(rows, 4):
+        project, day = _text(row[0]), _date(row[1])
+        days = found.get(project)
+        if days is None:
+            continue
+        if n := _count(row[2]):
+            days.total[day] = n
+        if n := _count(row[3]):
+            days.key[day] = n
+    soft_cache.set(cache_key, found, ANSWER_SECONDS)
+    return found
+
+
 def list_shares(names: list[str], kind: Kind, key: str) -> dict[str, ListCell]:
     """`key`'s share of each package's downloads over the LIST_DAYS days ending on
     ClickHouse's latest day for the list, for every name ClickHouse holds (absent: never
@@ -211,19 +213,10 @@ def list_shares(names: list[str], kind: Kind, key: str) -> dict[str, ListCell]:
     and that day."""
     if not (kind is Kind.INSTALLERS or (kind is Kind.VERSIONS and key == LATEST)):
         raise ValueError(f"no list column for {kind} {key!r}")
-    wanted = sorted(set(names))
-    if not wanted:
-        return {}
-    digest = hashlib.sha256("\n".join(wanted).encode()).hexdigest()[:32]
-    dates_key = _cache_key("listdates", digest)
-    held = soft_cache.get(dates_key)
-    if not isinstance(held, dict):
-        with _client() as client:
-            rows = client.select(LIST_DATES_SQL, {"ps": _array(wanted)})
-        held = {_text(r[0]): Dates(_date(r[1]), _date(r[2])) for r in _shape(rows, 3)}
-        soft_cache.set(dates_key, held, LIST_DATES_SECONDS)
+    held = list_dates(names)
     if not held:
         return {}
+    digest = _digest(held)
     latest = max(d.latest for d in held.values())
     since = latest - dt.timedelta(days=LIST_DAYS - 1)
     answer_key = _cache_key("list", digest, latest, kind.value, key)

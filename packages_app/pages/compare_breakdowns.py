@@ -17,10 +17,8 @@ from typing import Any
 
 from packages_app import series, soft_cache
 from packages_app.history import breakdown_keys
-from packages_app.history import breakdown_selectors as selectors
-from packages_app.history.breakdown_keys import KeyDays
 from packages_app.history.breakdown_selectors import Dates, Kind
-from packages_app.history.client import ClickHouseDisabled, ClickHouseError
+from packages_app.history.client import ClickHouseError, enabled
 from packages_app.history.live import source_key
 from packages_app.pages.chart import (
     CACHE_SECONDS,
@@ -45,29 +43,6 @@ PROBLEM_TEXT = {
 }
 
 
-def _spans(spans: list[tuple[dt.date, dt.date]]) -> list[tuple[dt.date, dt.date]]:
-    """Date ranges merged where they overlap or touch."""
-    merged: list[tuple[dt.date, dt.date]] = []
-    for start, end in sorted(spans):
-        if merged and start <= merged[-1][1] + dt.timedelta(days=1):
-            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
-        else:
-            merged.append((start, end))
-    return merged
-
-
-def _read(
-    name: str, held: Dates, kind: Kind, key: str, spans: list[tuple[dt.date, dt.date]]
-) -> KeyDays:
-    mine: dict[dt.date, int] = {}
-    total: dict[dt.date, int] = {}
-    for start, end in _spans(spans):
-        found = breakdown_keys.key_days(name, held, kind, key, start, end)
-        mine.update(found.key)
-        total.update(found.total)
-    return KeyDays(mine, total)
-
-
 def _share(part: int, whole: int) -> float | None:
     return percentage(part, whole) if whole else None
 
@@ -78,18 +53,25 @@ def breakdown_payload(options: CompareOptions) -> tuple[dict[str, Any] | None, d
     each package's ClickHouse dates and resolved category."""
     kind = options.breakdown
     assert kind is not None
+    if not enabled():
+        return None, {}
     problems: dict[str, str] = {}
     found: list[tuple[str, Dates, str]] = []  # name, held, resolved key
+    try:
+        # One query for every name's dates; "latest" resolved for all at once, as the
+        # watchlist column resolves it (breakdown_keys.list_shares).
+        held_of = breakdown_keys.list_dates(options.packages)
+        latest_of: dict[str, str | None] = {}
+        if kind is Kind.VERSIONS and options.category == breakdown_keys.LATEST and held_of:
+            cells = breakdown_keys.list_shares(list(held_of), kind, breakdown_keys.LATEST)
+            latest_of = {name: cell.version for name, cell in cells.items()}
+    except ClickHouseError as exc:
+        logger.warning("ClickHouse could not answer for %s: %s", options.packages, exc)
+        return None, dict.fromkeys(options.packages, UNAVAILABLE)
+    is_latest = kind is Kind.VERSIONS and options.category == breakdown_keys.LATEST
     for name in options.packages:
-        try:
-            held = selectors.held(name)
-            resolved = breakdown_keys.resolve(name, held, kind, options.category) if held else None
-        except ClickHouseDisabled:
-            return None, {}
-        except ClickHouseError as exc:
-            logger.warning("ClickHouse could not answer for %s: %s", name, exc)
-            problems[name] = UNAVAILABLE
-            continue
+        held = held_of.get(name)
+        resolved = latest_of.get(name) if is_latest else options.category
         if held is None:
             problems[name] = UNKNOWN
         elif resolved is None:
@@ -119,20 +101,22 @@ def breakdown_payload(options: CompareOptions) -> tuple[dict[str, Any] | None, d
     datasets: list[dict[str, Any]] = []
     stats: list[dict[str, Any]] = []
     charted: list[str] = []
+    # One query for every package: the chart's window and each one's last 30 days.
+    span_start = min(fetch_start, *(h.latest - dt.timedelta(days=29) for _, h, _ in found))
+    span_end = max(window.end, *(h.latest for _, h, _ in found))
+    try:
+        read = breakdown_keys.many_key_days(
+            {name: key for name, _, key in found},
+            {name: held for name, held, _ in found},
+            kind,
+            span_start,
+            span_end,
+        )
+    except ClickHouseError as exc:
+        logger.warning("ClickHouse could not answer for %s: %s", options.packages, exc)
+        return None, {**problems, **{name: UNAVAILABLE for name, _, _ in found}}
     for name, held, resolved in found:
-        recent_start = held.latest - dt.timedelta(days=29)
-        try:
-            days = _read(
-                name,
-                held,
-                kind,
-                resolved,
-                [(fetch_start, window.end), (recent_start, held.latest)],
-            )
-        except ClickHouseError as exc:
-            logger.warning("ClickHouse could not answer for %s: %s", name, exc)
-            problems[name] = UNAVAILABLE
-            continue
+        days = read[name]
 
         def values(points: dict[dt.date, int], held: Dates = held) -> list[float | None]:
             return _period_values(

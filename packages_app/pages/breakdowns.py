@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.urls import reverse
-from django.utils.html import escape, json_script
+from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from packages_app import series, soft_cache
@@ -33,8 +33,8 @@ from packages_app.names import ALL_PACKAGES
 from packages_app.pages.chart import (
     CACHE_SECONDS,
     Control,
-    _without_numbers,
     control_link,
+    data_script,
     data_table,
     json_numbers,
     percentage,
@@ -209,7 +209,7 @@ def build_section(
     }
     bundle: dict[str, Any] = {
         "payload": payload,
-        "data_script": json_script(_without_numbers(payload), data_element_id(kind)),
+        "data_script": data_script(payload, data_element_id(kind)),
         "table": data_table(
             payload["periods"],
             payload["options"]["agg"],

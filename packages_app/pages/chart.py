@@ -106,15 +106,17 @@ def with_markers(payload: dict[str, Any]) -> dict[str, Any]:
     return payload
 
 
-def data_script(payload: Mapping[str, Any]) -> SafeString:
+def data_script(payload: Mapping[str, Any], element_id: str = DATA_ELEMENT_ID) -> SafeString:
     """The payload as the `<script type="application/json">` the chart module reads, less
     the datasets' numbers: those are in the page once, in the data tables (`data_table`),
     which the chart module reads them from. Sending them twice made half the package page.
 
     json_script escapes <, > and & so the JSON cannot end the element; htmx leaves a
     non-JavaScript <script> of a swapped partial as it is (docs/decisions.md).
+    `element_id`: another element's, for a section loaded on its own (a canvas names it in
+    data-payload).
     """
-    return json_script(_without_numbers(payload), DATA_ELEMENT_ID)
+    return json_script(_without_numbers(payload), element_id)
 
 
 def _without_numbers(payload: Mapping[str, Any]) -> dict[str, Any]:

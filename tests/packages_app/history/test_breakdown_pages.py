@@ -213,3 +213,17 @@ def test_a_warm_section_does_not_query_clickhouse(
     warm = client.get("/packages/sqlalchemy/breakdowns/countries/?range=all", headers=HX)
     assert warm.status_code == 200 and ch.queries == []
     assert warm.content == cold.content
+
+
+def test_a_window_before_the_first_download_says_so(ch_settings: Settings, client: Client) -> None:
+    first = model.first_download_date("sqlalchemy")
+    end = first - 10 * ONE_DAY
+    response = client.get(
+        f"/packages/sqlalchemy/breakdowns/countries/?start={end - 30 * ONE_DAY}&end={end}",
+        headers=HX,
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "ClickHouse holds no downloads of sqlalchemy in that window" in html
+    assert f"its days run from {first:%-d %b %Y}" in html
+    assert "breakdown-countries-data" not in html

@@ -8,7 +8,8 @@ from django.contrib.auth.forms import PasswordResetForm, UserCreationForm
 from django.contrib.auth.models import User
 from django.http import HttpRequest
 
-from watchlists.models import Team, Visibility
+from watchlists import columns
+from watchlists.models import ListColumn, Team, Visibility
 from watchlists.requirements_parser import MAX_INPUT_CHARS
 
 
@@ -85,11 +86,21 @@ class TeamForm(forms.Form):
 
 
 class WatchlistForm(forms.Form):
+    # The settings page offers the breakdown column; a new list starts without one.
+    offers_column = True
     name = forms.CharField(max_length=100, label="Name")
     visibility = forms.ChoiceField(choices=Visibility.choices, initial=Visibility.PRIVATE)
 
     def __init__(self, *args: Any, team_owned: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if self.offers_column and columns.offered():
+            # A breakdown column needs ClickHouse: without it the field is not offered.
+            self.fields["column"] = forms.ChoiceField(
+                choices=ListColumn.choices,
+                required=False,
+                label="Extra column",
+                help_text="A breakdown from ClickHouse, over each package's last 7 days.",
+            )
         # For a personal list "team" means "private", so only the meaningful two are offered.
         if team_owned:
             choices = [
@@ -116,6 +127,8 @@ class WatchlistForm(forms.Form):
 
 class NewWatchlistForm(WatchlistForm):
     """Create a list: owned by me, or by one of my teams (any member may create one)."""
+
+    offers_column = False
 
     owner = forms.ChoiceField(label="Owner")
     # Optional: a package to start the list with (the package page's "create a watchlist").

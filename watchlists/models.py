@@ -165,6 +165,20 @@ class WatchlistQuerySet(models.QuerySet["Watchlist"]):
         return self.filter(Q(owner_user=user) | Q(owner_team__in=owned_teams))
 
 
+class ListColumn(models.TextChoices):
+    """The extra column a list's owner may choose (issue #16 item 4): a ClickHouse breakdown
+    category's share of each package's downloads over the last 7 days (watchlists/columns.py)."""
+
+    NONE = "", "None"
+    LATEST = "version:latest", "On latest release"
+    UV = "installer:uv", "uv share"
+    PIP = "installer:pip", "pip share"
+    POETRY = "installer:poetry", "Poetry share"
+    PDM = "installer:pdm", "PDM share"
+    PIPENV = "installer:pipenv", "Pipenv share"
+    CONDA = "installer:conda", "conda share"
+
+
 class Watchlist(models.Model):
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=100)
@@ -188,6 +202,8 @@ class Watchlist(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+    # Shown only while ClickHouse is on; kept when it is off.
+    column = models.CharField(max_length=24, choices=ListColumn.choices, default="", blank=True)
 
     objects = WatchlistQuerySet.as_manager()
 

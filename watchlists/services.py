@@ -24,6 +24,7 @@ from packages_app.sync.services import package_track_within_limit
 from watchlists.models import (
     INVITATION_LIFETIME,
     Invitation,
+    ListColumn,
     Membership,
     Team,
     Visibility,
@@ -208,8 +209,13 @@ def watchlist_create(
 
 
 @transaction.atomic
-def watchlist_update(*, watchlist: Watchlist, name: str, visibility: str) -> Watchlist:
+def watchlist_update(
+    *, watchlist: Watchlist, name: str, visibility: str, column: str | None = None
+) -> Watchlist:
+    """Rename, change visibility and (when given) the breakdown column (ListColumn)."""
     watchlist.name = name.strip()
+    if column is not None:
+        watchlist.column = ListColumn(column).value
     watchlist.visibility = _check_visibility(
         visibility=visibility, team_owned=watchlist.is_team_list
     )
@@ -218,7 +224,7 @@ def watchlist_update(*, watchlist: Watchlist, name: str, visibility: str) -> Wat
     else:
         watchlist.public_token = None  # making it private kills every shared link
     watchlist.updated_at = timezone.now()
-    watchlist.save(update_fields=["name", "visibility", "public_token", "updated_at"])
+    watchlist.save(update_fields=["name", "visibility", "public_token", "column", "updated_at"])
     return watchlist
 
 

@@ -31,8 +31,11 @@ from django.utils.safestring import SafeString
 
 from packages_app import series, soft_cache
 from packages_app.categories import UNKNOWN
+from packages_app.history import breakdown_keys
+from packages_app.history import breakdown_selectors as breakdowns
 from packages_app.history import selectors as history
-from packages_app.history.client import ClickHouseError
+from packages_app.history.breakdown_selectors import INSTALLER_CATEGORIES, Kind
+from packages_app.history.client import ClickHouseError, enabled
 from packages_app.models import Metric, Package
 from packages_app.names import ALL_PACKAGES, InvalidPackageName, canonicalize
 from packages_app.pages.chart import (
@@ -90,8 +93,89 @@ DEFAULT_CATEGORY: dict[Metric, str] = {
 }
 
 
-def category_choices(metric: Metric) -> list[tuple[str, str]]:
-    """The category picker's (value, label) options for a metric."""
+# The ClickHouse breakdowns (issue #16 item 4), offered only when ClickHouse is on: the
+# `metric` slug of each, its default category and how its category reads alone.
+BREAKDOWN_SLUGS: dict[str, Kind] = {
+    "version": Kind.VERSIONS,
+    "installer": Kind.INSTALLERS,
+    "country": Kind.COUNTRIES,
+}
+BREAKDOWN_LABELS: dict[Kind, str] = {
+    Kind.VERSIONS: "Version",
+    Kind.INSTALLERS: "Installer",
+    Kind.COUNTRIES: "Country",
+}
+BREAKDOWN_DEFAULT_CATEGORY: dict[Kind, str] = {
+    Kind.VERSIONS: breakdown_keys.LATEST,
+    Kind.INSTALLERS: "uv",
+    Kind.COUNTRIES: "US",
+}
+# On a breakdown, "share" is the category's share of each package's own downloads (uv's
+# share of a package's installs), the question it answers; share of all PyPI has no
+# breakdown to divide by.
+BREAKDOWN_MODES: tuple[str, ...] = ("absolute", "share")
+BREAKDOWN_MODE_LABELS: dict[str, str] = {
+    "absolute": "Downloads",
+    "share": "Share of each package",
+}
+BREAKDOWN_DEFAULT_MODE = "share"
+
+
+def breakdowns_offered() -> bool:
+    return enabled()
+
+
+def slug_of(kind: Kind) -> str:
+    return next(slug for slug, k in BREAKDOWN_SLUGS.items() if k is kind)
+
+
+def _country_names() -> dict[str, str]:
+    """ISO code -> name, {} when ClickHouse cannot say (then any two letters are accepted)."""
+    try:
+        return breakdowns.country_names()
+    except ClickHouseError:
+        return {}
+
+
+def breakdown_category_label(kind: Kind, key: str) -> str:
+    """How a breakdown category reads on its own: "uv installs", "Germany", "version 2.*"."""
+    if kind is Kind.VERSIONS:
+        if key == breakdown_keys.LATEST:
+            return "Latest release"
+        return f"Version {key}"
+    if kind is Kind.INSTALLERS:
+        return "Other installers" if key == breakdowns.OTHER else f"{key} installs"
+    return breakdowns.label(kind, key, _country_names())
+
+
+def canonical_breakdown_category(kind: Kind, raw: str) -> str | None:
+    """The category as read (installer in lower case, country as its ISO code, a version as
+    typed or "latest"); None when the breakdown has no such category."""
+    text = raw.strip()
+    if kind is Kind.INSTALLERS:
+        folded = text.casefold()
+        return folded if folded in INSTALLER_CATEGORIES else None
+    if kind is Kind.VERSIONS:
+        if text.casefold() == breakdown_keys.LATEST:
+            return breakdown_keys.LATEST
+        return text if breakdown_keys.version_grouping(text) else None
+    names = _country_names()
+    upper = text.upper()
+    if re.fullmatch(r"[A-Z]{2}", upper):
+        return upper if not names or upper in names else None
+    folded = text.casefold()
+    return next((code for code, name in names.items() if name.casefold() == folded), None)
+
+
+def category_choices(metric: Metric, breakdown: Kind | None = None) -> list[tuple[str, str]]:
+    """The category picker's (value, label) options for a metric ([] for versions: typed)."""
+    if breakdown is Kind.VERSIONS:
+        return []
+    if breakdown is Kind.INSTALLERS:
+        return [(k, breakdown_category_label(breakdown, k)) for k in INSTALLER_CATEGORIES]
+    if breakdown is Kind.COUNTRIES:
+        names = _country_names()
+        return sorted(names.items(), key=lambda item: item[1].casefold())
     return [(name, category_label(metric, name, standalone=True)) for name in metric.categories]
 
 
@@ -120,10 +204,32 @@ class CompareOptions:
     chart: ChartOptions = dataclasses.field(
         default_factory=lambda: parse_options({}, COMPARE_DEFAULTS)
     )
+    # A ClickHouse breakdown (metric=version|installer|country) instead of `metric`.
+    breakdown: Kind | None = None
 
     @property
     def metric_slug(self) -> str:
-        return str(self.metric.label)
+        return slug_of(self.breakdown) if self.breakdown else str(self.metric.label)
+
+    @property
+    def default_category(self) -> str:
+        if self.breakdown:
+            return BREAKDOWN_DEFAULT_CATEGORY[self.breakdown]
+        return DEFAULT_CATEGORY[self.metric]
+
+    @property
+    def default_mode(self) -> str:
+        return BREAKDOWN_DEFAULT_MODE if self.breakdown else DEFAULT_MODE
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        return BREAKDOWN_MODES if self.breakdown else MODES
+
+    @property
+    def category_label(self) -> str:
+        if self.breakdown:
+            return breakdown_category_label(self.breakdown, self.category)
+        return category_label(self.metric, self.category, standalone=True)
 
     @property
     def unit(self) -> str:
@@ -134,32 +240,45 @@ class CompareOptions:
         packages, metric, category, range|start,end, agg, smooth, scale, mode.
 
         Overrides use the field names; chart options (`range`, `agg`…) go to the chart.
-        Changing `metric` without a `category` resets it to the new metric's default.
+        `metric` takes a Metric or a breakdown Kind. Changing it without a `category`
+        resets that to the new metric's default; the mode follows the default too when
+        the view is on the old one or the new metric has no such mode.
         """
-        own = {
+        own: dict[str, Any] = {
             k: overrides.pop(k)
             for k in ("packages", "metric", "category", "mode")
             if k in overrides
         }
-        if "metric" in own and "category" not in own:
-            own["category"] = DEFAULT_CATEGORY[own["metric"]]
+        if "metric" in own:
+            metric = own.pop("metric")
+            if isinstance(metric, Kind):
+                own.update(metric=DEFAULT_METRIC, breakdown=metric)
+            else:
+                own.update(metric=metric, breakdown=None)
+            moved = dataclasses.replace(self, **own)
+            if "category" not in own:
+                own["category"] = moved.default_category
+            if "mode" not in own and (
+                self.mode == self.default_mode or self.mode not in moved.modes
+            ):
+                own["mode"] = moved.default_mode
         options = dataclasses.replace(self, **own) if own else self
         pairs: list[tuple[str, str]] = []
         if options.packages:
             pairs.append(("packages", ",".join(options.packages)))
-        if options.metric != DEFAULT_METRIC:
+        if options.metric != DEFAULT_METRIC or options.breakdown:
             pairs.append(("metric", options.metric_slug))
-        if options.category != DEFAULT_CATEGORY[options.metric]:
+        if options.category != options.default_category:
             pairs.append(("category", options.category))
         pairs.extend(options.chart.params(**overrides))
-        if options.mode != DEFAULT_MODE:
+        if options.mode != options.default_mode:
             pairs.append(("mode", options.mode))
         return pairs
 
     def querystring(self, **overrides: Any) -> str:
         """`?…` (commas kept readable), "" when nothing differs from the defaults."""
         pairs = self.pairs(**overrides)
-        return "?" + urlencode(pairs, safe=",") if pairs else ""
+        return "?" + urlencode(pairs, safe=",*") if pairs else ""
 
     @property
     def cache_key(self) -> str:
@@ -208,37 +327,60 @@ def parse_compare(query: QueryLike) -> tuple[CompareOptions, dict[str, str]]:
         names = names[:MAX_PACKAGES]
 
     metric = DEFAULT_METRIC
-    metric_raw = str(query.get("metric") or "").strip()
+    breakdown: Kind | None = None
+    metric_raw = str(query.get("metric") or "").strip().lower()
     if metric_raw:
-        try:
-            metric = Metric.from_slug(metric_raw.lower())
-        except ValueError:
-            errors["metric"] = f"must be one of {', '.join(str(m.label) for m in Metric)}"
+        offered = breakdowns_offered()
+        if metric_raw in BREAKDOWN_SLUGS and offered:
+            breakdown = BREAKDOWN_SLUGS[metric_raw]
+        else:
+            try:
+                metric = Metric.from_slug(metric_raw)
+            except ValueError:
+                slugs = [str(m.label) for m in Metric] + (list(BREAKDOWN_SLUGS) if offered else [])
+                errors["metric"] = f"must be one of {', '.join(slugs)}"
 
-    category = DEFAULT_CATEGORY[metric]
+    category = BREAKDOWN_DEFAULT_CATEGORY[breakdown] if breakdown else DEFAULT_CATEGORY[metric]
     category_raw = str(query.get("category") or "").strip()
     if category_raw and "metric" not in errors:
-        found = canonical_category(metric, category_raw)
+        if breakdown:
+            found = canonical_breakdown_category(breakdown, category_raw)
+        else:
+            found = canonical_category(metric, category_raw)
         if found is None:
-            examples = ", ".join(metric.categories[:6])
-            errors["category"] = (
-                f"{metric.label} has no category “{category_raw[:30]}” (e.g. {examples})"
-            )
+            errors["category"] = _category_error(metric, breakdown, category_raw)
         else:
             category = found
 
-    mode = str(query.get("mode") or "").strip().lower() or DEFAULT_MODE
-    if mode not in MODES:
-        errors["mode"] = f"must be one of {', '.join(MODES)}"
-        mode = DEFAULT_MODE
+    modes = BREAKDOWN_MODES if breakdown else MODES
+    default_mode = BREAKDOWN_DEFAULT_MODE if breakdown else DEFAULT_MODE
+    mode = str(query.get("mode") or "").strip().lower() or default_mode
+    if mode not in modes:
+        errors["mode"] = f"must be one of {', '.join(modes)}"
+        mode = default_mode
 
     try:
         chart = parse_options(query, COMPARE_DEFAULTS)
     except OptionsError as error:
         errors.update(error.errors)
         chart = parse_options({}, COMPARE_DEFAULTS)
-    options = CompareOptions(tuple(names), metric, category, mode, chart)
+    options = CompareOptions(tuple(names), metric, category, mode, chart, breakdown)
     return options, errors
+
+
+def _category_error(metric: Metric, breakdown: Kind | None, raw: str) -> str:
+    shown = raw[:30]
+    if breakdown is Kind.VERSIONS:
+        return (
+            f"“{shown}” is not a version: use latest, a release (2.3.1), "
+            "a minor line (2.3.*) or a major (2.*)"
+        )
+    if breakdown is Kind.INSTALLERS:
+        return f"installer has no category “{shown}” (one of {', '.join(INSTALLER_CATEGORIES)})"
+    if breakdown is Kind.COUNTRIES:
+        return f"“{shown}” is not a country: use an ISO code (US, DE, IN…) or a country's name"
+    examples = ", ".join(metric.categories[:6])
+    return f"{metric.label} has no category “{shown}” (e.g. {examples})"
 
 
 # --- reads ---------------------------------------------------------------------------------------
@@ -298,7 +440,7 @@ def compare_points(
 def _period_values(
     filled: list[int],
     fill_start: dt.date,
-    package: Package | LivePackage,
+    held: tuple[dt.date, dt.date],
     window_start: dt.date,
     window_end: dt.date,
     periods: list[series.Period],
@@ -313,9 +455,9 @@ def _period_values(
     before first_date nothing is known, and a package refreshed a day late would
     otherwise look like it collapsed. The 7-day average is trailing, as
     series.trailing_average: None until seven held days are behind the day.
+    `held`: the package's (first_date, latest_date).
     """
-    first, latest = first_held(package), package.latest_date
-    assert first is not None and latest is not None
+    first, latest = held
     # Prefix sums: any run of days is then one subtraction.
     prefix = [0, *itertools.accumulate(filled)]
     values: list[float | None] = []
@@ -351,6 +493,13 @@ def _recent(points: dict[dt.date, int], package: Package | LivePackage) -> dict[
     """Last day, 7 and 30 days ending at the package's latest date held (None: not held)."""
     first, latest = first_held(package), package.latest_date
     assert first is not None and latest is not None
+    return recent_sums(points, first, latest)
+
+
+def recent_sums(
+    points: dict[dt.date, int], first: dt.date, latest: dt.date
+) -> dict[str, int | None]:
+    """Last day, 7 and 30 days ending at `latest` (None: fewer days held since `first`)."""
     held = (latest - first).days + 1
 
     def last(n: int) -> int | None:
@@ -441,8 +590,16 @@ def compare_payload(
     filled = {name: [days.get(day, 0) for day in fill_dates] for name, days in points.items()}
 
     def values_of(package: Package | LivePackage) -> list[float | None]:
+        first = first_held(package)
+        assert first is not None and package.latest_date is not None
         return _period_values(
-            filled[package.name], fetch_start, package, window.start, window.end, periods, smooth
+            filled[package.name],
+            fetch_start,
+            (first, package.latest_date),
+            window.start,
+            window.end,
+            periods,
+            smooth,
         )
 
     absolute: dict[str, list[float | None]] = {p.name: values_of(p) for p in with_data}
@@ -553,14 +710,23 @@ def controls(options: CompareOptions) -> dict[str, list[Control]]:
     def href(**change: Any) -> str:
         return compare_url(options, **change)
 
+    metrics = [
+        control_link(
+            METRIC_LABELS[m], href(metric=m), current=not options.breakdown and options.metric == m
+        )
+        for m in Metric
+    ]
+    if breakdowns_offered():
+        metrics += [
+            control_link(BREAKDOWN_LABELS[k], href(metric=k), current=options.breakdown is k)
+            for k in Kind
+        ]
+    mode_labels = BREAKDOWN_MODE_LABELS if options.breakdown else MODE_LABELS
     return {
-        "metric": [
-            control_link(METRIC_LABELS[m], href(metric=m), current=options.metric == m)
-            for m in Metric
-        ],
+        "metric": metrics,
         "mode": [
             control_link(label, href(mode=mode), current=options.mode == mode)
-            for mode, label in MODE_LABELS.items()
+            for mode, label in mode_labels.items()
         ],
         **control_links(options.chart, href),
     }
@@ -595,7 +761,13 @@ def describe(options: CompareOptions, payload: dict[str, Any] | None) -> str:
         "share": "share of downloads",
         "share_pypi": "share of all PyPI downloads",
     }[options.mode]
+    if options.breakdown:
+        what = "downloads" if options.mode == "absolute" else "share of each package's downloads"
     detail = ""
-    if options.metric != DEFAULT_METRIC or options.category != DEFAULT_CATEGORY[options.metric]:
-        detail = f" ({category_label(options.metric, options.category, standalone=True)})"
+    if (
+        options.breakdown
+        or options.metric != DEFAULT_METRIC
+        or options.category != options.default_category
+    ):
+        detail = f" ({options.category_label})"
     return f"{names} — {agg} {what}{detail}, {describe_period(options, payload)}"

@@ -37,6 +37,17 @@ def invalid_options(messages: Iterable[str]) -> HttpResponse:
     )
 
 
+def unavailable() -> HttpResponse:
+    """A 503 text answer: the source of the export (ClickHouse) is not answering."""
+    response = HttpResponse(
+        "ClickHouse is not answering: try again in a few minutes.\n",
+        status=503,
+        content_type="text/plain; charset=utf-8",
+    )
+    response["Retry-After"] = "60"
+    return response
+
+
 def download(
     payload: Payload | None, fmt: str, export: ExportFormat, *, missing: str
 ) -> HttpResponse:
@@ -173,8 +184,11 @@ def compare_csv_rows(payload: Payload) -> Iterator[list[Any]]:
     """Long format, one row per package and period: exactly the chart's numbers."""
     yield COMPARE_CSV_HEADER
     periods = payload["periods"]
-    leading = [payload["metric"], payload["category"], payload["mode"], payload["unit"]]
+    # A breakdown's "latest" is each package's own release: the row names it.
+    keys = {row["name"]: row.get("category_key", payload["category"]) for row in payload["stats"]}
     for dataset in payload["datasets"]:
+        category = keys.get(dataset["key"], payload["category"])
+        leading = [payload["metric"], category, payload["mode"], payload["unit"]]
         for cells in period_cells(periods, dataset):
             yield [dataset["key"], *leading, *cells]
 
@@ -196,6 +210,7 @@ def compare_json(payload: Payload) -> str:
             "periods": period_objects(payload["periods"]),
             "series": [{"package": ds["key"], "data": ds["data"]} for ds in payload["datasets"]],
             "stats": payload["stats"],
+            **({"category_label": payload["category_label"]} if "breakdown" in payload else {}),
         }
     )
 

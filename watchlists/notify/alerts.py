@@ -10,8 +10,16 @@
   once per package and latest day held (it fires again only after data came back
   and stopped again).
 
+- adoption (ClickHouse): the newest final release's share of the last 7 days ClickHouse
+  holds reaches the threshold (percent); once per package and release.
+- installer (ClickHouse): an installer other than pip (uv, poetry, pdm, pipenv, conda)
+  reaches the threshold (percent, 10 by default) of the last 7 days' installs, without
+  mirrors; once per package and installer, ever: "passed 10 % for the first time".
+  Both read notify/breakdowns.py's facts; with ClickHouse off they are never evaluated.
+
 Reads per watchlist: its entries (1), every without_mirrors point held (1: the totals need
-them all, the rules the last 35 days).
+them all, the rules the last 35 days); with a ClickHouse rule, the entries once more and
+the cached breakdown reads of each package.
 """
 
 from __future__ import annotations
@@ -30,8 +38,8 @@ from packages_app.models import Metric, Package
 from packages_app.store import points as stored_points
 from packages_app.sync import quality
 from watchlists.models import Watchlist, WatchlistEntry
+from watchlists.notify import breakdowns, webhooks
 from watchlists.notify import services as notify_services
-from watchlists.notify import webhooks
 from watchlists.notify.models import AlertRule, Notification, Webhook
 
 WINDOW_DAYS = 7
@@ -150,6 +158,60 @@ def evaluate_rule(
                 text=f"The latest day held is {latest}; alert after {rule.threshold} days.",
                 data={"package": package.name, "latest_date": latest.isoformat(), "days": age},
             )
+        ]
+    return []
+
+
+BREAKDOWN_KINDS = (AlertRule.Kind.ADOPTION, AlertRule.Kind.INSTALLER)
+
+
+def evaluate_breakdown_rule(
+    rule: AlertRule, package: Package, facts: breakdowns.BreakdownFacts
+) -> list[Firing]:
+    """What an ADOPTION or INSTALLER rule says about one package (pure: facts fetched)."""
+    window = f"the 7 days to {facts.window_end}"
+    if rule.kind == AlertRule.Kind.ADOPTION:
+        share, version = facts.latest_share, facts.latest_version
+        if share is None or version is None or share < rule.threshold:
+            return []
+        return [
+            Firing(
+                rule=rule,
+                package=package,
+                period=f"adoption:{version}",
+                title=f"{package.name} {version}: {share:.1f}% of downloads are on it",
+                text=(
+                    f"The latest release, {version}, had {share:.2f}% of {package.name}'s "
+                    f"downloads in {window} (every download, from ClickHouse; alert at "
+                    f"{rule.threshold}%)."
+                ),
+                data={
+                    "package": package.name,
+                    "version": version,
+                    "share_pct": share,
+                    "window_end": facts.window_end.isoformat(),
+                },
+            )
+        ]
+    if rule.kind == AlertRule.Kind.INSTALLER:
+        return [
+            Firing(
+                rule=rule,
+                package=package,
+                period=f"installer:{installer}",
+                title=f"{package.name}: {installer} passed {rule.threshold}% of installs",
+                text=(
+                    f"{installer} made {share:.2f}% of {package.name}'s installs in {window} "
+                    f"(without mirrors, from ClickHouse; alert at {rule.threshold}%)."
+                ),
+                data={
+                    "package": package.name,
+                    "installer": installer,
+                    "share_pct": share,
+                    "window_end": facts.window_end.isoformat(),
+                },
+            )
+            for installer, share in facts.installers_at_least(rule.threshold)
         ]
     return []
 
@@ -296,21 +358,59 @@ def alerts_claim(*, dry_run: bool = False) -> AlertPlan:
         hooks[hook.watchlist_id].append(hook)
     for watchlist_rules in by_watchlist.values():
         packages, points, totals = _watchlist_data(watchlist_rules[0].watchlist)
+        found = _breakdown_facts(watchlist_rules)
         for rule in watchlist_rules:
-            for package in packages:
-                for firing in evaluate_rule(
-                    rule, package, points.get(package.pk, {}), totals.get(package.pk, 0), today
-                ):
-                    if dry_run:
-                        seen = Notification.objects.filter(event=firing.event).exists()
-                        verb = "suppressed" if firing.suppressed_by else "would send"
-                        plan.lines.append(
-                            f"{'already handled' if seen else verb}: {firing.title} "
-                            f"[{rule.watchlist.name}: {rule.describe()}]"
-                        )
-                        continue
-                    _claim(firing, plan, hooks.get(rule.watchlist_id, []))
+            for _package, firing in _firings(rule, packages, points, totals, found, today):
+                if dry_run:
+                    seen = Notification.objects.filter(event=firing.event).exists()
+                    verb = "suppressed" if firing.suppressed_by else "would send"
+                    plan.lines.append(
+                        f"{'already handled' if seen else verb}: {firing.title} "
+                        f"[{rule.watchlist.name}: {rule.describe()}]"
+                    )
+                    continue
+                _claim(firing, plan, hooks.get(rule.watchlist_id, []))
     return plan
+
+
+def _breakdown_facts(
+    rules: list[AlertRule],
+) -> tuple[list[Package], dict[str, breakdowns.BreakdownFacts]]:
+    """Every package of the list with its ClickHouse facts, when a rule needs them."""
+    if not any(r.kind in BREAKDOWN_KINDS for r in rules) or not breakdowns.offered():
+        return [], {}
+    packages = [
+        e.package
+        for e in WatchlistEntry.objects.filter(watchlist=rules[0].watchlist).select_related(
+            "package"
+        )
+    ]
+    return packages, breakdowns.facts(p.name for p in packages).facts
+
+
+def _firings(
+    rule: AlertRule,
+    packages: list[Package],
+    points: dict[int, dict[dt.date, int]],
+    totals: dict[int, int],
+    found: tuple[list[Package], dict[str, breakdowns.BreakdownFacts]],
+    today: dt.date,
+) -> list[tuple[Package, Firing]]:
+    if rule.kind in BREAKDOWN_KINDS:
+        every, facts = found
+        return [
+            (package, firing)
+            for package in every
+            if package.name in facts
+            for firing in evaluate_breakdown_rule(rule, package, facts[package.name])
+        ]
+    return [
+        (package, firing)
+        for package in packages
+        for firing in evaluate_rule(
+            rule, package, points.get(package.pk, {}), totals.get(package.pk, 0), today
+        )
+    ]
 
 
 def alerts_send(*, dry_run: bool = False) -> AlertPlan:

@@ -28,6 +28,7 @@ from packages_app.store import points as stored_points
 from packages_app.sync import quality
 from watchlists import stats
 from watchlists.models import Watchlist, WatchlistEntry
+from watchlists.notify import breakdowns
 from watchlists.notify import services as notify_services
 from watchlists.notify.models import DigestSubscription, Notification
 
@@ -101,6 +102,15 @@ class WatchlistDigest:
     total_week: int | None = None
     total_previous: int | None = None
     total_change_pct: float | None = None
+    # From ClickHouse (notify/breakdowns.py; empty when it is off): each package's latest
+    # release and its share of the last 7 days, and installers other than pip at 10 % or more.
+    releases: list[breakdowns.BreakdownFacts] = field(default_factory=list)
+    installers: list[tuple[str, str, float]] = field(default_factory=list)
+    breakdowns_unavailable: list[str] = field(default_factory=list)
+
+    @property
+    def breakdowns_to(self) -> dt.date | None:
+        return max((f.window_end for f in self.releases), default=None)
 
 
 def sparkline(values: list[int]) -> str:
@@ -180,6 +190,16 @@ def watchlist_digest(watchlist: Watchlist, week: Week, *, today: dt.date) -> Wat
         highs=[r for r in rows if r.all_time_high],
         markers=quality.marker_objects_between(week.start, week.end),
     )
+    found = breakdowns.facts(p.name for p in packages)
+    digest.releases = [
+        f for f in sorted(found.facts.values(), key=lambda f: f.name) if f.latest_version
+    ]
+    digest.installers = [
+        (f.name, installer, share)
+        for f in digest.releases
+        for installer, share in f.installers_at_least(breakdowns.DIGEST_INSTALLER_PCT)
+    ]
+    digest.breakdowns_unavailable = found.unavailable
     if both:
         digest.total_week = sum(r.week or 0 for r in both)
         digest.total_previous = sum(r.previous or 0 for r in both)

@@ -6,12 +6,14 @@ from typing import Any
 
 from django import forms
 
-from watchlists.notify import webhooks
+from watchlists.notify import breakdowns, webhooks
 from watchlists.notify.models import AlertRule, Webhook
 
 # Sensible bounds: a 1000 % change or a year without data are the most anyone needs.
 CHANGE_MAX_PCT = 1000
 STALE_MAX_DAYS = 365
+# "A new installer passed 10 %" unless the rule says otherwise.
+INSTALLER_DEFAULT_PCT = 10
 
 
 class SubscriptionForm(forms.Form):
@@ -38,7 +40,30 @@ class AlertRuleForm(forms.Form):
         label="Days without new data",
         help_text=f"For “no new data”: 1 to {STALE_MAX_DAYS} days.",
     )
+    share_pct = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=100,
+        label="Share of the last 7 days (%)",
+        help_text=(
+            "For the latest release or a new installer: 1 to 100 percent "
+            f"(a new installer: {INSTALLER_DEFAULT_PCT} when left empty)."
+        ),
+    )
     email = forms.BooleanField(required=False, initial=True, label="Email me too")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not breakdowns.offered():
+            # The release and installer kinds read ClickHouse: not offered without it.
+            field = self.fields["kind"]
+            assert isinstance(field, forms.ChoiceField)
+            field.choices = [
+                (value, label)
+                for value, label in AlertRule.Kind.choices
+                if value not in (AlertRule.Kind.ADOPTION, AlertRule.Kind.INSTALLER)
+            ]
+            del self.fields["share_pct"]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -52,6 +77,12 @@ class AlertRuleForm(forms.Form):
             data["threshold"] = self._needed(
                 data, "stale_days", f"Give a number of days from 1 to {STALE_MAX_DAYS}."
             )
+        elif kind == AlertRule.Kind.ADOPTION:
+            data["threshold"] = self._needed(data, "share_pct", "Give a percentage from 1 to 100.")
+        elif kind == AlertRule.Kind.INSTALLER:
+            if data.get("share_pct") is None and "share_pct" not in self.errors:
+                data["share_pct"] = INSTALLER_DEFAULT_PCT
+            data["threshold"] = self._needed(data, "share_pct", "Give a percentage from 1 to 100.")
         else:
             data["threshold"] = 0
         return data

@@ -56,12 +56,16 @@ class AlertRule(models.Model):
         CHANGE = "change", "Weekly change beyond a percentage, up or down"
         MILESTONE = "milestone", "Total downloads milestone crossed"
         STALE = "stale", "No new data for a number of days"
+        # From ClickHouse (issue #16 item 4): offered only while it is on.
+        ADOPTION = "adoption", "The latest release passes a share of the last 7 days"
+        INSTALLER = "installer", "A new installer (not pip) passes a share of installs"
 
     watchlist = models.ForeignKey(
         "watchlists.Watchlist", on_delete=models.CASCADE, related_name="alert_rules"
     )
     kind = models.CharField(max_length=16, choices=Kind.choices)
-    # CHANGE: the percentage (either direction); STALE: the number of days. Unused for MILESTONE.
+    # CHANGE: the percentage (either direction); STALE: the number of days; ADOPTION and
+    # INSTALLER: the share in percent of the last 7 days. Unused for MILESTONE.
     threshold = models.PositiveIntegerField(default=0)
     email = models.BooleanField(default=True, help_text="Email the person who set the alert up")
     enabled = models.BooleanField(default=True)
@@ -81,6 +85,10 @@ class AlertRule(models.Model):
             return f"weekly change beyond ±{self.threshold}%"
         if self.kind == self.Kind.STALE:
             return f"no new data for {self.threshold} days"
+        if self.kind == self.Kind.ADOPTION:
+            return f"latest release passes {self.threshold}% of the last 7 days"
+        if self.kind == self.Kind.INSTALLER:
+            return f"an installer other than pip passes {self.threshold}% of installs"
         return "total downloads milestone crossed"
 
 

@@ -144,8 +144,22 @@ class StaleData(TypedDict):
     days: int
 
 
-# The figures behind an alert, by rule kind (change, milestone, stale).
-type AlertData = ChangeData | MilestoneData | StaleData
+class AdoptionData(TypedDict):
+    package: str
+    version: str
+    share_pct: float
+    window_end: str  # ISO date: ClickHouse's latest day for the package
+
+
+class InstallerData(TypedDict):
+    package: str
+    installer: str
+    share_pct: float
+    window_end: str  # ISO date
+
+
+# The figures behind an alert, by rule kind (change, milestone, stale, adoption, installer).
+type AlertData = ChangeData | MilestoneData | StaleData | AdoptionData | InstallerData
 
 
 class AlertMessage(TypedDict):

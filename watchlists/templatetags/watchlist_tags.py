@@ -19,7 +19,9 @@ from watchlists.models import Invitation, Watchlist
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
 
+    from packages_app.history.breakdown_keys import ListCell
     from packages_app.pages.compare import CompareOptions
+    from watchlists.columns import ColumnValues
 
 register = template.Library()
 
@@ -74,3 +76,9 @@ def invitation_note(next_url: str) -> dict[str, object]:
     if invitation is None or invitation.state != Invitation.State.PENDING:
         return {}
     return {"invitation": invitation, "next_url": next_url}
+
+
+@register.filter
+def column_cell(values: ColumnValues, name: str) -> ListCell | None:
+    """A package's cell of the list's breakdown column (watchlists/columns.py), if any."""
+    return values.cells.get(name)

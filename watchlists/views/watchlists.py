@@ -22,7 +22,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from packages_app.http import AuthenticatedHttpRequest, HtmxHttpRequest, login_required
 from packages_app.names import canonicalize_or_none
-from watchlists import access, requirements_parser, selectors, services
+from watchlists import access, columns, requirements_parser, selectors, services
 from watchlists.access import Uid, WatchlistAccess
 from watchlists.forms import (
     AddPackageForm,
@@ -161,6 +161,8 @@ def _context(
         "table": table,
         "base_url": base_url,
         "columns": _columns(table.sort),
+        # The owner's chosen breakdown column (None: none, or ClickHouse off).
+        "extra_column": columns.column_values(watchlist.column, table.names),
         "compare_url": "/compare/?packages=" + ",".join(compare_names) if compare_names else "",
         "compare_truncated": len(table.names) > COMPARE_MAX,
         "add_form": AddPackageForm(),
@@ -420,7 +422,11 @@ def suggest(request: AuthenticatedHttpRequest) -> HttpResponse:
 def watchlist_settings(request: AuthenticatedHttpRequest, uid: uuid.UUID) -> HttpResponse:
     acc = access.get_watchlist_for_manager(request, uid)
     form = WatchlistForm(
-        initial={"name": acc.watchlist.name, "visibility": acc.watchlist.visibility},
+        initial={
+            "name": acc.watchlist.name,
+            "visibility": acc.watchlist.visibility,
+            "column": acc.watchlist.column,
+        },
         team_owned=acc.watchlist.is_team_list,
     )
     return _settings_page(request, acc.watchlist, form)
@@ -453,6 +459,8 @@ def watchlist_update(request: AuthenticatedHttpRequest, uid: uuid.UUID) -> HttpR
         watchlist=acc.watchlist,
         name=form.cleaned_data["name"],
         visibility=form.cleaned_data["visibility"],
+        # Not offered (ClickHouse off): the stored choice stays.
+        column=form.cleaned_data.get("column"),
     )
     messages.success(request, "Watchlist saved.")
     return redirect("watchlist_settings", uid=acc.watchlist.uid)

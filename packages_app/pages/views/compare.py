@@ -36,6 +36,7 @@ from packages_app.pages.compare import (
     parse_compare,
     table_html,
 )
+from packages_app.pages.compare_breakdowns import PROBLEM_TEXT, UNAVAILABLE, breakdown_payload
 from packages_app.pages.live import LivePackage, live_packages, reads_live
 from packages_app.pages.views.track import track_from_page
 from watchlists.views.compare import open_watchlist
@@ -59,8 +60,13 @@ def _context(
     if options.mode == "share_pypi":
         wanted.append(ALL_PACKAGES)
     packages = packages_by_name(wanted)
-    live, live_problems = untracked_live(options.packages, packages)
-    payload = compare_payload(options, packages, live)
+    live: dict[str, LivePackage] = {}
+    if options.breakdown:
+        # Breakdowns come from ClickHouse for every name, tracked or not.
+        payload, live_problems = breakdown_payload(options)
+    else:
+        live, live_problems = untracked_live(options.packages, packages)
+        payload = compare_payload(options, packages, live)
     charted = set(payload["packages"]) if payload else set()
     entries = []
     for name in options.packages:
@@ -72,9 +78,13 @@ def _context(
                 "status": selectors.data_status(package),
                 "charted": name in charted,
                 # Why ClickHouse could not chart an untracked name: "unknown", "unavailable"
-                # (its dates or its series not answered).
+                # (its dates or its series not answered), and on a breakdown, for any name:
+                # "no_release".
                 "live_problem": live_problems.get(name, "")
                 or ("unavailable" if name in live and name not in charted else ""),
+                "breakdown_problem": PROBLEM_TEXT.get(live_problems.get(name, ""), "")
+                if options.breakdown
+                else "",
                 "remove_href": compare_url(
                     options, packages=tuple(n for n in options.packages if n != name)
                 ),
@@ -91,7 +101,7 @@ def _context(
         "entries": entries,
         "waiting": [e for e in entries if not e["charted"]],
         "controls": controls(options),
-        "category_choices": category_choices(options.metric),
+        "category_choices": category_choices(options.metric, options.breakdown),
         "canonical_url": canonical,
         # The current state as (name, value) pairs: hidden fields of the GET/POST forms.
         "state": options.pairs(),
@@ -209,6 +219,13 @@ def compare_export(request: HtmxHttpRequest, fmt: str) -> HttpResponse:
     options, errors = parse_compare(request.GET)
     if errors:
         return exports.invalid_options(f"{k}: {v}" for k, v in errors.items())
+    if options.breakdown:
+        payload, problems = breakdown_payload(options)
+        if payload is None and UNAVAILABLE in problems.values():
+            return exports.unavailable()
+        return exports.download(
+            payload, fmt, exports.COMPARE, missing="ClickHouse holds none of these packages."
+        )
     wanted = [*options.packages, *([ALL_PACKAGES] if options.mode == "share_pypi" else [])]
     packages = packages_by_name(wanted)
     payload = compare_payload(options, packages, untracked_live(options.packages, packages)[0])

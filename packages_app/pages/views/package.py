@@ -28,6 +28,7 @@ from packages_app.history import selectors as history
 from packages_app.http import is_partial, poll_answer
 from packages_app.models import Package
 from packages_app.names import ALL_PACKAGES, InvalidPackageName, canonicalize
+from packages_app.page_cache import Identity, cached_page, preloaded, related_state, row_state
 from packages_app.pages import exports, selectors
 from packages_app.pages.badges import snippets as badge_snippets
 from packages_app.pages.chart import control_links
@@ -72,12 +73,39 @@ def _charts_context(package: Package, options: ChartOptions) -> dict[str, Any]:
     }
 
 
+def package_page_identity(request: HttpRequest, name: str) -> Identity | None:
+    """What decides the package page's bytes: the package's row with its `recent` and
+    ClickHouse `history` rows (data_version, dates, refresh state) and the normalised options.
+    Not cached: a name to redirect, bad options, a package without data (its progress box
+    changes by itself) or read live from ClickHouse."""
+    try:
+        if canonicalize(name) != name:
+            return None
+        options = parse_options(request.GET, PACKAGE_DEFAULTS)
+    except (InvalidPackageName, OptionsError):
+        return None
+    package = selectors.package_for_page(name)
+    if package is None or not package.has_data:
+        return None
+    return Identity(
+        (
+            "package",
+            options.querystring(),
+            row_state(package),
+            related_state(package, "recent", "history"),
+        ),
+        last_modified=package.last_refreshed_at,
+        loaded={"package": package},
+    )
+
+
 @require_GET
 @vary_on_headers("HX-Request")
+@cached_page(package_page_identity)
 def package_detail(request: HttpRequest, name: str) -> HttpResponse:
     if response := _canonical_redirect(request, name):
         return response
-    package = selectors.package_for_page(name)
+    package = preloaded(request, "package") or selectors.package_for_page(name)
     context: dict[str, Any] = {
         "name": name,
         "package": package,

@@ -42,6 +42,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.contrib.messages import get_messages
 from django.db import models
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.middleware.csp import get_nonce
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -89,6 +90,10 @@ class Rendering:
     def csrf_marker(self) -> str:
         return f"pc-csrf-{self.token}"
 
+    @property
+    def nonce_marker(self) -> str:
+        return f"pc-nonce-{self.token}"
+
     def marker(self, part: str, values: dict[str, object]) -> str:
         marker = f"<!--pc:{self.token}:{len(self.parts)}-->"
         # Through JSON now: what is kept is exactly what each request will render with.
@@ -109,12 +114,12 @@ def preloaded(request: HttpRequest, name: str) -> Any:
 
 
 def context_overrides(request: HttpRequest) -> dict[str, object]:
-    """For the site context processor: while rendering for the cache, no viewer's token and no
-    messages reach the shared body."""
+    """For the site context processor: while rendering for the cache, no viewer's CSRF token,
+    CSP nonce or messages reach the shared body."""
     state = rendering(request)
     if state is None:
         return {}
-    return {"csrf_token": state.csrf_marker, "messages": ()}
+    return {"csrf_token": state.csrf_marker, "csp_nonce": state.nonce_marker, "messages": ()}
 
 
 # --- Row fingerprints: what identity functions are made of ---------------------------------
@@ -149,11 +154,11 @@ class Entry:
     status: int
     headers: list[tuple[str, str]]
     parts: list[Part]
-    csrf_marker: str
+    token: str  # the render's: its CSRF and nonce markers (Rendering)
     body: bytes
 
     def encode(self) -> bytes:
-        head = json.dumps([self.headers, self.parts, self.csrf_marker]).encode()
+        head = json.dumps([self.headers, self.parts, self.token]).encode()
         return head + b"\n" + self.body
 
     @classmethod
@@ -162,14 +167,14 @@ class Entry:
         if not sep:
             return None
         try:
-            headers, parts, csrf_marker = json.loads(head)
+            headers, parts, token = json.loads(head)
         except ValueError:
             return None
         return cls(
             status,
             [(name, value) for name, value in headers],
             [(marker, part, values) for marker, part, values in parts],
-            csrf_marker,
+            token,
             body,
         )
 
@@ -232,7 +237,7 @@ def _render(
     if response.status_code != 200 or not isinstance(response, HttpResponse):
         return None
     headers = [(k, v) for k, v in response.items() if k.lower() in _KEPT_HEADERS]
-    return Entry(200, headers, state.parts, state.csrf_marker, response.content)
+    return Entry(200, headers, state.parts, state.token, response.content)
 
 
 def _serve(entry: Entry, request: HttpRequest) -> HttpResponse:
@@ -240,9 +245,15 @@ def _serve(entry: Entry, request: HttpRequest) -> HttpResponse:
     for marker, part, values in entry.parts:
         rendered = render_to_string(f"{PARTS_TEMPLATE}#{part}", values, request)
         body = body.replace(marker.encode(), rendered.encode())
-    csrf = entry.csrf_marker.encode()
+    # This request's CSRF token and CSP nonce (each made, with its cookie or header, only
+    # when the page uses it, as a render would).
+    state = Rendering(Identity(()), token=entry.token)
+    csrf = state.csrf_marker.encode()
     if csrf in body:
         body = body.replace(csrf, get_token(request).encode())
+    nonce = state.nonce_marker.encode()
+    if nonce in body:
+        body = body.replace(nonce, str(get_nonce(request)).encode())
     response = HttpResponse(body, status=entry.status)
     for name, value in entry.headers:
         response[name] = value

@@ -52,6 +52,7 @@ from django.utils.http import http_date
 from packages_app.api import shared_store
 from packages_app.database_identity import database_id
 from packages_app.http import is_partial
+from packages_app.pages.selectors import site_data_as_of
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +69,6 @@ class Identity:
 
     parts: tuple[object, ...]
     last_modified: dt.datetime | None = None
-    # Rows the identity read that the view may reuse on a miss (preloaded()): not in the key.
-    loaded: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 IdentityFn = Callable[..., Identity | None]
@@ -82,7 +81,6 @@ class Rendering:
     """Set on the request while the view renders for the cache (the site context processor and
     the per_request tag read it)."""
 
-    identity: Identity
     token: str = field(default_factory=lambda: secrets.token_hex(12))
     parts: list[Part] = field(default_factory=list)
 
@@ -106,13 +104,6 @@ def rendering(request: HttpRequest | None) -> Rendering | None:
     return getattr(request, "_page_cache_rendering", None)
 
 
-def preloaded(request: HttpRequest, name: str) -> Any:
-    """What the identity function loaded under `name` for the render under way, or None (the
-    view then reads it itself): a miss costs no second read of the same rows."""
-    state = rendering(request)
-    return state.identity.loaded.get(name) if state is not None else None
-
-
 def context_overrides(request: HttpRequest) -> dict[str, object]:
     """For the site context processor: while rendering for the cache, no viewer's CSRF token,
     CSP nonce or messages reach the shared body."""
@@ -131,14 +122,6 @@ def row_state(obj: models.Model | None) -> tuple[object, ...]:
     if obj is None:
         return ()
     return tuple(getattr(obj, f.attname) for f in obj._meta.concrete_fields)
-
-
-def related_state(obj: models.Model, *names: str) -> tuple[object, ...]:
-    """row_state of one-to-one rows already loaded with select_related (missing: ())."""
-    out: list[object] = []
-    for name in names:
-        out.append(row_state(getattr(obj, name, None)))
-    return tuple(out)
 
 
 def newest(values: Iterable[dt.datetime | None]) -> dt.datetime | None:
@@ -194,13 +177,11 @@ def _key(request: HttpRequest, identity: Identity) -> str:
     return hashlib.blake2b(repr(base).encode(), digest_size=16).hexdigest()
 
 
-def _viewer(request: HttpRequest) -> str | None:
+def _viewer(request: HttpRequest, as_of: dt.date | None) -> str | None:
     """What the per-request parts depend on, for the ETag; None when the page has messages to
     show (answered in full, never 304)."""
     if len(get_messages(request)):  # loads them, leaves them unread
         return None
-    from packages_app.pages.selectors import site_data_as_of
-
     user = request.user
     who = f"{user.pk}:{user.get_username()}:{user.is_staff}" if user.is_authenticated else "-"
     return repr(
@@ -208,9 +189,28 @@ def _viewer(request: HttpRequest) -> str | None:
             who,
             request.COOKIES.get(settings.CSRF_COOKIE_NAME, ""),
             request.get_full_path(),
-            site_data_as_of(),
+            as_of,
         )
     )
+
+
+# As site_data_as_of caches it: a minute, so a footer is at most a minute behind.
+AS_OF_SECONDS = 60
+
+
+def _as_of_key() -> str:
+    return f"page-as-of:{database_id()}"
+
+
+def _as_of(stored: shared_store.Answer | None) -> dt.date | None:
+    """The site's "data as of" kept beside the pages (read with the page), else read and kept."""
+    if stored is not None:
+        _, raw = stored
+        return dt.date.fromisoformat(raw.decode()) if raw else None
+    as_of = site_data_as_of()
+    raw = as_of.isoformat().encode() if as_of is not None else b""
+    shared_store.put(_as_of_key(), (200, raw), AS_OF_SECONDS)
+    return as_of
 
 
 def _etag(key: str, viewer: str) -> str:
@@ -218,14 +218,13 @@ def _etag(key: str, viewer: str) -> str:
 
 
 def _render(
-    identity: Identity,
     view: Callable[..., HttpResponseBase],
     request: HttpRequest,
     *args: Any,
     **kwargs: Any,
 ) -> Entry | None:
     """Render the page as an anonymous reader sees it, with markers for the per-request parts."""
-    state = Rendering(identity)
+    state = Rendering()
     user = request.user
     request._page_cache_rendering = state  # type: ignore[attr-defined]
     request.user = AnonymousUser()
@@ -240,14 +239,16 @@ def _render(
     return Entry(200, headers, state.parts, state.token, response.content)
 
 
-def _serve(entry: Entry, request: HttpRequest) -> HttpResponse:
+def _serve(entry: Entry, request: HttpRequest, as_of: dt.date | None) -> HttpResponse:
     body = entry.body
     for marker, part, values in entry.parts:
-        rendered = render_to_string(f"{PARTS_TEMPLATE}#{part}", values, request)
+        # The site's "data as of" as read once for this request (the ETag has it too).
+        context = {**values, "data_as_of": as_of}
+        rendered = render_to_string(f"{PARTS_TEMPLATE}#{part}", context, request)
         body = body.replace(marker.encode(), rendered.encode())
     # This request's CSRF token and CSP nonce (each made, with its cookie or header, only
     # when the page uses it, as a render would).
-    state = Rendering(Identity(()), token=entry.token)
+    state = Rendering(token=entry.token)
     csrf = state.csrf_marker.encode()
     if csrf in body:
         body = body.replace(csrf, get_token(request).encode())
@@ -285,7 +286,10 @@ def cached_page(
             if ident is None:
                 return view(request, *args, **kwargs)
             key = _key(request, ident)
-            viewer = _viewer(request)
+            # The site's "data as of" and the page in one round trip.
+            stored_as_of, stored = shared_store.get_many([_as_of_key(), f"page:{key}"])
+            as_of = _as_of(stored_as_of)
+            viewer = _viewer(request, as_of)
             tag = _etag(key, viewer) if viewer is not None else None
             last_modified = ident.last_modified
             if tag is not None:
@@ -298,18 +302,17 @@ def cached_page(
                     _validators(not_modified, tag, last_modified)
                     not_modified["X-Page-Cache"] = "revalidated"
                     return not_modified
-            stored = shared_store.get(f"page:{key}")
             entry = Entry.decode(*stored) if stored is not None else None
             outcome = "hit"
             if entry is None:
                 outcome = "miss"
-                entry = _render(ident, view, request, *args, **kwargs)
+                entry = _render(view, request, *args, **kwargs)
                 if entry is None:  # not a plain 200 after all: the view answers as usual
                     return view(request, *args, **kwargs)
                 shared_store.put(
                     f"page:{key}", (entry.status, entry.encode()), settings.PAGE_CACHE_TIMEOUT
                 )
-            response = _serve(entry, request)
+            response = _serve(entry, request, as_of)
             _validators(response, tag, last_modified)
             response["X-Page-Cache"] = outcome
             return response

@@ -22,14 +22,7 @@ from django_htmx.http import push_url
 from packages_app.http import HtmxHttpRequest, is_partial, login_required, poll_answer
 from packages_app.models import Package
 from packages_app.names import ALL_PACKAGES, InvalidPackageName, canonicalize
-from packages_app.page_cache import (
-    Identity,
-    cached_page,
-    newest,
-    preloaded,
-    related_state,
-    row_state,
-)
+from packages_app.page_cache import Identity, cached_page, newest
 from packages_app.pages import exports, search, selectors
 from packages_app.pages.chart import data_script
 from packages_app.pages.compare import (
@@ -65,7 +58,7 @@ def _context(
     wanted = list(options.packages)
     if options.mode == "share_pypi":
         wanted.append(ALL_PACKAGES)
-    packages = preloaded(request, "packages") or packages_by_name(wanted)
+    packages = packages_by_name(wanted)
     live, live_problems = untracked_live(options.packages, packages)
     payload = compare_payload(options, packages, live)
     charted = set(payload["packages"]) if payload else set()
@@ -123,18 +116,12 @@ def compare_page_identity(request: HtmxHttpRequest) -> Identity | None:
     if not is_partial(request) and request.META.get("QUERY_STRING", "") != canonical_query:
         return None
     wanted = [*options.packages, *([ALL_PACKAGES] if options.mode == "share_pypi" else [])]
-    packages = packages_by_name(wanted)
-    if any(name not in packages or not packages[name].has_data for name in wanted):
+    states = selectors.page_states(wanted)
+    if any(name not in states or not states[name].has_data for name in wanted):
         return None
-    rows = [packages[name] for name in wanted]
     return Identity(
-        (
-            "compare",
-            canonical_query,
-            tuple((row_state(p), related_state(p, "recent", "history")) for p in rows),
-        ),
-        last_modified=newest(p.last_refreshed_at for p in rows),
-        loaded={"packages": packages},
+        ("compare", canonical_query, tuple(states[name].row for name in wanted)),
+        last_modified=newest(states[name].last_refreshed_at for name in wanted),
     )
 
 

@@ -28,7 +28,7 @@ from packages_app.history import selectors as history
 from packages_app.http import is_partial, poll_answer
 from packages_app.models import Package
 from packages_app.names import ALL_PACKAGES, InvalidPackageName, canonicalize
-from packages_app.page_cache import Identity, cached_page, preloaded, related_state, row_state
+from packages_app.page_cache import Identity, cached_page
 from packages_app.pages import exports, selectors
 from packages_app.pages.badges import snippets as badge_snippets
 from packages_app.pages.chart import control_links
@@ -77,25 +77,18 @@ def package_page_identity(request: HttpRequest, name: str) -> Identity | None:
     """What decides the package page's bytes: the package's row with its `recent` and
     ClickHouse `history` rows (data_version, dates, refresh state) and the normalised options.
     Not cached: a name to redirect, bad options, a package without data (its progress box
-    changes by itself) or read live from ClickHouse."""
+    changes by itself, or it is read live from ClickHouse)."""
     try:
         if canonicalize(name) != name:
             return None
         options = parse_options(request.GET, PACKAGE_DEFAULTS)
     except (InvalidPackageName, OptionsError):
         return None
-    package = selectors.package_for_page(name)
-    if package is None or not package.has_data:
+    state = selectors.page_states([name]).get(name)
+    if state is None or not state.has_data:
         return None
     return Identity(
-        (
-            "package",
-            options.querystring(),
-            row_state(package),
-            related_state(package, "recent", "history"),
-        ),
-        last_modified=package.last_refreshed_at,
-        loaded={"package": package},
+        ("package", options.querystring(), state.row), last_modified=state.last_refreshed_at
     )
 
 
@@ -105,7 +98,7 @@ def package_page_identity(request: HttpRequest, name: str) -> Identity | None:
 def package_detail(request: HttpRequest, name: str) -> HttpResponse:
     if response := _canonical_redirect(request, name):
         return response
-    package = preloaded(request, "package") or selectors.package_for_page(name)
+    package = selectors.package_for_page(name)
     context: dict[str, Any] = {
         "name": name,
         "package": package,

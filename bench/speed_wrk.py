@@ -17,6 +17,7 @@ bytes read / requests: headers + body), the server's CPU per answer, errors and 
 
     .venv/bin/python bench/speed_wrk.py --db h3_bench --redis redis://127.0.0.1:6379/3
     .venv/bin/python bench/speed_wrk.py --cases page:package api:python_minor+gzip
+    .venv/bin/python bench/speed_wrk.py --cases page:package page:compare --no-page-cache
 
 Needs wrk (`apt-get install -y wrk`), PostgreSQL and Redis on 127.0.0.1.
 """
@@ -81,11 +82,11 @@ def fetch(port: int, path: str, gzip: bool = False) -> tuple[int, str, int]:
 
 
 def warm(port: int, paths: list[str], gzip: bool = False) -> list[str]:
-    """GET every path (twice: the second must be a hit); their ETags."""
+    """GET every path twice (the second from the warm caches); their ETags."""
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         first = list(pool.map(lambda p: fetch(port, p, gzip), paths))
         second = list(pool.map(lambda p: fetch(port, p, gzip), paths))
-    bad = [(p, s) for p, (s, _, _) in zip(paths, first + second, strict=False) if s != 200]
+    bad = [(p, s) for p, (s, _, _) in zip(paths * 2, first + second, strict=True) if s != 200]
     assert not bad, bad[:3]
     return [etag for _, etag, _ in second]
 
@@ -173,6 +174,9 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--no-page-cache", dest="page_cache", action="store_false", help="PAGE_CACHE=0"
+    )
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -190,6 +194,7 @@ def main() -> None:
         "LOG_LEVEL": "WARNING",
         "API_RATE_LIMIT_PER_MINUTE": "100000000",
         "CLICKHOUSE_URL": "",
+        "PAGE_CACHE": "1" if args.page_cache else "0",
     }
     api_wrk.load(args.pg, args.db, env, "realistic", 0, 181, False)
     names = api_wrk.package_names("realistic", 0)

@@ -239,3 +239,17 @@ def test_a_revoked_public_list_is_a_404_not_a_cached_page(held: UpstreamClient) 
     assert _get(reader, url)["X-Page-Cache"] == "hit"
     Watchlist.objects.filter(pk=watch.pk).update(visibility=Visibility.PRIVATE)
     assert reader.get(url).status_code == 404
+
+
+def test_an_htmx_fragment_is_cached_apart_with_its_headers(held: UpstreamClient) -> None:
+    url = f"/packages/{A}/?range=90&agg=week"
+    reader = Client()
+    full = _get(reader, url)
+    fragment = _get(reader, url, hx_request="true")
+    assert fragment["X-Page-Cache"] == "miss"  # not the full page's entry
+    again = _get(reader, url, hx_request="true")
+    assert again["X-Page-Cache"] == "hit"
+    assert len(again.content) < len(full.content) and b"<html" not in again.content
+    assert again.content == fragment.content
+    assert again["HX-Push-Url"] == fragment["HX-Push-Url"] == f"/packages/{A}/?range=90&agg=week"
+    assert "HX-Request" in again["Vary"]

@@ -232,8 +232,8 @@ def watchlist_detail(request: AuthenticatedHttpRequest, uid: uuid.UUID) -> HttpR
 
 
 def public_watchlist_identity(request: HtmxHttpRequest, token: str) -> Identity | None:
-    """What decides a public list's bytes: the list and its owner, its entries (with who
-    added them) and their packages' rows, and the sort. The same read-only page for every
+    """What decides a public list's bytes: the list, its entries (with who added them) and
+    their packages' rows, and the sort. The same read-only page for every
     viewer, so whoever asks gets it from the cache (a revoked link is a 404: not cached)."""
     acc = access.get_watchlist_by_public_token(token)
     watchlist = acc.watchlist
@@ -242,12 +242,10 @@ def public_watchlist_identity(request: HtmxHttpRequest, token: str) -> Identity 
         .select_related("package", "added_by")
         .order_by("pk")
     )
-    owner = watchlist.owner_team or watchlist.owner_user
     return Identity(
         (
             "watchlist",
-            row_state(watchlist),
-            row_state(owner),
+            row_state(watchlist),  # its owner is named nowhere on the public page
             selectors.parse_sort(request.GET.get("sort")),
             tuple(
                 (row_state(e), row_state(e.package), e.added_by and e.added_by.get_username())

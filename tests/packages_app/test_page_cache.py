@@ -8,7 +8,7 @@ then asked through Django's whole stack. `X-Page-Cache` says whether a body came
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -16,11 +16,15 @@ from django.contrib.messages import constants as message_levels
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.test import Client
 from django.urls import reverse
+from pytest_django import DjangoDbBlocker
 
 from packages_app.demo.upstream import DemoUpstream
 from packages_app.models import Package
 from packages_app.sync import services
+from packages_app.sync.budget import FileStore, RequestBudget
 from packages_app.sync.upstream import UpstreamClient
+from tests.module_data import built_once, for_test
+from tests.packages_app.golden import GOLDEN_TODAY
 from tests.world import make_user
 from watchlists.models import Visibility, Watchlist, WatchlistEntry
 
@@ -41,13 +45,27 @@ def _refresh(client: UpstreamClient, name: str) -> Package:
     return Package.objects.get(pk=package.pk)
 
 
+@pytest.fixture(scope="module")
+def _held_of_module(
+    django_db_setup: None,
+    django_db_blocker: DjangoDbBlocker,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[list[Package]]:
+    """A, B and C refreshed from the demo upstream once per module (tests/module_data.py)."""
+    budget = RequestBudget(FileStore(tmp_path_factory.mktemp("budget"), "page-cache"), [])
+    with DemoUpstream.running(today=GOLDEN_TODAY, rate_limit=False) as server:
+        upstream = UpstreamClient(
+            base_url=server.url, budget=budget, sleep=lambda _: None, random=lambda: 0.5
+        )
+        yield from built_once(
+            django_db_blocker, lambda: [_refresh(upstream, name) for name in (A, B, C)]
+        )
+
+
 @pytest.fixture
-def held(demo: DemoUpstream, client_for: Callable[..., UpstreamClient]) -> UpstreamClient:
-    """A, B and C refreshed from the demo upstream; the client to refresh them again."""
-    upstream = client_for(demo)
-    for name in (A, B, C):
-        _refresh(upstream, name)
-    return upstream
+def held(_held_of_module: list[Package], db: None, request: pytest.FixtureRequest) -> None:
+    """A, B and C held as a refresh from the demo upstream leaves them (rolled back after)."""
+    for_test(request, _held_of_module)
 
 
 def _get(client: Client, url: str, **headers: str) -> Any:
@@ -73,7 +91,7 @@ PAGES = [
 
 
 @pytest.mark.parametrize("url", PAGES)
-def test_a_reader_gets_the_stored_page_then_a_304(held: UpstreamClient, url: str) -> None:
+def test_a_reader_gets_the_stored_page_then_a_304(held: None, url: str) -> None:
     reader = Client()
     first = _get(reader, url)
     assert first["X-Page-Cache"] == "miss"
@@ -95,7 +113,7 @@ def test_a_reader_gets_the_stored_page_then_a_304(held: UpstreamClient, url: str
     assert since.status_code == 304
 
 
-def test_each_reader_gets_their_own_csrf_token_and_it_works(held: UpstreamClient) -> None:
+def test_each_reader_gets_their_own_csrf_token_and_it_works(held: None) -> None:
     url = f"/packages/{A}/"
     _get(Client(), url)  # stored by someone else
     reader = Client(enforce_csrf_checks=True)
@@ -117,7 +135,7 @@ def test_each_reader_gets_their_own_csrf_token_and_it_works(held: UpstreamClient
     assert Watchlist.objects.filter(name="Mine", owner_user=user).exists()
 
 
-def test_a_signed_in_user_gets_the_same_body_with_their_own_header(held: UpstreamClient) -> None:
+def test_a_signed_in_user_gets_the_same_body_with_their_own_header(held: None) -> None:
     url = f"/compare/?packages={A},{B}"
     anonymous = _get(Client(), url)
     assert anonymous["X-Page-Cache"] == "miss"
@@ -135,9 +153,7 @@ def test_a_signed_in_user_gets_the_same_body_with_their_own_header(held: Upstrea
     assert b"No watchlist yet" not in _get(Client(), f"/packages/{A}/").content
 
 
-def test_a_page_with_messages_is_never_a_304_and_shows_them(
-    held: UpstreamClient, settings: Any
-) -> None:
+def test_a_page_with_messages_is_never_a_304_and_shows_them(held: None, settings: Any) -> None:
     settings.MESSAGE_STORAGE = "django.contrib.messages.storage.cookie.CookieStorage"
     url = f"/packages/{A}/"
     reader = Client()
@@ -156,7 +172,7 @@ def test_a_page_with_messages_is_never_a_304_and_shows_them(
 
 
 def test_a_refresh_invalidates_exactly_the_pages_and_answers_it_changes(
-    held: UpstreamClient, demo: DemoUpstream
+    held: None, demo: DemoUpstream, client_for: Callable[..., UpstreamClient]
 ) -> None:
     """A new day for A: every page and API answer reading A is new, the others are hits."""
     reader = Client()
@@ -182,8 +198,8 @@ def test_a_refresh_invalidates_exactly_the_pages_and_answers_it_changes(
     assert all(_get(reader, url)["X-Page-Cache"] == "hit" for url in before)
 
     old_latest = Package.objects.get(name=A).latest_date
-    demo.advance(1)
-    refreshed = _refresh(held, A)
+    demo.advance(1)  # a demo upstream like the module's (same today), one day later
+    refreshed = _refresh(client_for(demo), A)
     assert refreshed.latest_date is not None and old_latest is not None
     assert refreshed.latest_date > old_latest
 
@@ -213,7 +229,7 @@ def test_a_refresh_invalidates_exactly_the_pages_and_answers_it_changes(
 
 
 def test_pages_that_change_by_themselves_or_per_viewer_are_not_cached(
-    held: UpstreamClient,
+    held: None,
 ) -> None:
     reader = Client()
     # Bad options (a 400 listing them), a name to redirect, a package waiting for data.
@@ -227,7 +243,7 @@ def test_pages_that_change_by_themselves_or_per_viewer_are_not_cached(
     assert "X-Page-Cache" not in reader.get(f"/compare/?packages={A},waiting-pkg")
 
 
-def test_a_revoked_public_list_is_a_404_not_a_cached_page(held: UpstreamClient) -> None:
+def test_a_revoked_public_list_is_a_404_not_a_cached_page(held: None) -> None:
     watch = Watchlist.objects.create(
         name="Shared", owner_user=make_user("sharer"), visibility=Visibility.PUBLIC,
         public_token="shared-token",
@@ -241,7 +257,7 @@ def test_a_revoked_public_list_is_a_404_not_a_cached_page(held: UpstreamClient) 
     assert reader.get(url).status_code == 404
 
 
-def test_an_htmx_fragment_is_cached_apart_with_its_headers(held: UpstreamClient) -> None:
+def test_an_htmx_fragment_is_cached_apart_with_its_headers(held: None) -> None:
     url = f"/packages/{A}/?range=90&agg=week"
     reader = Client()
     full = _get(reader, url)

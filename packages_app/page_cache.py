@@ -44,7 +44,7 @@ from django.db import models
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.middleware.csp import get_nonce
 from django.middleware.csrf import get_token
-from django.template.loader import render_to_string
+from django.template import engines
 from django.utils import timezone
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
@@ -239,13 +239,34 @@ def _render(
     return Entry(200, headers, state.parts, state.token, response.content)
 
 
+# Between the parts in their one render: random per process, so no text of a part can hold it.
+PARTS_SEPARATOR = f"<!--pc-part-{secrets.token_hex(12)}-->"
+
+
+@functools.lru_cache(maxsize=64)
+def _parts_template(parts: tuple[tuple[str, tuple[str, ...]], ...]) -> Any:
+    """A template rendering these parts, each with its values, separated by PARTS_SEPARATOR:
+    compiled once per combination of parts and value names (a handful per site)."""
+    pieces = []
+    for i, (part, names) in enumerate(parts):
+        given = " ".join(f"{name}=pc_values_{i}.{name}" for name in names)
+        with_values = f" with {given}" if given else ""
+        pieces.append(f'{{% include "{PARTS_TEMPLATE}#{part}"{with_values} %}}')
+    return engines["django"].from_string(PARTS_SEPARATOR.join(pieces))
+
+
 def _serve(entry: Entry, request: HttpRequest, as_of: dt.date | None) -> HttpResponse:
     body = entry.body
-    for marker, part, values in entry.parts:
-        # The site's "data as of" as read once for this request (the ETag has it too).
-        context = {**values, "data_as_of": as_of}
-        rendered = render_to_string(f"{PARTS_TEMPLATE}#{part}", context, request)
-        body = body.replace(marker.encode(), rendered.encode())
+    if entry.parts:
+        # All parts in one render (one context, its processors run once); the site's "data as
+        # of" as read once for this request (the ETag has it too).
+        context: dict[str, Any] = {"data_as_of": as_of}
+        for i, (_, _, values) in enumerate(entry.parts):
+            context[f"pc_values_{i}"] = values
+        template = _parts_template(tuple((part, tuple(v)) for _, part, v in entry.parts))
+        rendered = template.render(context, request).split(PARTS_SEPARATOR)
+        for (marker, _, _), text in zip(entry.parts, rendered, strict=True):
+            body = body.replace(marker.encode(), text.encode())
     # This request's CSRF token and CSP nonce (each made, with its cookie or header, only
     # when the page uses it, as a render would).
     state = Rendering(token=entry.token)

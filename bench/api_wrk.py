@@ -218,7 +218,8 @@ def _load_uniform(conn: psycopg.Connection, packages: int, first: dt.date) -> No
     for metric, names in CATEGORIES.items():
         for name in names:
             conn.execute(
-                "INSERT INTO packages_app_category (metric, name) VALUES (%s, %s)", [metric, name]
+                "INSERT INTO packages_app_category (metric, name, source) VALUES (%s, %s, 1)",
+                [metric, name],
             )
     _insert_packages(conn, "'pkg-' || lpad(i::text, 5, '0')", packages, first)
     print(f"loading ~{packages * ((LATEST - first).days + 1) * 21:,} points")
@@ -264,7 +265,7 @@ def _load_realistic(conn: psycopg.Connection, first: dt.date) -> None:
         for rank, (name, share) in enumerate(shares):
             conn.execute(
                 """
-                WITH c AS (INSERT INTO packages_app_category (metric, name) VALUES (%s, %s)
+                WITH c AS (INSERT INTO packages_app_category (metric, name, source) VALUES (%s, %s, 1)
                            RETURNING id)
                 INSERT INTO bench_share SELECT id, %s, %s, %s FROM c
                 """,

@@ -5,6 +5,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.http import HttpRequest
 
+from packages_app import page_cache
 from packages_app.pages import selectors
 
 
@@ -19,4 +20,6 @@ def site(request: HttpRequest) -> dict[str, object]:
         # offline. Never said in production (DEBUG off) or in the demo itself.
         "SUGGEST_DEMO": settings.DEBUG and not settings.DEMO_UPSTREAM,
         "data_as_of": selectors.site_data_as_of,
+        # While a page renders for the page cache: a marker for the CSRF token, no messages.
+        **page_cache.context_overrides(request),
     }

@@ -274,6 +274,11 @@ API_TRACK_UNKNOWN_PACKAGES = env.bool("API_TRACK_UNKNOWN_PACKAGES", default=Fals
 # (packages_app/api/fastpath.py) instead of Django's full request handling. Same bytes
 # either way; 0 sends every request through Django.
 API_FAST_PATH = env.bool("API_FAST_PATH", default=True)
+# Package, compare, home and public-watchlist pages from cache (packages_app/page_cache.py):
+# entries are keyed by what decides their bytes, so they need no invalidation; they expire
+# PAGE_CACHE_TIMEOUT seconds after they were stored.
+PAGE_CACHE = env.bool("PAGE_CACHE", default=True)
+PAGE_CACHE_TIMEOUT = env.int("PAGE_CACHE_TIMEOUT", default=6 * 3600)
 
 # --- Package pages, search and badges (packages_app/pages/) ----------------------------
 # How many new packages one signed-in user may start tracking per day (UTC), from

@@ -1,4 +1,5 @@
-"""Where the API keeps what every process shares: rate-limit counters and cached answers.
+"""Where the API and the page cache keep what every process shares: rate-limit counters,
+cached answers and pages (packages_app/page_cache.py).
 
 With REDIS_URL set: one redis-py client per process (`redis.Redis.from_url`, thread-safe, with
 its own connection pool and the cache's short socket timeouts), keys under CACHE_KEY_PREFIX so
@@ -37,6 +38,8 @@ class _Store(Protocol):
 
     def put(self, key: str, answer: Answer, timeout: int) -> None: ...
 
+    def get_many(self, keys: list[str]) -> list[Answer | None]: ...
+
 
 class RedisStore:
     """Counters as Redis integers; answers as the status's three digits, then the body."""
@@ -63,6 +66,9 @@ class RedisStore:
 
     def get(self, key: str) -> Answer | None:
         return _decode(self.client.get(self._full(key)))
+
+    def get_many(self, keys: list[str]) -> list[Answer | None]:
+        return [_decode(raw) for raw in self.client.mget([self._full(k) for k in keys])]
 
     def count_and_get(
         self, counter_key: str, ttl: int, answer_key: str
@@ -107,6 +113,9 @@ class CacheStore:
     def put(self, key: str, answer: Answer, timeout: int) -> None:
         caches[self.alias].set(key, answer, timeout)
 
+    def get_many(self, keys: list[str]) -> list[Answer | None]:
+        return [self.get(key) for key in keys]
+
 
 @functools.cache
 def _redis_store(url: str, prefix: str) -> RedisStore:
@@ -137,6 +146,15 @@ def get(key: str) -> Answer | None:
     except Exception as exc:
         log.warning("API cache read failed: %s", exc)
         return None
+
+
+def get_many(keys: list[str]) -> list[Answer | None]:
+    """Several answers in one round trip (Redis MGET); a failure is a miss for each."""
+    try:
+        return _store().get_many(keys)
+    except Exception as exc:
+        log.warning("cache read failed: %s", exc)
+        return [None] * len(keys)
 
 
 def count_and_get(counter_key: str, ttl: int, answer_key: str) -> tuple[int | None, Answer | None]:

@@ -196,13 +196,38 @@ def _not_modified(request: HttpRequest, tag: str, last_modified: dt.datetime | N
     return False
 
 
-def _validators(tag: str, last_modified: dt.datetime | None) -> list[tuple[str, str]]:
-    headers = [("ETag", tag)]
+def accepts_gzip(request: HttpRequest) -> bool:
+    """Whether Accept-Encoding lists gzip (or `*`) with a q above 0 (RFC 9110 12.5.3)."""
+    header = request.META.get("HTTP_ACCEPT_ENCODING", "")
+    if "gzip" not in header and "*" not in header:
+        return False
+    offered: dict[str, bool] = {}
+    for item in header.lower().split(","):
+        coding, _, params = item.strip().partition(";")
+        q = params.strip().removeprefix("q=").strip() if params.strip().startswith("q=") else "1"
+        try:
+            offered[coding.strip()] = float(q) > 0
+        except ValueError:
+            offered[coding.strip()] = False
+    return offered.get("gzip", offered.get("*", False))
+
+
+def _validators(
+    tag: str, last_modified: dt.datetime | None, *, gzipped: bool = False
+) -> list[tuple[str, str]]:
+    # The gzip representation's ETag is the weak form of the plain one's: a different
+    # representation of the same answer (as Django's GZipMiddleware marks it), and the same
+    # If-None-Match validates either (the comparison is weak).
+    headers = [("ETag", f"W/{tag}" if gzipped else tag)]
     if last_modified is not None:
         headers.append(
             ("Last-Modified", format_datetime(last_modified.astimezone(dt.UTC), usegmt=True))
         )
     headers.append(("Cache-Control", f"public, max-age={settings.API_CACHE_MAX_AGE}"))
+    # Every answer of a held package may come gzipped to another client: caches must know.
+    headers.append(("Vary", "Accept-Encoding"))
+    if gzipped:
+        headers.append(("Content-Encoding", "gzip"))
     return headers
 
 
@@ -352,10 +377,21 @@ def answer_held(
             return _rate_limited(verdict)
         status, body = _recent_answer(query, recent)
         return _bytes_reply(status, body, _validators(tag, meta.last_refreshed_at)), verdict
-    # The hot path: the client's count and the cached answer in one cache round trip.
-    cached, verdict = api_cache.get_counting(identity, counter)
-    if _limited(verdict):
-        return _rate_limited(verdict)
+    # The hot path: the client's count and the cached answer (its gzip form for a client that
+    # takes it) in one cache round trip.
+    gzip_ok = accepts_gzip(request)
+    if gzip_ok:
+        cached, verdict = api_cache.get_counting(api_cache.gzip_id(identity), counter)
+        if _limited(verdict):
+            return _rate_limited(verdict)
+        if cached is not None:
+            status, body = cached
+            return _bytes_reply(status, body, _gzip_validators(tag, meta, status, body)), verdict
+        cached = api_cache.get(identity)
+    else:
+        cached, verdict = api_cache.get_counting(identity, counter)
+        if _limited(verdict):
+            return _rate_limited(verdict)
     if cached is not None:
         status, body = cached
     else:
@@ -368,7 +404,23 @@ def answer_held(
             tag = api_cache.etag(identity)
         if read_meta is not None:
             api_cache.put(identity, status, body)
-    return _bytes_reply(status, body, _validators(tag, meta.last_refreshed_at)), verdict
+    if gzip_ok and status == 200 and len(body) >= api_cache.GZIP_MIN_BYTES:
+        # Compressed once per answer and version, then kept beside the plain body.
+        body = api_cache.compress(body)
+        api_cache.put(api_cache.gzip_id(identity), status, body)
+    elif gzip_ok:
+        # Kept as it is, under the gzip key too: the next request needs one round trip.
+        api_cache.put(api_cache.gzip_id(identity), status, body)
+    return _bytes_reply(status, body, _gzip_validators(tag, meta, status, body)), verdict
+
+
+def _gzip_validators(
+    tag: str, meta: api_selectors.PackageMeta, status: int, body: bytes
+) -> list[tuple[str, str]]:
+    """The validators of a body from the gzip key: compressed or kept as it was (too small, or
+    an error's text), as its first bytes say (gzip's magic number)."""
+    gzipped = status == 200 and body[:2] == b"\x1f\x8b"
+    return _validators(tag, meta.last_refreshed_at, gzipped=gzipped)
 
 
 def _response(reply: Reply) -> HttpResponse:

@@ -4,9 +4,11 @@ tracked packages and movers, and the site's "data as of"."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import connection
 from django.db.models import Max
 from django.utils import timezone
 
@@ -29,6 +31,66 @@ def site_data_as_of() -> dt.date | None:
     value: dt.date | None = Package.objects.tracked().aggregate(latest=Max("latest_date"))["latest"]
     soft_cache.set(key, value or "", 60)
     return value
+
+
+@dataclass(frozen=True, slots=True)
+class PageState:
+    """A package's row with its `recent` and ClickHouse `history` rows, as the database holds
+    them: what the page cache keys a package's pages by (packages_app/page_cache.py)."""
+
+    row: tuple[Any, ...]  # every column of package, recent, history (None where no row)
+    tracked: bool
+    has_data: bool
+    last_refreshed_at: dt.datetime | None
+
+
+@functools.lru_cache(maxsize=16)
+def _page_states_sql(count: int) -> str:
+    """package_for_page's query for `count` names, compiled by the ORM once per process: a
+    cached page's request pays for one query, not for building it (~1 ms of CPU)."""
+    placeholders = [f"name-{i}" for i in range(count)]
+    query = Package.objects.select_related("recent", "history").filter(name__in=placeholders)
+    sql, params = query.query.sql_with_params()
+    assert list(params) == placeholders, params  # the names are the only parameters
+    return sql
+
+
+@functools.cache
+def _package_columns() -> tuple[int, int, int, int]:
+    """Where name, tracked, latest_date and last_refreshed_at are in a _page_states_sql row."""
+    names = [f.attname for f in Package._meta.concrete_fields]
+    return (
+        names.index("name"),
+        names.index("tracked"),
+        names.index("latest_date"),
+        names.index("last_refreshed_at"),
+    )
+
+
+def page_states(names: list[str]) -> dict[str, PageState]:
+    """The rows behind the pages of `names` (those held), in one query."""
+    if not names:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(_page_states_sql(len(names)), names)
+        rows = cursor.fetchall()
+    name, tracked, latest, refreshed = _package_columns()
+    return {
+        row[name]: PageState(
+            tuple(row), bool(row[tracked]), row[latest] is not None, _aware(row[refreshed])
+        )
+        for row in rows
+    }
+
+
+def _aware(value: object) -> dt.datetime | None:
+    """A timestamp column as read without the ORM (SQLite gives its text)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    assert isinstance(value, dt.datetime)
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
 def package_for_page(name: str) -> Package | None:

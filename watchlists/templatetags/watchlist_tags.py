@@ -1,5 +1,6 @@
 """Watchlist forms on packages_app's pages: `{% add_to_watchlist name %}` (package page) and
-`{% save_comparison options %}` (compare page).
+`{% save_comparison packages state canonical_url %}` (compare page). Both depend on who asks:
+the pages place them with `{% per_request %}` (templates/_per_request.html).
 
 Template tags, so packages_app's views need not know about watchlists; they query
 only for a signed-in user (anonymous pages keep their query count).
@@ -7,6 +8,7 @@ only for a signed-in user (anonymous pages keep their query count).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -20,7 +22,6 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
 
     from packages_app.history.breakdown_keys import ListCell
-    from packages_app.pages.compare import CompareOptions
     from watchlists.columns import ColumnValues
 
 register = template.Library()
@@ -38,19 +39,25 @@ def add_to_watchlist(context: template.Context, name: str) -> dict[str, object]:
 
 
 @register.inclusion_tag("watchlists/_save_comparison.html", takes_context=True)
-def save_comparison(context: template.Context, options: CompareOptions) -> dict[str, object]:
-    """The compare page's "save as watchlist" form (a login link for anonymous readers)."""
+def save_comparison(
+    context: template.Context,
+    packages: Sequence[str],
+    state: Sequence[Sequence[str]],
+    canonical_url: str,
+) -> dict[str, object]:
+    """The compare page's "save as watchlist" form (a login link for anonymous readers):
+    the compared packages, the options as (name, value) pairs and the canonical URL."""
     request = context.get("request")
     user: User | AnonymousUser | None = getattr(request, "user", None)
     signed_in = user is not None and user.is_authenticated
     return {
         "show": signed_in,
-        "state": options.pairs(),
-        "save_name": " vs ".join(options.packages)[:100],
+        "state": state,
+        "save_name": " vs ".join(packages)[:100],
         "teams": [m.team for m in selectors.teams_for_user(user)]
         if user is not None and user.is_authenticated
         else [],
-        "canonical_url": context.get("canonical_url", ""),
+        "canonical_url": canonical_url,
         "csrf_token": context.get("csrf_token"),
     }
 

@@ -22,6 +22,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from packages_app.http import AuthenticatedHttpRequest, HtmxHttpRequest, login_required
 from packages_app.names import canonicalize_or_none
+from packages_app.page_cache import Identity, cached_page, newest, row_state
 from watchlists import access, columns, requirements_parser, selectors, services
 from watchlists.access import Uid, WatchlistAccess
 from watchlists.forms import (
@@ -232,8 +233,40 @@ def watchlist_detail(request: AuthenticatedHttpRequest, uid: uuid.UUID) -> HttpR
     return render(request, template, _context(request, acc))
 
 
+def public_watchlist_identity(request: HtmxHttpRequest, token: str) -> Identity | None:
+    """What decides a public list's bytes: the list, its entries (with who added them) and
+    their packages' rows, and the sort. The same read-only page for every
+    viewer, so whoever asks gets it from the cache (a revoked link is a 404: not cached)."""
+    acc = access.get_watchlist_by_public_token(token)
+    watchlist = acc.watchlist
+    if columns.column_spec(watchlist.column) is not None and columns.offered():
+        # A breakdown column's numbers come from ClickHouse (cached by its latest day, or
+        # "unavailable" while it fails): nothing in these rows says when they change.
+        return None
+    entries = list(
+        WatchlistEntry.objects.filter(watchlist=watchlist)
+        .select_related("package", "added_by")
+        .order_by("pk")
+    )
+    return Identity(
+        (
+            "watchlist",
+            row_state(watchlist),  # its owner is named nowhere on the public page
+            selectors.parse_sort(request.GET.get("sort")),
+            tuple(
+                (row_state(e), row_state(e.package), e.added_by and e.added_by.get_username())
+                for e in entries
+            ),
+        ),
+        last_modified=newest(
+            [watchlist.updated_at, *(e.package.last_refreshed_at for e in entries)]
+        ),
+    )
+
+
 @require_GET
 @vary_on_headers("HX-Request")
+@cached_page(public_watchlist_identity)
 def watchlist_public(request: HtmxHttpRequest, token: str) -> HttpResponse:
     """Read-only for anyone holding the link; 404 once the owner revokes or replaces it."""
     acc = access.get_watchlist_by_public_token(token)

@@ -22,6 +22,7 @@ from django_htmx.http import push_url
 from packages_app.http import HtmxHttpRequest, is_partial, login_required, poll_answer
 from packages_app.models import Package
 from packages_app.names import ALL_PACKAGES, InvalidPackageName, canonicalize
+from packages_app.page_cache import Identity, cached_page, newest
 from packages_app.pages import exports, search, selectors
 from packages_app.pages.chart import data_script
 from packages_app.pages.compare import (
@@ -115,8 +116,31 @@ def _context(
     }
 
 
+def compare_page_identity(request: HtmxHttpRequest) -> Identity | None:
+    """What decides the compare page's bytes: its canonical options and the rows of every
+    package it reads (with `__all__` for the share of PyPI). Not cached: a watchlist opened
+    as a comparison, options with errors or to redirect, a package without data."""
+    if "watchlist" in request.GET:
+        return None
+    options, errors = parse_compare(request.GET)
+    if errors or not options.packages:
+        return None
+    canonical_query = options.querystring().removeprefix("?")
+    if not is_partial(request) and request.META.get("QUERY_STRING", "") != canonical_query:
+        return None
+    wanted = [*options.packages, *([ALL_PACKAGES] if options.mode == "share_pypi" else [])]
+    states = selectors.page_states(wanted)
+    if any(name not in states or not states[name].has_data for name in wanted):
+        return None
+    return Identity(
+        ("compare", canonical_query, tuple(states[name].row for name in wanted)),
+        last_modified=newest(states[name].last_refreshed_at for name in wanted),
+    )
+
+
 @require_GET
 @vary_on_headers("HX-Request")
+@cached_page(compare_page_identity)
 def compare_page(request: HtmxHttpRequest) -> HttpResponse:
     if "watchlist" in request.GET:
         # A watchlist opened as a comparison: lists and who may see them are watchlists'.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.db.models import Count, Max, Q, Sum
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -14,10 +15,34 @@ from django.views.decorators.vary import vary_on_headers
 
 from packages_app import soft_cache
 from packages_app.http import is_partial
+from packages_app.models import Package
+from packages_app.page_cache import Identity, cached_page
 from packages_app.pages import search, selectors
 
 
+def home_identity(request: HttpRequest) -> Identity | None:
+    """What decides the home page's bytes: the tracked packages, summed up in one query (a
+    refresh moves data_version or its timestamps, tracking moves the count and ids) and the
+    site's "data as of" (the movers' week). Not cached: a search, or nothing tracked yet."""
+    if request.GET.get("q", "").strip():
+        return None
+    state = Package.objects.tracked().aggregate(
+        n=Count("id"),
+        ids=Sum("id"),
+        versions=Sum("data_version"),
+        refreshed=Max("last_refreshed_at"),
+        failed=Max("last_error_at"),
+        failures=Sum("consecutive_failures"),
+        paused=Count("id", filter=Q(paused=True)),
+        latest=Max("latest_date"),
+    )
+    if not state["n"]:
+        return None
+    return Identity(("home", tuple(sorted(state.items()))), last_modified=state["refreshed"])
+
+
 @require_GET
+@cached_page(home_identity)
 def home(request: HttpRequest) -> HttpResponse:
     if request.GET.get("q", "").strip():
         # The header search box of older pages submitted here: same as /search/.

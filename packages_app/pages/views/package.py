@@ -30,6 +30,7 @@ from packages_app.history.client import ClickHouseError
 from packages_app.http import is_partial, poll_answer
 from packages_app.models import Package
 from packages_app.names import ALL_PACKAGES, InvalidPackageName, canonicalize
+from packages_app.page_cache import Identity, cached_page
 from packages_app.pages import exports, selectors
 from packages_app.pages.badges import snippets as badge_snippets
 from packages_app.pages.breakdowns import breakdown_slots
@@ -75,8 +76,28 @@ def _charts_context(package: Package, options: ChartOptions) -> dict[str, Any]:
     }
 
 
+def package_page_identity(request: HttpRequest, name: str) -> Identity | None:
+    """What decides the package page's bytes: the package's row with its `recent` and
+    ClickHouse `history` rows (data_version, dates, refresh state) and the normalised options.
+    Not cached: a name to redirect, bad options, a package without data (its progress box
+    changes by itself, or it is read live from ClickHouse)."""
+    try:
+        if canonicalize(name) != name:
+            return None
+        options = parse_options(request.GET, PACKAGE_DEFAULTS)
+    except (InvalidPackageName, OptionsError):
+        return None
+    state = selectors.page_states([name]).get(name)
+    if state is None or not state.has_data:
+        return None
+    return Identity(
+        ("package", options.querystring(), state.row), last_modified=state.last_refreshed_at
+    )
+
+
 @require_GET
 @vary_on_headers("HX-Request")
+@cached_page(package_page_identity)
 def package_detail(request: HttpRequest, name: str) -> HttpResponse:
     if response := _canonical_redirect(request, name):
         return response

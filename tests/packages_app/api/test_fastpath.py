@@ -13,6 +13,7 @@ for both; each side counts against its own client address, so their budgets matc
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import io
 import json
 import logging
@@ -217,6 +218,7 @@ def test_a_hit_carries_every_header_django_adds(pair: Pair) -> None:
         "ETag",
         "Last-Modified",
         "Cache-Control",
+        "Vary",
         "Access-Control-Allow-Origin",
         "Access-Control-Expose-Headers",
         "X-RateLimit-Limit",
@@ -665,7 +667,9 @@ def test_the_shipped_granian_command_answers_as_django(
     )
     django = WSGIHandler()
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
+        # httpx asks for gzip by default: each request below says what it takes.
+        plain = {"Accept-Encoding": "identity"}
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5, headers=plain) as client:
             deadline = time.monotonic() + 30
             while True:
                 try:
@@ -683,14 +687,19 @@ def test_the_shipped_granian_command_answers_as_django(
                 ("GET", URL, {"If-None-Match": "<tag>"}),
                 ("GET", "/api/packages/demo-pkg/recent", {}),
                 ("GET", "/api/packages/nosuchpkg/overall", {}),  # Django's
+                ("GET", URL, {"Accept-Encoding": "gzip"}),  # compressed, stored
+                ("GET", URL, {"Accept-Encoding": "gzip"}),  # the gzip entry
+                ("GET", URL, {"Accept-Encoding": "gzip", "If-None-Match": "<tag>"}),
             ]:
                 if tag is not None:
                     headers = {k: v.replace("<tag>", tag) for k, v in headers.items()}
                 ours = client.request(method, target, headers=headers)
                 status, reference_headers, body = call(
-                    django, environ_for(method, target, headers, "10.7.7.7")
+                    django, environ_for(method, target, {**plain, **headers}, "10.7.7.7")
                 )
                 assert f"{ours.status_code} {ours.reason_phrase}" == status
+                if ours.headers.get("content-encoding") == "gzip":
+                    body = gzip.decompress(body)  # httpx gunzipped ours
                 assert ours.content == body
                 skip = {"date", "server", "x-ratelimit-reset"}
                 if ours.status_code == 304:
@@ -714,3 +723,24 @@ def test_the_shipped_granian_command_answers_as_django(
             server.kill()
             server.wait(timeout=10)
         delete_prefixed(os.environ["REDIS_URL"], GRANIAN_PREFIX)
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+@pytest.mark.parametrize("target", TARGETS)
+def test_gzip_answers_identical_on_both_paths(pair: Pair, method: str, target: str) -> None:
+    """A client taking gzip gets the same bytes and headers from the fast path as from Django,
+    on a miss (compressed then) and on a hit (the gzip entry), gunzipping to the plain body."""
+    clear_cache()
+    plain = pair.compare(method, target, fast_answers=True)
+    gzip_headers = {"Accept-Encoding": "gzip"}
+    clear_cache()
+    miss = pair.compare(method, target, gzip_headers, fast_answers=True, fast_first=True)
+    hit = pair.compare(method, target, gzip_headers, fast_answers=True)
+    assert hit[0] == miss[0] and hit[2] == miss[2]
+    headers = _headers(hit)
+    assert headers["Vary"] == "Accept-Encoding"
+    if method == "GET" and headers.get("Content-Encoding") == "gzip":
+        assert gzip.decompress(hit[2]) == plain[2]
+        assert headers["ETag"] == "W/" + _headers(plain)["ETag"]
+    elif method == "GET":
+        assert hit[2] == plain[2]

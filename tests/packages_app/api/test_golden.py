@@ -7,6 +7,7 @@ they really differ, and that our answer is exactly that one.
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Callable
 from typing import Any
 
@@ -109,10 +110,22 @@ def test_the_parser_reads_every_capture() -> None:
     assert first.body.endswith(b"\n") and len(first.body) == 106
 
 
-def assert_replays(capture: golden.Capture, client: Client) -> None:
-    """Our answer is upstream's captured one, or exactly the documented difference."""
-    response = client.generic(capture.method, capture.target)
-    body = response.content.replace(b"http://testserver", golden.CAPTURE_ORIGIN.encode())
+def assert_replays(capture: golden.Capture, client: Client, *, gzipped: bool = False) -> None:
+    """Our answer is upstream's captured one, or exactly the documented difference; with
+    `gzipped`, asked with Accept-Encoding: gzip and compared once gunzipped."""
+    headers = {"accept-encoding": "gzip, deflate, br"} if gzipped else {}
+    response = client.generic(capture.method, capture.target, headers=headers)
+    content = response.content
+    if gzipped:
+        assert response.get("Vary", "Accept-Encoding") == "Accept-Encoding", capture.target
+        if response.get("Content-Encoding") == "gzip":
+            content = gzip.decompress(content)
+            assert capture.method == "HEAD" or len(response.content) < len(content)
+            assert response["ETag"].startswith('W/"')
+        else:  # small bodies and errors go as they are
+            assert "Content-Encoding" not in response
+            assert response.status_code != 200 or len(content) < 200, capture.target
+    body = content.replace(b"http://testserver", golden.CAPTURE_ORIGIN.encode())
     same = (
         response.status_code == capture.status
         and response["Content-Type"] == capture.content_type
@@ -130,6 +143,17 @@ def assert_replays(capture: golden.Capture, client: Client) -> None:
 
 @pytest.mark.parametrize("capture", _replayable(), ids=lambda c: c.target)
 def test_replay(capture: golden.Capture, seeded: dict[str, Package], client: Client) -> None:
+    assert_replays(capture, client)
+
+
+@pytest.mark.parametrize("capture", _replayable(), ids=lambda c: c.target)
+def test_replay_gzipped(
+    capture: golden.Capture, seeded: dict[str, Package], client: Client
+) -> None:
+    """A client that takes gzip gets upstream's bytes once gunzipped, computed once: the
+    second answer comes from the gzip entry beside the plain one."""
+    assert_replays(capture, client, gzipped=True)
+    assert_replays(capture, client, gzipped=True)
     assert_replays(capture, client)
 
 

@@ -51,6 +51,7 @@ from django.utils.http import http_date
 
 from packages_app.api import shared_store
 from packages_app.database_identity import database_id
+from packages_app.history.live import source_key
 from packages_app.http import is_partial
 from packages_app.pages.selectors import site_data_as_of
 
@@ -172,6 +173,9 @@ def _key(request: HttpRequest, identity: Identity) -> str:
         is_partial(request),
         request.GET.get("q", ""),
         timezone.now().date().isoformat(),
+        # Whether (and which) ClickHouse is the second source decides what pages offer
+        # (breakdown sections, compare's metrics, list columns); entries outlive a restart.
+        settings.CLICKHOUSE_URL and source_key(),
         *identity.parts,
     )
     return hashlib.blake2b(repr(base).encode(), digest_size=16).hexdigest()

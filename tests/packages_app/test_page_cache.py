@@ -269,3 +269,18 @@ def test_an_htmx_fragment_is_cached_apart_with_its_headers(held: None) -> None:
     assert again.content == fragment.content
     assert again["HX-Push-Url"] == fragment["HX-Push-Url"] == f"/packages/{A}/?range=90&agg=week"
     assert "HX-Request" in again["Vary"]
+
+
+def test_turning_the_clickhouse_source_on_is_a_new_page(held: None, settings: Any) -> None:
+    """The page cache outlives a restart (Redis): a page stored with ClickHouse off has no
+    breakdown sections, so a deployment that turns the source on must not get it back."""
+    settings.CLICKHOUSE_URL = ""
+    reader = Client()
+    off = _get(reader, f"/packages/{A}/")
+    assert off["X-Page-Cache"] == "miss" and b"/breakdowns/versions/" not in off.content
+    assert _get(reader, f"/packages/{A}/")["X-Page-Cache"] == "hit"
+    settings.CLICKHOUSE_URL = "http://127.0.0.1:9"
+    on = _get(reader, f"/packages/{A}/")
+    assert on["X-Page-Cache"] == "miss"
+    assert f"/packages/{A}/breakdowns/versions/".encode() in on.content
+    assert on["ETag"] != off["ETag"]

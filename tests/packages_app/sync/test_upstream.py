@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
+import time
 from collections.abc import Callable
 
 import httpx
@@ -287,3 +289,110 @@ def test_retry_after_parsing() -> None:
     assert upstream.parse_retry_after("soon") is None
     assert upstream.parse_retry_after(None) is None
     assert upstream.parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == 10.0
+
+
+# What each refusal says (it is what a refresh records as the package's last error), written
+# out by hand from the payloads above.
+BAD_SERIES_MESSAGES = {
+    "a list": "overall: the document is not an object",
+    "extra key": "overall: unexpected keys ['data', 'package', 'type', 'x']",
+    "wrong type": "overall: type is 'system_downloads', expected 'overall_downloads'",
+    "wrong package": "overall: package is 'other', expected 'demo-pkg'",
+    "data not a list": "overall: data is not a list",
+    "row not an object": "overall: row 0 is not a 3-key object",
+    "missing downloads": "overall: row 0 has no 'downloads'",
+    "bool downloads": "overall: row 0: downloads True is not a count",
+    "negative downloads": "overall: row 0: downloads -1 is not a count",
+    "float downloads": "overall: row 0: downloads 1.5 is not a count",
+    "string downloads": "overall: row 0: downloads '5' is not a count",
+    "huge downloads": f"overall: row 0: downloads {2**63} is not a count",
+    "bad date": "overall: row 0: '2026-13-01' is not a date",
+    "date with time": "overall: row 0: date '2026-11-23T00:00:00' is not YYYY-MM-DD",
+    "short date": "overall: row 0: date '2026-1-1' is not YYYY-MM-DD",
+    "date not a string": "overall: row 0: date is not a string",
+    "unknown overall category": "overall: row 0: unexpected category 'mirrors'",
+    "null category": "overall: row 0: category is not a string",
+    "duplicate row": "overall: row 1: duplicate with_mirrors 2026-11-23",
+}
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [(BAD_SERIES[case], message) for case, message in BAD_SERIES_MESSAGES.items()],
+    ids=list(BAD_SERIES_MESSAGES),
+)
+def test_a_bad_series_payload_says_what_is_wrong(raw: bytes, message: str) -> None:
+    with pytest.raises(UpstreamBadPayload) as caught:
+        parse_series("overall", raw, "demo-pkg")
+    assert str(caught.value) == message
+
+
+def test_invalid_json_says_so_with_the_parsers_reason() -> None:
+    with pytest.raises(UpstreamBadPayload, match=r"^overall: invalid JSON \(.+\)$"):
+        parse_series("overall", b"{nope", "demo-pkg")
+
+
+def test_a_bad_recent_payload_says_what_is_wrong() -> None:
+    def recent(data: object) -> bytes:
+        return json.dumps({"data": data, "package": "p", "type": "recent_downloads"}).encode()
+
+    cases = {
+        recent(
+            {"last_day": 1, "last_week": 2}
+        ): "recent: data is not {last_day, last_week, last_month}",
+        recent([]): "recent: data is not {last_day, last_week, last_month}",
+        recent(
+            {"last_day": 1, "last_week": -2, "last_month": 3}
+        ): "recent: last_week -2 is not a count",
+        body({}, package="p"): "recent: type is 'overall_downloads', expected 'recent_downloads'",
+    }
+    for raw, message in cases.items():
+        with pytest.raises(UpstreamBadPayload) as caught:
+            parse_recent(raw, "p")
+        assert str(caught.value) == message
+
+
+def test_a_rate_limited_error_carries_its_retry_after() -> None:
+    assert UpstreamRateLimited("overall: 429", retry_after=42.5).retry_after == 42.5
+    assert UpstreamRateLimited("overall: 429").retry_after is None
+    assert str(UpstreamRateLimited("overall: 429", retry_after=1.0)) == "overall: 429"
+
+
+def test_the_last_429_raises_with_the_pause_it_set(
+    budget_factory: Callable[..., RequestBudget], sleeps: SleepRecorder, settings: Settings
+) -> None:
+    settings.UPSTREAM_PAUSE_AFTER_429 = 30.0
+    throttled = lambda r: httpx.Response(429, headers={"Retry-After": "120"})  # noqa: E731
+    client, seen = recording_client(throttled, budget_factory(), sleeps)
+    client.max_tries = 1
+    with pytest.raises(UpstreamRateLimited, match="^overall: 429$") as caught:
+        client.series("overall", "demo-pkg")
+    assert caught.value.retry_after == 120.0 and len(seen) == 1
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [
+        # An HTTP date names its zone; "-0000" (no zone known) is read as UTC.
+        ("Mon, 30 Nov 2026 05:00:30 GMT", 30.0),
+        ("Mon, 30 Nov 2026 05:00:30 -0000", 30.0),
+        ("Mon, 30 Nov 2026 06:01:00 +0100", 60.0),
+        ("Sun, 29 Nov 2026 23:02:00 -0600", 120.0),
+        ("Mon, 30 Nov 2026 04:00:00 GMT", 0.0),  # in the past: now
+    ],
+)
+def test_retry_after_as_an_http_date_in_any_zone(
+    header: str, seconds: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A local zone far from UTC, so that a date read in local time would be off by hours.
+    monkeypatch.setenv("TZ", "America/Los_Angeles")
+    time.tzset()
+    try:
+        now = dt.datetime(2026, 11, 30, 5, 0, tzinfo=dt.UTC).timestamp()
+        assert upstream.parse_retry_after(header, now=now) == seconds
+        # Without `now`, the clock's time.
+        with time_machine.travel(now, tick=False):
+            assert upstream.parse_retry_after(header) == seconds
+    finally:
+        monkeypatch.undo()
+        time.tzset()

@@ -256,3 +256,16 @@ def test_an_empty_or_over_long_public_token_is_a_404_without_a_query(
 ) -> None:
     with django_assert_num_queries(0), pytest.raises(Http404):
         access.get_watchlist_by_public_token(token)
+
+
+def test_a_personal_list_shared_by_token_comes_with_its_owner_in_one_query(
+    world: World, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
+    Watchlist.objects.filter(pk=world.private_list.pk).update(
+        visibility=Visibility.PUBLIC, public_token="alice-shares"
+    )
+    with django_assert_num_queries(1):
+        got = access.get_watchlist_by_public_token("alice-shares")
+        assert got.watchlist.owner_user is not None
+        assert got.watchlist.owner_user.username == "alice"
+    assert (got.watchlist.pk, got.can_edit, got.can_manage) == (world.private_list.pk, False, False)

@@ -353,3 +353,9 @@ def test_redis_forgets_slots_older_than_the_longest_period(redis_store: Any) -> 
     members = {m.decode() for m in redis_store.client.zrange(log, 0, -1)}
     assert "old-1" not in members and "old-2" not in members and "recent" in members
     assert len(members) == 2
+
+
+def test_slots_are_handed_out_in_increasing_order() -> None:
+    # A slot already reserved further out than any rule needs: the next one is not before it.
+    assert earliest_slot([105.0], 100.0, 0.0, [(3, 1.0)], 0.0) == 105.0
+    assert earliest_slot([99.0, 105.0], 100.0, 0.0, [], 0.0) == 105.0

@@ -396,3 +396,36 @@ def test_retry_after_as_an_http_date_in_any_zone(
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def test_a_recent_payload_is_parsed_whole() -> None:
+    raw = json.dumps(
+        {
+            "data": {"last_day": 11, "last_week": 222, "last_month": 3333},
+            "package": "demo-pkg",
+            "type": "recent_downloads",
+        }
+    ).encode()
+    assert parse_recent(raw, "demo-pkg") == upstream.RecentPayload(
+        package="demo-pkg", last_day=11, last_week=222, last_month=3333
+    )
+
+
+def test_a_recent_document_that_is_not_an_object_says_so() -> None:
+    with pytest.raises(UpstreamBadPayload, match=r"^recent: the document is not an object$"):
+        parse_recent(b"[]", "p")
+    with pytest.raises(UpstreamBadPayload, match=r"^recent: invalid JSON \("):
+        parse_recent(b"{", "p")
+
+
+def test_the_client_closes_only_the_http_client_it_made(
+    budget_factory: Callable[..., RequestBudget],
+) -> None:
+    given = httpx.Client(transport=httpx.MockTransport(overall_ok))
+    with UpstreamClient(base_url="http://upstream.test/api", http=given, budget=budget_factory()):
+        pass
+    assert not given.is_closed  # the caller's to close
+    given.close()
+    with UpstreamClient(base_url="http://upstream.test/api", budget=budget_factory()) as own:
+        assert own.http is not None and not own.http.is_closed
+    assert own.http.is_closed

@@ -7,6 +7,7 @@ import json
 import multiprocessing
 import os
 import secrets
+import stat
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -359,3 +360,58 @@ def test_slots_are_handed_out_in_increasing_order() -> None:
     # A slot already reserved further out than any rule needs: the next one is not before it.
     assert earliest_slot([105.0], 100.0, 0.0, [(3, 1.0)], 0.0) == 105.0
     assert earliest_slot([99.0, 105.0], 100.0, 0.0, [], 0.0) == 105.0
+
+
+def test_the_file_store_makes_its_folder_and_a_private_lock(tmp_path: Path) -> None:
+    store = FileStore(tmp_path / "var" / "upstream", "private")
+    budget = RequestBudget(store, RULES, margin=MARGIN)
+    with time_machine.travel(FROZEN, tick=False):
+        assert budget.reserve("overall") == 0.0
+    assert store.path.parent == tmp_path / "var" / "upstream"
+    assert stat.S_IMODE(store.lock_path.stat().st_mode) == 0o600
+
+
+def test_a_file_pause_holds_a_budget_with_rules_too(tmp_path: Path) -> None:
+    budget = RequestBudget(FileStore(tmp_path, "rules-paused"), RULES, margin=MARGIN)
+    with time_machine.travel(FROZEN, tick=False):
+        budget.pause(30.0)
+        assert budget.reserve("overall") == 30.0
+
+
+@pytest.mark.parametrize("rules", [[], RULES], ids=["no rules", "rules"])
+def test_a_wait_of_exactly_max_wait_is_granted(tmp_path: Path, rules: list[Rule]) -> None:
+    budget = RequestBudget(FileStore(tmp_path, "exact"), rules, margin=MARGIN)
+    with time_machine.travel(FROZEN, tick=False):
+        budget.pause(5.0)
+        assert budget.reserve("overall", max_wait=5.0) == 5.0
+        with pytest.raises(BudgetExceeded) as caught:
+            budget.reserve("system", max_wait=4.0)
+        assert caught.value.wait == 5.0
+
+
+def test_the_file_keeps_the_slots_within_reach_of_a_rule_and_a_seconds_grace(
+    tmp_path: Path,
+) -> None:
+    store = FileStore(tmp_path, "grace")
+    # One rule of 3 per 10 s with the 0.25 s margin: a slot older than 11.25 s is forgotten.
+    old = [FROZEN - 11.5, FROZEN - 11.25, FROZEN - 11.0]
+    store.path.write_text(json.dumps({"logs": {"overall": old}}))
+    with time_machine.travel(FROZEN, tick=False):
+        assert RequestBudget(store, [(3, 10.0)], margin=MARGIN).reserve("overall") == 0.0
+    assert json.loads(store.path.read_text()) == {"logs": {"overall": [FROZEN - 11.0, FROZEN]}}
+
+
+def test_a_slot_forgotten_too_early_would_send_too_soon(tmp_path: Path) -> None:
+    store = FileStore(tmp_path, "soon")
+    # Sent 10 s ago under 1 per 10 s (+ 0.25 s margin): the next send is 0.25 s out.
+    store.path.write_text(json.dumps({"logs": {"overall": [FROZEN - 10.0]}}))
+    with time_machine.travel(FROZEN, tick=False):
+        assert RequestBudget(store, [(1, 10.0)], margin=MARGIN).reserve("overall") == 0.25
+
+
+def test_a_state_file_that_is_not_an_object_counts_as_empty(tmp_path: Path) -> None:
+    store = FileStore(tmp_path, "list")
+    store.path.write_text("[1, 2]")
+    with time_machine.travel(FROZEN, tick=False):
+        assert RequestBudget(store, RULES, margin=MARGIN).reserve("overall") == 0.0
+    assert json.loads(store.path.read_text()) == {"logs": {"overall": [FROZEN]}}

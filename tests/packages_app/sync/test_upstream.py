@@ -429,3 +429,9 @@ def test_the_client_closes_only_the_http_client_it_made(
     with UpstreamClient(base_url="http://upstream.test/api", budget=budget_factory()) as own:
         assert own.http is not None and not own.http.is_closed
     assert own.http.is_closed
+
+
+def test_counts_run_from_zero_to_the_largest_signed_64_bit_integer() -> None:
+    for downloads in (0, 2**63 - 1):
+        payload = parse_series("overall", body([row(downloads=downloads)]), "demo-pkg")
+        assert [n for _, _, n in payload.rows] == [downloads]

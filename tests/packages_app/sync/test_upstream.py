@@ -435,3 +435,11 @@ def test_counts_run_from_zero_to_the_largest_signed_64_bit_integer() -> None:
     for downloads in (0, 2**63 - 1):
         payload = parse_series("overall", body([row(downloads=downloads)]), "demo-pkg")
         assert [n for _, _, n in payload.rows] == [downloads]
+
+
+def test_unreachable_is_read_back_from_the_recorded_message() -> None:
+    assert upstream.is_unreachable("overall: timeout (ReadTimeout)")
+    assert upstream.is_unreachable("system: transport error (ConnectError: refused)")
+    assert not upstream.is_unreachable("overall: HTTP 503")
+    assert not upstream.is_unreachable("overall: 429")
+    assert not upstream.is_unreachable("")

@@ -443,3 +443,140 @@ def test_unreachable_is_read_back_from_the_recorded_message() -> None:
     assert not upstream.is_unreachable("overall: HTTP 503")
     assert not upstream.is_unreachable("overall: 429")
     assert not upstream.is_unreachable("")
+
+
+# --- What the client raises and logs, exactly (mutation survivors) ----------------------------
+
+
+def one_try(
+    handler: Callable[[httpx.Request], httpx.Response],
+    budget_factory: Callable[..., RequestBudget],
+    sleeps: SleepRecorder,
+) -> tuple[UpstreamClient, list[httpx.Request]]:
+    client, seen = recording_client(handler, budget_factory(), sleeps)
+    client.max_tries = 1
+    return client, seen
+
+
+def test_the_last_error_of_each_kind_says_what_happened(
+    budget_factory: Callable[..., RequestBudget], sleeps: SleepRecorder
+) -> None:
+    def raising(error: Exception) -> Callable[[httpx.Request], httpx.Response]:
+        def handler(request: httpx.Request) -> httpx.Response:
+            raise error
+
+        return handler
+
+    cases: list[tuple[Callable[[httpx.Request], httpx.Response], type[Exception], str]] = [
+        (raising(httpx.ReadTimeout("slow")), UpstreamFailure, "overall: timeout (ReadTimeout)"),
+        (
+            raising(httpx.ConnectError("refused")),
+            UpstreamFailure,
+            "overall: transport error (ConnectError: refused)",
+        ),
+        (lambda r: httpx.Response(503), UpstreamFailure, "overall: HTTP 503"),
+        (lambda r: httpx.Response(404), UpstreamNotFound, "overall: 404 for demo-pkg"),
+        (lambda r: httpx.Response(302), UpstreamBadPayload, "overall: unexpected HTTP 302"),
+        (
+            lambda r: httpx.Response(200, content=b"{}"),
+            UpstreamBadPayload,
+            "overall: content type ''",
+        ),
+        (
+            lambda r: httpx.Response(200, text="<p>", headers={"Content-Type": "text/html"}),
+            UpstreamBadPayload,
+            "overall: content type 'text/html'",
+        ),
+    ]
+    for handler, kind, message in cases:
+        client, _ = one_try(handler, budget_factory, sleeps)
+        with pytest.raises(kind) as caught:
+            client.series("overall", "Demo_Pkg")
+        assert type(caught.value) is kind and str(caught.value) == message
+
+
+def test_json_with_parameters_is_json(
+    budget_factory: Callable[..., RequestBudget], sleeps: SleepRecorder
+) -> None:
+    def charset(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200,
+            content=body([row()]),
+            headers={"Content-Type": "Application/JSON ; charset=utf-8"},
+        )
+
+    client, _ = one_try(charset, budget_factory, sleeps)
+    payload = client.series("overall", "demo-pkg")
+    assert payload == upstream.SeriesPayload(
+        "overall", "demo-pkg", [("with_mirrors", dt.date(2026, 11, 23), 5)]
+    )
+
+
+def test_an_endpoint_that_is_not_a_series_is_refused_by_name(
+    budget_factory: Callable[..., RequestBudget], sleeps: SleepRecorder
+) -> None:
+    client, seen = one_try(overall_ok, budget_factory, sleeps)
+    with pytest.raises(ValueError, match="^recent$"):
+        client.series("recent", "demo-pkg")
+    assert seen == []
+
+
+def test_a_task_bound_client_gives_back_a_budget_that_has_no_slot_in_time(
+    budget_factory: Callable[..., RequestBudget], sleeps: SleepRecorder
+) -> None:
+    budget = budget_factory([(1, 60.0)])
+    client, seen = recording_client(overall_ok, budget, sleeps)
+    client.max_wait = 5.0
+    with time_machine.travel(1_800_000_000, tick=False):
+        assert client.series("overall", "demo-pkg").rows
+        with pytest.raises(UpstreamRateLimited) as caught:
+            client.series("overall", "demo-pkg")
+    # The next slot is the period and the budget's 0.25 s margin away; nothing was sent.
+    assert str(caught.value) == "overall: the request budget has no slot for 60 s"
+    assert caught.value.retry_after == 60.25
+    assert len(seen) == 1 and sleeps.delays == []
+
+
+def test_a_short_429_pause_from_settings_is_kept_short(
+    budget_factory: Callable[..., RequestBudget], sleeps: SleepRecorder, settings: Settings
+) -> None:
+    settings.UPSTREAM_PAUSE_AFTER_429 = 0.5
+    budget = budget_factory()
+    client, _ = one_try(lambda r: httpx.Response(429), lambda *a, **k: budget, sleeps)
+    with time_machine.travel(1_800_000_000, tick=False):
+        with pytest.raises(UpstreamRateLimited):
+            client.series("overall", "demo-pkg")
+        assert budget.paused_for() == 0.5
+
+
+def test_the_log_names_the_host_the_package_and_the_wait(
+    budget_factory: Callable[..., RequestBudget],
+    sleeps: SleepRecorder,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings.UPSTREAM_PAUSE_AFTER_429 = 30.0
+    settings.UPSTREAM_BACKOFF_BASE = 3.0  # the first retry waits random() x 3 s = 1.5 s
+    statuses = iter([503, 429, 200])
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        status = next(statuses)
+        if status == 200:
+            return httpx.Response(
+                200,
+                content=body([row("3.16")], type_="python_minor_downloads"),
+                headers={"Content-Type": "application/json"},
+            )
+        return httpx.Response(status)
+
+    client, _ = recording_client(flaky, budget_factory(), sleeps, random=lambda: 0.5)
+    client.max_tries = 3
+    with time_machine.travel(1_800_000_000, tick=False), caplog.at_level(logging.INFO):
+        payload = client.series("python_minor", "demo-pkg")
+    assert payload.endpoint == "python_minor" and payload.package == "demo-pkg"
+    assert [r.getMessage() for r in caplog.records if r.name == upstream.__name__] == [
+        "upstream upstream.test: python_minor: HTTP 503; retry 1 in 1.5 s",
+        "upstream upstream.test answered 429; pausing all calls 30 s",
+        "upstream upstream.test: python_minor: 429; retry 2 in 30.0 s",
+        "upstream python_minor for demo-pkg has unknown categories ['3.16'] (accepted)",
+    ]

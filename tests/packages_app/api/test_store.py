@@ -342,3 +342,21 @@ def test_meta_and_recent_carry_the_package_row_and_the_etl_date() -> None:
     )
     assert api_selectors.package_meta("no-such-pkg") is None
     assert api_selectors.package_recent("no-such-pkg") is None
+
+
+@pytest.mark.django_db
+def test_series_carries_the_same_meta_and_nothing_for_an_unknown_package() -> None:
+    refreshed = dt.datetime(2026, 11, 24, 6, 30, tzinfo=dt.UTC)
+    held = Package.objects.create(name="series-pkg", data_version=4, last_refreshed_at=refreshed)
+    # No package holds any day yet: no ETL date, so the default window is empty.
+    empty = api_selectors.package_series("series-pkg", Metric.OVERALL)
+    assert empty == api_selectors.Series(api_selectors.PackageMeta(held.pk, 4, refreshed, None), [])
+    Package.objects.create(name="dated-pkg", latest_date=dt.date(2026, 11, 23))
+    series = api_selectors.package_series("series-pkg", Metric.SYSTEM, start=dt.date(2026, 1, 1))
+    assert series == api_selectors.Series(
+        api_selectors.PackageMeta(held.pk, 4, refreshed, dt.date(2026, 11, 23)), []
+    )
+    assert api_selectors.package_series("no-such-pkg", Metric.OVERALL) is None
+    assert (
+        api_selectors.package_series("no-such-pkg", Metric.OVERALL, end=dt.date(2026, 1, 1)) is None
+    )

@@ -5,6 +5,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
@@ -15,7 +16,7 @@ import pypistats_site
 from packages_app.demo.upstream import DemoUpstream
 from packages_app.names import InvalidPackageName
 from packages_app.sync import upstream
-from packages_app.sync.budget import RequestBudget
+from packages_app.sync.budget import FileStore, RequestBudget
 from packages_app.sync.upstream import (
     UpstreamBadPayload,
     UpstreamClient,
@@ -580,3 +581,44 @@ def test_the_log_names_the_host_the_package_and_the_wait(
         "upstream upstream.test: python_minor: 429; retry 2 in 30.0 s",
         "upstream python_minor for demo-pkg has unknown categories ['3.16'] (accepted)",
     ]
+
+
+def test_a_client_builds_its_own_http_client_and_budget_from_settings(
+    settings: Settings, tmp_path: Path
+) -> None:
+    settings.UPSTREAM_READ_TIMEOUT = 12.0
+    settings.UPSTREAM_CONNECT_TIMEOUT = 3.0
+    settings.REDIS_URL = ""
+    settings.VAR_DIR = tmp_path
+    with UpstreamClient(base_url="http://upstream.test:8080/api/") as client:
+        assert client.base_url == "http://upstream.test:8080/api"
+        assert client.http is not None
+        assert client.http.timeout == httpx.Timeout(12.0, connect=3.0)
+        assert client.http.follow_redirects is False
+        assert client.http.headers["User-Agent"] == upstream.user_agent()
+        assert client.http.headers["Accept"] == "application/json"
+        assert client.budget is not None and isinstance(client.budget.store, FileStore)
+        assert (
+            client.budget.store.path
+            == FileStore(tmp_path / "upstream", "upstream-budget:upstream.test:8080").path
+        )
+    given = httpx.Client(follow_redirects=True, transport=httpx.MockTransport(overall_ok))
+    with UpstreamClient(base_url="http://upstream.test/api", http=given) as client:
+        assert given.follow_redirects is False
+        assert given.headers["User-Agent"] == upstream.user_agent()
+    given.close()
+
+
+def test_a_retry_delay_of_exactly_max_wait_is_waited(
+    budget_factory: Callable[..., RequestBudget], sleeps: SleepRecorder, settings: Settings
+) -> None:
+    settings.UPSTREAM_BACKOFF_BASE = 3.0  # first retry: random() 0.5 x 3 s = 1.5 s
+    statuses = iter([503, 200])
+
+    def once_down(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(503) if next(statuses) == 503 else overall_ok(request)
+
+    client, seen = recording_client(once_down, budget_factory(), sleeps, random=lambda: 0.5)
+    client.max_wait = 1.5
+    assert client.series("overall", "demo-pkg").rows
+    assert sleeps.delays == [1.5] and len(seen) == 2

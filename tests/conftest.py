@@ -11,7 +11,13 @@ from django.conf import settings as django_settings
 from django.test import override_settings
 from pytest_django import Settings
 
-from tests.isolation import clear_cache, own_celery_queue, worker_caches, worker_prefix
+from tests.isolation import (
+    clear_cache,
+    own_celery_queue,
+    own_mutant_session,
+    worker_caches,
+    worker_prefix,
+)
 from tests.live import chromium, one_request_at_a_time
 from tests.module_data import users_last
 from tests.services import CHECKS
@@ -20,6 +26,10 @@ REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 
 # The shared test world (alice, bob, charlie, their team and lists): tests/world.py.
 pytest_plugins = ["tests.world"]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    own_mutant_session()  # only under MUTATE_SERVICES=1 bin/mutate
 
 
 @pytest.hookimpl(trylast=True)  # after pytest-django has put db tests before transactional ones

@@ -26,6 +26,26 @@ WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 REDIS_CACHE = "django.core.cache.backends.redis.RedisCache"
 
 
+def own_mutant_session() -> None:
+    """Under `MUTATE_SERVICES=1 bin/mutate` (docs/testing.md): a pytest session of its own.
+
+    mutmut runs each mutant's tests as a new pytest session in a process forked from one
+    parent, several at once, all with the same DATABASE_URL and REDIS_URL: each process
+    takes its own test database name and cache/queue prefix, by its process id, as xdist's
+    workers take theirs by worker name. A no-op in every other run.
+    """
+    global WORKER
+    if os.environ.get("MUTATE_SERVICES") != "1":
+        return
+    from django.db import connections
+
+    WORKER = f"mutate{os.getpid()}"
+    for connection in connections.all(initialized_only=False):
+        if connection.vendor != "sqlite":  # SQLite's test database is in memory already
+            name = connection.settings_dict["NAME"]
+            connection.settings_dict["TEST"]["NAME"] = f"test_{name}_{WORKER}"
+
+
 def worker_prefix(prefix: str) -> str:
     """This run's own key prefix: the API's shared store (CACHE_KEY_PREFIX) and every
     cache alias (KEY_PREFIX) use it, so one clear_cache() empties both."""

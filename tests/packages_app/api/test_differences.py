@@ -9,8 +9,9 @@ import orjson
 import pytest
 from django.test import Client
 
-from packages_app.models import Package
+from packages_app.models import Category, Metric, Package, Source, UpstreamState
 from tests.packages_app import golden
+from tests.stored_points import Point, store
 
 
 def _capture(target: str) -> golden.Capture:
@@ -193,3 +194,96 @@ def test_bad_dates_are_400(seeded: dict[str, Package], client: Client, query: st
 def test_dates_are_ignored_on_recent(seeded: dict[str, Package], client: Client) -> None:
     response = client.get("/api/packages/demo-pkg/recent?start_date=nonsense")
     assert response.content == _capture("/api/packages/demo-pkg/recent").body
+
+
+# --- Dates before upstream's first day come from ClickHouse ------------------------------------
+#
+# An answer with a date range that reaches before the package's first upstream day: the days
+# before it come from ClickHouse, the days from it on from upstream, never both for one day
+# (packages_app.api.selectors.package_series, the rule of points.read).
+#
+# ClickHouse holds days the upstream also holds (2026-03-10 to 03-15 below), with other
+# values: an answer that let them through, or cut the wrong side of the boundary, or ignored
+# end_date on either side, shows other dates or other numbers than the ones written out here.
+
+FIRST_UPSTREAM_DAY = dt.date(2026, 3, 10)
+
+
+def days(first: str, last: str) -> list[dt.date]:
+    start, end = dt.date.fromisoformat(first), dt.date.fromisoformat(last)
+    return [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+def clickhouse_value(day: dt.date) -> int:
+    return 5000 + day.toordinal() % 1000
+
+
+def upstream_value(day: dt.date) -> int:
+    return day.day
+
+
+@pytest.fixture
+def mixed(db: None) -> Package:
+    package = Package.objects.create(
+        name="mixed",
+        first_date=FIRST_UPSTREAM_DAY,
+        latest_date=dt.date(2026, 3, 20),
+        upstream_state=UpstreamState.OK,
+    )
+    upstream, _ = Category.objects.get_or_create(
+        metric=Metric.OVERALL, name="with_mirrors", source=Source.UPSTREAM
+    )
+    clickhouse, _ = Category.objects.get_or_create(
+        metric=Metric.OVERALL, name="with_mirrors", source=Source.CLICKHOUSE
+    )
+    store(
+        [
+            Point(package, clickhouse, d, clickhouse_value(d))
+            for d in days("2026-02-25", "2026-03-15")
+        ]
+        + [Point(package, upstream, d, upstream_value(d)) for d in days("2026-03-10", "2026-03-20")]
+    )
+    return package
+
+
+def answer(client: Client, query: str) -> list[tuple[str, int]]:
+    response = client.get(f"/api/packages/mixed/overall?mirrors=true&{query}")
+    assert response.status_code == 200, response.content
+    document = orjson.loads(response.content)
+    assert {row["category"] for row in document["data"]} <= {"with_mirrors"}
+    return [(row["date"], row["downloads"]) for row in document["data"]]
+
+
+def expected(clickhouse_days: list[dt.date], upstream_days: list[dt.date]) -> list[tuple[str, int]]:
+    return [(d.isoformat(), clickhouse_value(d)) for d in clickhouse_days] + [
+        (d.isoformat(), upstream_value(d)) for d in upstream_days
+    ]
+
+
+def test_an_open_end_takes_clickhouse_up_to_the_first_upstream_day(
+    mixed: Package, client: Client
+) -> None:
+    assert answer(client, "start_date=2026-02-27") == expected(
+        days("2026-02-27", "2026-03-09"), days("2026-03-10", "2026-03-20")
+    )
+    assert answer(client, "start_date=2026-03-08") == expected(
+        days("2026-03-08", "2026-03-09"), days("2026-03-10", "2026-03-20")
+    )
+
+
+def test_an_end_after_the_boundary_cuts_upstream_and_keeps_clickhouse_before_it(
+    mixed: Package, client: Client
+) -> None:
+    assert answer(client, "start_date=2026-02-27&end_date=2026-03-15") == expected(
+        days("2026-02-27", "2026-03-09"), days("2026-03-10", "2026-03-15")
+    )
+    assert answer(client, "start_date=2026-03-09&end_date=2026-03-10") == expected(
+        days("2026-03-09", "2026-03-09"), days("2026-03-10", "2026-03-10")
+    )
+
+
+def test_an_end_before_the_boundary_cuts_clickhouse_there(mixed: Package, client: Client) -> None:
+    assert answer(client, "start_date=2026-02-27&end_date=2026-03-05") == expected(
+        days("2026-02-27", "2026-03-05"), []
+    )
+    assert answer(client, "end_date=2026-02-26") == expected(days("2026-02-25", "2026-02-26"), [])

@@ -629,6 +629,7 @@ def _shipped_command(port: int) -> list[str]:
 GRANIAN_PREFIX = "pss-granian-test"
 
 
+@pytest.mark.stack  # starts granian as the Dockerfile does
 @pytest.mark.postgres
 @pytest.mark.redis
 def test_the_shipped_granian_command_answers_as_django(

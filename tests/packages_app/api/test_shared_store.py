@@ -13,7 +13,14 @@ from packages_app.api import shared_store
 
 IDENTITY = "1:demo-pkg:7:overall:"
 DEAD_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1: every call fails at once
-LOCMEM = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Its own LOCATION: a LocMemCache lives in a module-level dict for the whole process, so a
+# second pytest session in the same process (mutmut's runs) would otherwise see its counts.
+LOCMEM = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "test-shared-store",
+    }
+}
 
 
 @pytest.mark.redis
@@ -63,6 +70,7 @@ def test_one_redis_client_per_process(settings: Settings) -> None:
 def test_without_redis_the_django_cache_holds_counters_and_answers(settings: Settings) -> None:
     settings.REDIS_URL = ""
     settings.CACHES = LOCMEM
+    caches["default"].clear()
     assert [shared_store.count("counter", 65) for _ in range(3)] == [1, 2, 3]
     api_cache.put(IDENTITY, 200, b"body")
     # Through Django's public API, under Django's own key prefixing.

@@ -3,6 +3,7 @@ a cache that is down, unknown packages (never an upstream call) and bad input (n
 
 from __future__ import annotations
 
+import datetime as dt
 import string
 from urllib.parse import quote
 
@@ -19,7 +20,7 @@ from pytest_django import Settings
 
 from packages_app.api import cache as api_cache
 from packages_app.api import selectors as api_selectors
-from packages_app.models import Category, Metric, Package
+from packages_app.models import Category, Metric, Package, RecentDownloads
 from tests.packages_app import golden
 from tests.stored_points import Point, overwrite_all, store
 
@@ -312,3 +313,50 @@ def test_categories_are_read_by_name_not_id(seeded: dict[str, Package], client: 
     assert {"category": "3.15", "date": "2026-11-23", "downloads": 3} in client.get(URL).json()[
         "data"
     ]
+
+
+# --- The meta every answer is cached under, read whole -----------------------------------------
+
+
+@pytest.mark.django_db
+def test_meta_and_recent_carry_the_package_row_and_the_etl_date() -> None:
+    refreshed = dt.datetime(2026, 11, 24, 6, 30, tzinfo=dt.UTC)
+    held = Package.objects.create(
+        name="meta-pkg",
+        data_version=7,
+        last_refreshed_at=refreshed,
+        latest_date=dt.date(2026, 11, 20),
+    )
+    # Another package holds a later day: the ETL date is the latest of any package.
+    Package.objects.create(name="newer-pkg", data_version=2, latest_date=dt.date(2026, 11, 23))
+    RecentDownloads.objects.create(package=held, last_day=11, last_week=222, last_month=3333)
+    meta = api_selectors.PackageMeta(held.pk, 7, refreshed, dt.date(2026, 11, 23))
+    assert api_selectors.package_meta("meta-pkg") == meta
+    assert api_selectors.package_recent("meta-pkg") == api_selectors.Recent(meta, 11, 222, 3333)
+    # Never refreshed and no recent row: None where there is nothing.
+    bare = Package.objects.create(name="bare-pkg", data_version=0)
+    bare_meta = api_selectors.PackageMeta(bare.pk, 0, None, dt.date(2026, 11, 23))
+    assert api_selectors.package_meta("bare-pkg") == bare_meta
+    assert api_selectors.package_recent("bare-pkg") == api_selectors.Recent(
+        bare_meta, None, None, None
+    )
+    assert api_selectors.package_meta("no-such-pkg") is None
+    assert api_selectors.package_recent("no-such-pkg") is None
+
+
+@pytest.mark.django_db
+def test_series_carries_the_same_meta_and_nothing_for_an_unknown_package() -> None:
+    refreshed = dt.datetime(2026, 11, 24, 6, 30, tzinfo=dt.UTC)
+    held = Package.objects.create(name="series-pkg", data_version=4, last_refreshed_at=refreshed)
+    # No package holds any day yet: no ETL date, so the default window is empty.
+    empty = api_selectors.package_series("series-pkg", Metric.OVERALL)
+    assert empty == api_selectors.Series(api_selectors.PackageMeta(held.pk, 4, refreshed, None), [])
+    Package.objects.create(name="dated-pkg", latest_date=dt.date(2026, 11, 23))
+    series = api_selectors.package_series("series-pkg", Metric.SYSTEM, start=dt.date(2026, 1, 1))
+    assert series == api_selectors.Series(
+        api_selectors.PackageMeta(held.pk, 4, refreshed, dt.date(2026, 11, 23)), []
+    )
+    assert api_selectors.package_series("no-such-pkg", Metric.OVERALL) is None
+    assert (
+        api_selectors.package_series("no-such-pkg", Metric.OVERALL, end=dt.date(2026, 1, 1)) is None
+    )

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -63,3 +64,12 @@ def test_dumps_series_empty_and_exact() -> None:
         b'{"data":[{"category":"\\u00e9\\u2028","date":"2026-01-01","downloads":1}],'
         b'"package":"p","type":"t"}\n'
     )
+
+
+def test_dumps_series_names_a_value_json_cannot_write() -> None:
+    # orjson writes a UUID; the ASCII-escaping fallback (a non-ASCII category) cannot, and
+    # says which type it met.
+    import uuid
+
+    with pytest.raises(TypeError, match=r"^not JSON serialisable: UUID$"):
+        wire.dumps_series("p", "t", [("\u00e9", uuid.UUID(int=1), 1)])  # type: ignore[list-item]

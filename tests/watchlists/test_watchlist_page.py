@@ -78,6 +78,25 @@ def test_page_shows_figures_totals_and_as_of(world: World) -> None:
     assert 'style="' not in body and "<script>" not in body  # CSP: no inline style or script
 
 
+def test_a_list_without_data_shows_dashes_not_none(world: World) -> None:
+    """Totals of a list whose packages have no data yet are None: shown as "—", never as the
+    word "None" (intcomma hands None back as it is, so the dash must come first)."""
+    Package.objects.get_or_create(name="nodata")
+    services.watchlist_add_packages(
+        watchlist=world.private_list, names=["nodata"], user=world.alice
+    )
+    WatchlistEntry.objects.filter(watchlist=world.private_list).exclude(
+        package__name="nodata"
+    ).delete()
+    table = selectors.watchlist_table(world.private_list)
+    assert table.totals.day is None
+    body = world.client_for("alice").get(reverse("watchlist_detail", args=[world.private_list.uid]))
+    text = body.content.decode()
+    assert body.status_code == 200
+    assert ">None<" not in text
+    assert '<div class="value">—</div><div class="label">last day, all packages</div>' in text
+
+
 def test_sort_by_any_column_and_bad_sort_is_ignored(world: World) -> None:
     for name, values in [("aaa", [5] * 14), ("bbb", [50] * 14), ("ccc", [1] * 7 + [2] * 7)]:
         package, _ = Package.objects.get_or_create(name=name)

@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -665,6 +666,9 @@ def test_the_shipped_granian_command_answers_as_django(
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        # Its own process group: a kill must reach the workers too (killing the main
+        # process alone left a worker behind, holding its port, after the run).
+        start_new_session=True,
     )
     django = WSGIHandler()
     try:
@@ -721,7 +725,7 @@ def test_the_shipped_granian_command_answers_as_django(
             # granian's graceful stop has been seen to take over 30 s here (its workers'
             # keep-alive connections); this test is about its answers, not its shutdown,
             # and a container runtime kills it after its own grace period too.
-            server.kill()
+            os.killpg(server.pid, signal.SIGKILL)
             server.wait(timeout=10)
         delete_prefixed(os.environ["REDIS_URL"], GRANIAN_PREFIX)
 

@@ -143,3 +143,34 @@ def test_a_category_made_in_a_rolled_back_transaction_is_made_again() -> None:
     assert not Category.objects.filter(name="3.99").exists()
     again = services.category_ids([pair])[pair]
     assert Category.objects.filter(pk=again, name="3.99").exists()
+
+
+class ClosingClient(ServingClient):
+    """A ServingClient that remembers being closed (refresh_package's own client)."""
+
+    made: list[ClosingClient] = []
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.closed = False
+        ClosingClient.made.append(self)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_refresh_closes_the_client_it_made_and_leaves_a_given_one_open(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without a client, refresh_package makes one (the upstream seam) and must close it, its
+    connection pool included, whatever the outcome; a client handed in is the caller's."""
+    ClosingClient.made = []
+    monkeypatch.setattr(upstream, "UpstreamClient", ClosingClient)
+    package, _ = services.package_track(name="own-client-pkg")
+    assert services.refresh_package(package_id=package.pk).status == "ok"
+    [own] = ClosingClient.made
+    assert own.closed and own.calls == 5
+    given = ServingClient()
+    given.close = lambda: pytest.fail("closed the caller's client")  # type: ignore[method-assign]
+    assert refresh(package, given).status == "ok"
+    assert len(ClosingClient.made) == 1  # none made when one is given

@@ -360,3 +360,27 @@ def test_series_carries_the_same_meta_and_nothing_for_an_unknown_package() -> No
     assert (
         api_selectors.package_series("no-such-pkg", Metric.OVERALL, end=dt.date(2026, 1, 1)) is None
     )
+
+
+@pytest.mark.postgres
+def test_categories_come_in_byte_order_under_a_linguistic_collation(
+    seeded: dict[str, Package], client: Client
+) -> None:
+    """Upstream orders categories by their lower-cased name in byte order. A database created
+    with a linguistic collation sorts punctuation otherwise (ICU: "x_a" before "x-c"; bytes:
+    "-" 0x2D before "_" 0x5F): the read says COLLATE "C" so that any database gives upstream's
+    order. The column takes ICU's collation here, inside the test's transaction."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            'ALTER TABLE packages_app_category ALTER COLUMN name TYPE varchar(16) COLLATE "und-x-icu"'
+        )
+    package = seeded["demo-pkg"]
+    names = ["x_a", "Xb", "x-c"]
+    store(
+        Point(package, Category.objects.create(metric=Metric.SYSTEM, name=name), golden.D, 7)
+        for name in names
+    )
+    Package.objects.filter(pk=package.pk).update(data_version=package.data_version + 1)
+    rows = client.get("/api/packages/demo-pkg/system").json()["data"]
+    shown = [row["category"] for row in rows if row["category"] in names]
+    assert shown == ["x-c", "x_a", "Xb"]  # sorted(names, key=str.lower)

@@ -33,6 +33,7 @@ def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[st
     return subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
 
 
+@pytest.mark.stack  # starts manage.py processes
 def test_it_runs_with_zero_variables(tmp_path: Path) -> None:
     result = _run([sys.executable, "-c", PROBE], _clean_env(tmp_path))
     assert result.returncode == 0, result.stderr
@@ -58,6 +59,7 @@ def test_it_runs_with_zero_variables(tmp_path: Path) -> None:
     assert again.stdout.strip() == key_file.read_text().strip()
 
 
+@pytest.mark.stack  # starts manage.py processes
 def test_database_and_redis_urls_switch_backends(tmp_path: Path) -> None:
     env = _clean_env(
         tmp_path,
@@ -72,6 +74,7 @@ def test_database_and_redis_urls_switch_backends(tmp_path: Path) -> None:
     assert probe["cache"] == "django.core.cache.backends.redis.RedisCache"
 
 
+@pytest.mark.stack  # starts manage.py processes
 def test_check_deploy_is_clean_with_production_env(tmp_path: Path) -> None:
     env = _clean_env(
         tmp_path,
@@ -90,6 +93,7 @@ def test_check_deploy_is_clean_with_production_env(tmp_path: Path) -> None:
     assert "no issues" in result.stdout
 
 
+@pytest.mark.stack  # starts manage.py processes
 def test_check_deploy_flags_an_insecure_setup(tmp_path: Path) -> None:
     """The check is real: without HTTPS settings it fails, so the clean run above means something."""
     env = _clean_env(tmp_path, DEBUG="0", HTTPS="0", SECRET_KEY=secrets.token_urlsafe(50))

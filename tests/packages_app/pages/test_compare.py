@@ -73,7 +73,9 @@ def test_option_matrix(client: Client, metric: Metric, mode: str) -> None:
         else:
             params.append(("range", range_))
         query = "&".join(f"{k}={v}" for k, v in params)
-        response = get_canonical(client, f"/compare/?{query}")
+        # The chart's partial (what a control's htmx swap fetches): the payload and its
+        # table without the layout around them, which the page tests cover.
+        response = client.get(f"/compare/?{query}", headers={"HX-Request": "true"})
         label = f"{metric.label} {mode} {agg} smooth={smooth} {scale} {range_}"
         assert response.status_code == 200, label
         payload = payload_of(response)

@@ -21,19 +21,20 @@ every day since their first, hundreds of releases), then asks through Django's t
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
-import os
-import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-LATEST = dt.date(2026, 11, 23)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from standin_bench import (  # noqa: E402  (bench/ is not a package)
+    Results,
+    cache_backend,
+    django_with_stand_in,
+    main,
+    summary,
+)
+
 FIVE = ("httpx", "sqlalchemy", "flask", "attrs", "fastapi")
 BASE = "/compare/?packages=" + ",".join(FIVE)
 URLS = (
@@ -44,52 +45,14 @@ URLS = (
 )
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--cold", type=int, default=5)
-    parser.add_argument("--warm", type=int, default=30)
-    args = parser.parse_args()
-    os.environ.update(
-        {
-            "VAR_DIR": tempfile.mkdtemp(prefix="bench-compare-breakdowns-"),
-            "LOG_LEVEL": "WARNING",
-            "DJANGO_SETTINGS_MODULE": "pypistats_site.settings",
-            "CLICKHOUSE_RATE_PER_SECOND": "0",
-            "CLICKHOUSE_RATE_PER_MINUTE": "0",
-        }
-    )
-    load_before = os.getloadavg()
-    results = run(args)
-    results["load_average_before"] = [round(x, 2) for x in load_before]
-    results["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
-    print(json.dumps(results, indent=2))
-    return 0
+def run(args: argparse.Namespace) -> Results:
+    with django_with_stand_in(FIVE) as (stand_in, client):
+        from django.core.cache import cache
 
+        from packages_app.history import breakdown_keys
+        from packages_app.history.breakdown_selectors import Kind
 
-def run(args: argparse.Namespace) -> dict[str, object]:
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.core.cache import cache
-    from django.core.management import call_command
-    from django.test import Client
-    from django.test.utils import setup_test_environment
-
-    from packages_app.demo.clickhouse import DemoClickHouse
-    from packages_app.history import breakdown_keys
-    from packages_app.history.breakdown_selectors import Kind
-
-    setup_test_environment()
-    call_command("migrate", verbosity=0)
-    client = Client()
-    results: dict[str, object] = {"cache": settings.CACHES["default"]["BACKEND"]}
-    with DemoClickHouse.running(latest=LATEST, packages=list(FIVE)) as stand_in:
-        settings.CLICKHOUSE_URL = stand_in.url
-        settings.CLICKHOUSE_USER = stand_in.user
-        settings.CLICKHOUSE_PASSWORD = stand_in.password
+        results: Results = {"cache": cache_backend()}
 
         def page(url: str) -> Callable[[], int]:
             def get() -> int:
@@ -140,14 +103,5 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     return results
 
 
-def summary(seconds: list[float]) -> dict[str, float]:
-    ms = sorted(s * 1000 for s in seconds)
-    return {
-        "median": round(statistics.median(ms), 1),
-        "max": round(ms[-1], 1),
-        "min": round(ms[0], 1),
-    }
-
-
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(__doc__, "compare-breakdowns", run))

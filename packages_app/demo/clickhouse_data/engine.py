@@ -125,6 +125,10 @@ class Engine:
         self._server = _session(self.path / "db")
         # The public instance's `play` user is read-only: ClickHouse itself refuses writes.
         self._server.query("SET readonly = 2")
+        # One thread per query: the stand-in answers a package or five, a few thousand rows
+        # at most, where a thread pool per query costs more than it saves, and the processes
+        # sharing the machine (test workers, `make demo`'s web) each run their own engine.
+        self._server.query("SET max_threads = 1")
 
     def _close(self) -> None:
         self._server.close()

@@ -18,7 +18,7 @@ from pytest_django import Settings
 from packages_app.models import Package
 from packages_app.pages.options import parse_options
 from packages_app.pages.package import chart_payload
-from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.conftest import ARTIFACTS, PAINTED
 from tests.live import live_django
 from tests.packages_app.pages.package_data import make_package
 
@@ -27,14 +27,6 @@ if TYPE_CHECKING:
 
 pytestmark = [pytest.mark.e2e]
 
-PAINTED = """(selector) => {
-  const canvas = document.querySelector(selector);
-  if (!canvas || !canvas.width || !canvas.height) return 0;
-  const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
-  let opaque = 0;
-  for (let i = 3; i < data.length; i += 4) if (data[i] > 0) opaque++;
-  return opaque;
-}"""
 WINDOW_DAYS = "() => JSON.parse(document.getElementById('chart-data').textContent).window.days"
 
 

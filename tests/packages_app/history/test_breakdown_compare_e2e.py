@@ -16,11 +16,10 @@ import pytest
 from pytest_django import Settings
 
 from packages_app.demo.clickhouse import DemoClickHouse
-from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.conftest import ARTIFACTS, PAINTED
 from tests.e2e.test_accessibility import ALSO_FAIL, AXE, RUN_AXE
 from tests.live import live_django
 from tests.packages_app.demo.clickhouse_support import stand_in
-from tests.packages_app.history.test_live_page_e2e import PAINTED
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page

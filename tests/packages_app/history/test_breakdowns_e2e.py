@@ -15,11 +15,10 @@ from packages_app.demo.clickhouse import DemoClickHouse
 from packages_app.demo.upstream import DemoUpstream
 from packages_app.history.client import ClickHouseClient
 from packages_app.sync.upstream import UpstreamClient
-from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.conftest import ARTIFACTS, PAINTED
 from tests.e2e.test_accessibility import ALSO_FAIL, AXE, RUN_AXE
 from tests.live import live_django
 from tests.packages_app.history.conftest import both_sources_from
-from tests.packages_app.history.test_live_page_e2e import PAINTED
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page

@@ -17,7 +17,7 @@ from packages_app.demo.upstream import DemoUpstream
 from packages_app.history import selectors
 from packages_app.history.client import ClickHouseClient
 from packages_app.sync.upstream import UpstreamClient
-from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.conftest import ARTIFACTS, PAINTED
 from tests.live import live_django
 from tests.packages_app.history.conftest import both_sources
 
@@ -26,14 +26,6 @@ if TYPE_CHECKING:
 
 pytestmark = [pytest.mark.e2e]
 
-PAINTED = """(selector) => {
-  const canvas = document.querySelector(selector);
-  if (!canvas || !canvas.width || !canvas.height) return 0;
-  const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
-  let opaque = 0;
-  for (let i = 3; i < data.length; i += 4) if (data[i] > 0) opaque++;
-  return opaque;
-}"""
 # The boundary annotation as the chart module configured it on the overall chart.
 BOUNDARY = """() => {
   const chart = Chart.getChart(document.querySelector('canvas[data-chart="overall"]'));

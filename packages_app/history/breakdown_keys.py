@@ -25,14 +25,14 @@ from dataclasses import dataclass
 from packages_app import soft_cache
 from packages_app.history import breakdown_selectors as selectors
 from packages_app.history.breakdown_selectors import Dates, Grouping, Kind
-from packages_app.history.breakdowns import _VERSION_KEY, _VERSION_VIEW, _text
-from packages_app.history.live import ANSWER_SECONDS, _client, source_key
+from packages_app.history.breakdowns import VERSION_KEY, VERSION_VIEW, as_text
+from packages_app.history.live import ANSWER_SECONDS, page_client, source_key
 from packages_app.history.queries import (
     MIRROR_INSTALLERS,
-    _count,
-    _date,
-    _literal_list,
-    _shape,
+    as_count,
+    as_date,
+    literal_list,
+    shaped,
     view_for,
 )
 
@@ -87,7 +87,7 @@ LIST_RELEASES_SQL = (
 LIST_INSTALLER_SQL = (
     "SELECT project, sum(count), sumIf(count, installer = {k:String})"
     f" FROM {view_for(['date', 'project', 'installer'])}{_IN_LIST}"
-    " AND installer NOT IN (" + _literal_list(MIRROR_INSTALLERS) + ")"
+    " AND installer NOT IN (" + literal_list(MIRROR_INSTALLERS) + ")"
     " GROUP BY project"
 )
 # Each project's newest final release and the one before (`vs`, `ws` parallel to `ps`):
@@ -97,7 +97,7 @@ LIST_VERSION_SQL = (
     "SELECT project, sum(count),"
     " sumIf(count, version = {vs:Array(String)}[indexOf({ps:Array(String)}, project)]),"
     " sumIf(count, version = {ws:Array(String)}[indexOf({ps:Array(String)}, project)])"
-    f" FROM {_VERSION_VIEW}{_IN_LIST} GROUP BY project"
+    f" FROM {VERSION_VIEW}{_IN_LIST} GROUP BY project"
 )
 
 
@@ -131,9 +131,9 @@ def list_dates(names: Iterable[str]) -> dict[str, Dates]:
     held = soft_cache.get(dates_key)
     if isinstance(held, dict):
         return held
-    with _client() as client:
+    with page_client() as client:
         rows = client.select(LIST_DATES_SQL, {"ps": _array(wanted)})
-    held = {_text(r[0]): Dates(_date(r[1]), _date(r[2])) for r in _shape(rows, 3)}
+    held = {as_text(r[0]): Dates(as_date(r[1]), as_date(r[2])) for r in shaped(rows, 3)}
     soft_cache.set(dates_key, held, LIST_DATES_SECONDS)
     return held
 
@@ -148,13 +148,13 @@ def _many_sql(view: str, expression: str, where: str = "") -> str:
 
 # Each project's own key (`ks` parallel to `ps`), every day of the span: compare's series.
 MANY_VERSION_SQL: dict[Grouping, str] = {
-    g: _many_sql(_VERSION_VIEW, expression) for g, expression in _VERSION_KEY.items()
+    g: _many_sql(VERSION_VIEW, expression) for g, expression in VERSION_KEY.items()
 }
 MANY_COUNTRY_SQL = _many_sql(view_for(["date", "project", "country_code"]), "country_code")
 MANY_INSTALLER_SQL = _many_sql(
     view_for(["date", "project", "installer"]),
     "installer",
-    " AND installer NOT IN (" + _literal_list(MIRROR_INSTALLERS) + ")",
+    " AND installer NOT IN (" + literal_list(MIRROR_INSTALLERS) + ")",
 )
 
 
@@ -189,17 +189,17 @@ def many_key_days(
         "since": start.isoformat(),
         "through": end.isoformat(),
     }
-    with _client() as client:
+    with page_client() as client:
         rows = client.select(sql, params)
     found: dict[str, KeyDays] = {p: KeyDays({}, {}) for p in projects}
-    for row in _shape(rows, 4):
-        project, day = _text(row[0]), _date(row[1])
+    for row in shaped(rows, 4):
+        project, day = as_text(row[0]), as_date(row[1])
         days = found.get(project)
         if days is None:
             continue
-        if n := _count(row[2]):
+        if n := as_count(row[2]):
             days.total[day] = n
-        if n := _count(row[3]):
+        if n := as_count(row[3]):
             days.key[day] = n
     soft_cache.set(cache_key, found, ANSWER_SECONDS)
     return found
@@ -226,15 +226,15 @@ def list_shares(names: list[str], kind: Kind, key: str) -> dict[str, ListCell]:
     projects = sorted(held)
     finals: dict[str, list[str]] = {p: [] for p in projects}
     params = {"ps": _array(projects), "since": since.isoformat(), "through": latest.isoformat()}
-    with _client() as client:
+    with page_client() as client:
         if kind is Kind.INSTALLERS:
             rows = client.select(LIST_INSTALLER_SQL, {**params, "k": key})
-            sums = {_text(r[0]): (_count(r[1]), _count(r[2]), 0) for r in _shape(rows, 3)}
+            sums = {as_text(r[0]): (as_count(r[1]), as_count(r[2]), 0) for r in shaped(rows, 3)}
         else:
             release_rows = client.select(LIST_RELEASES_SQL, {"ps": _array(projects)})
-            for row in _shape(release_rows, 3):
-                project, version = _text(row[0]), _text(row[1])
-                day = dt.datetime.fromisoformat(_text(row[2])).date()
+            for row in shaped(release_rows, 3):
+                project, version = as_text(row[0]), as_text(row[1])
+                day = dt.datetime.fromisoformat(as_text(row[2])).date()
                 if not selectors.is_prerelease(version) and day <= held[project].latest:
                     finals[project].append(version)  # oldest first
             newest = [(finals[p][-1:] or [""])[0] for p in projects]
@@ -242,7 +242,8 @@ def list_shares(names: list[str], kind: Kind, key: str) -> dict[str, ListCell]:
             params.update(vs=_array(newest), ws=_array(before))
             rows = client.select(LIST_VERSION_SQL, params)
             sums = {
-                _text(r[0]): (_count(r[1]), _count(r[2]), _count(r[3])) for r in _shape(rows, 4)
+                as_text(r[0]): (as_count(r[1]), as_count(r[2]), as_count(r[3]))
+                for r in shaped(rows, 4)
             }
     found: dict[str, ListCell] = {}
     for project in projects:

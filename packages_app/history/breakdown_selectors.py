@@ -37,7 +37,7 @@ from packages_app.history.breakdowns import (
     Release,
 )
 from packages_app.history.client import ClickHouseDisabled, enabled
-from packages_app.history.live import ANSWER_SECONDS, Dates, _client, dates, source_key
+from packages_app.history.live import ANSWER_SECONDS, Dates, dates, page_client, source_key
 
 __all__ = [
     "INSTALLER_CATEGORIES",
@@ -115,7 +115,7 @@ def series(
     cached = soft_cache.get(key)
     if isinstance(cached, dict):
         return cached
-    with _client() as client:
+    with page_client() as client:
         if kind is Kind.VERSIONS:
             found = queries.version_series(client, name, start, end, grouping=grouping, top=top)
         elif kind is Kind.INSTALLERS:
@@ -132,7 +132,7 @@ def releases(name: str, held: Dates) -> list[Release]:
     cached = soft_cache.get(key)
     if isinstance(cached, list):
         return cached
-    with _client() as client:
+    with page_client() as client:
         found = queries.releases(client, name)
     soft_cache.set(key, found, ANSWER_SECONDS)
     return found
@@ -143,7 +143,7 @@ def _version_totals(name: str, held: Dates) -> dict[str, int]:
     cached = soft_cache.get(key)
     if isinstance(cached, dict):
         return cached
-    with _client() as client:
+    with page_client() as client:
         found = queries.version_totals(client, name)
     soft_cache.set(key, found, ANSWER_SECONDS)
     return found
@@ -243,7 +243,7 @@ def adoption(name: str, held: Dates) -> Adoption:
             min(r.day for r in measured),
             held.latest - dt.timedelta(days=ADOPTION_LOOKBACK_DAYS),
         )
-        with _client() as client:
+        with page_client() as client:
             days = queries.adoption_days(
                 client, name, [r.version for r in measured], since, held.latest
             )
@@ -304,7 +304,7 @@ def country_names() -> dict[str, str]:
     cached = soft_cache.get(key)
     if isinstance(cached, dict):
         return cached
-    with _client() as client:
+    with page_client() as client:
         found = queries.country_names(client)
     soft_cache.set(key, found, NAMES_SECONDS)
     return found

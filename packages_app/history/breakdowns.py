@@ -26,10 +26,10 @@ from enum import StrEnum
 from packages_app.history.client import ClickHouseClient, ClickHouseUnavailable, Row
 from packages_app.history.queries import (
     MIRROR_INSTALLERS,
-    _count,
-    _date,
-    _literal_list,
-    _shape,
+    as_count,
+    as_date,
+    literal_list,
+    shaped,
     view_for,
 )
 
@@ -55,7 +55,7 @@ class Grouping(StrEnum):
 
 
 # The SQL expression of each grouping's key (our constants; never user input).
-_VERSION_KEY: dict[Grouping, str] = {
+VERSION_KEY: dict[Grouping, str] = {
     Grouping.EXACT: "version",
     Grouping.MINOR: (
         "if(length(splitByChar('.', version)) >= 2,"
@@ -90,14 +90,14 @@ def _top_sql(view: str, key: str) -> str:
     )
 
 
-_VERSION_VIEW = view_for(["date", "project", "version"])
-VERSION_SQL: dict[Grouping, str] = {g: _top_sql(_VERSION_VIEW, k) for g, k in _VERSION_KEY.items()}
+VERSION_VIEW = view_for(["date", "project", "version"])
+VERSION_SQL: dict[Grouping, str] = {g: _top_sql(VERSION_VIEW, k) for g, k in VERSION_KEY.items()}
 COUNTRY_SQL = _top_sql(view_for(["date", "project", "country_code"]), "country_code")
 INSTALLER_SQL = (
-    "SELECT date, if(installer IN (" + _literal_list(INSTALLERS) + f"), installer, '{OTHER}')"
+    "SELECT date, if(installer IN (" + literal_list(INSTALLERS) + f"), installer, '{OTHER}')"
     " AS key, sum(count)"
     f" FROM {view_for(['date', 'project', 'installer'])}{_BETWEEN}"
-    " AND installer NOT IN (" + _literal_list(MIRROR_INSTALLERS) + ")"
+    " AND installer NOT IN (" + literal_list(MIRROR_INSTALLERS) + ")"
     " GROUP BY date, key ORDER BY date, key"
 )
 # Every version's every download (ClickPy's pypi_downloads_by_version: project, version).
@@ -116,7 +116,7 @@ ADOPTION_SLOTS = 5
 ADOPTION_SQL = (
     "SELECT date, sum(count), "
     + ", ".join(f"sumIf(count, version = {{v{i}:String}})" for i in range(ADOPTION_SLOTS))
-    + f" FROM {_VERSION_VIEW}{_BETWEEN} GROUP BY date ORDER BY date"
+    + f" FROM {VERSION_VIEW}{_BETWEEN} GROUP BY date ORDER BY date"
 )
 
 
@@ -124,7 +124,7 @@ def _params(name: str, since: dt.date, through: dt.date) -> dict[str, str]:
     return {"p": name, "since": since.isoformat(), "through": through.isoformat()}
 
 
-def _text(value: object) -> str:
+def as_text(value: object) -> str:
     if not isinstance(value, str):
         raise ClickHouseUnavailable(f"not a string: {value!r}")
     return value
@@ -132,8 +132,8 @@ def _text(value: object) -> str:
 
 def _daily(rows: list[Row]) -> DailyByKey:
     result: DailyByKey = defaultdict(dict)
-    for row in _shape(rows, 3):
-        day, key, downloads = _date(row[0]), _text(row[1]), _count(row[2])
+    for row in shaped(rows, 3):
+        day, key, downloads = as_date(row[0]), as_text(row[1]), as_count(row[2])
         if downloads:
             days = result[key]
             days[day] = days.get(day, 0) + downloads
@@ -180,8 +180,8 @@ def country_series(
 def version_totals(client: ClickHouseClient, name: str) -> dict[str, int]:
     """Every version's all-time downloads (versions with none are absent): 1 query."""
     found: dict[str, int] = {}
-    for row in _shape(client.select(VERSION_TOTALS_SQL, {"p": name}), 2):
-        found[_text(row[0])] = _count(row[1])
+    for row in shaped(client.select(VERSION_TOTALS_SQL, {"p": name}), 2):
+        found[as_text(row[0])] = as_count(row[1])
     return found
 
 
@@ -197,7 +197,7 @@ class Release:
 
 def _datetime(value: object) -> dt.datetime:
     try:
-        return dt.datetime.fromisoformat(_text(value))
+        return dt.datetime.fromisoformat(as_text(value))
     except ValueError:
         raise ClickHouseUnavailable(f"not a time: {value!r}") from None
 
@@ -205,14 +205,16 @@ def _datetime(value: object) -> dt.datetime:
 def releases(client: ClickHouseClient, name: str) -> list[Release]:
     """The package's releases from ClickHouse's `projects`, oldest first: 1 query."""
     return [
-        Release(_text(row[0]), _datetime(row[1]))
-        for row in _shape(client.select(RELEASES_SQL, {"p": name}), 2)
+        Release(as_text(row[0]), _datetime(row[1]))
+        for row in shaped(client.select(RELEASES_SQL, {"p": name}), 2)
     ]
 
 
 def country_names(client: ClickHouseClient) -> dict[str, str]:
     """ISO alpha-2 code -> name, from ClickHouse's countries_dict: 1 query."""
-    return {_text(row[0]): _text(row[1]) for row in _shape(client.select(COUNTRY_NAMES_SQL, {}), 2)}
+    return {
+        as_text(row[0]): as_text(row[1]) for row in shaped(client.select(COUNTRY_NAMES_SQL, {}), 2)
+    }
 
 
 @dataclass(frozen=True)
@@ -235,10 +237,10 @@ def adoption_days(
     params = {**_params(name, since, through), **{f"v{i}": v for i, v in enumerate(slots)}}
     totals: dict[dt.date, int] = {}
     by_version: DailyByKey = {v: {} for v in versions}
-    for row in _shape(client.select(ADOPTION_SQL, params), 2 + ADOPTION_SLOTS):
-        day = _date(row[0])
-        totals[day] = _count(row[1])
+    for row in shaped(client.select(ADOPTION_SQL, params), 2 + ADOPTION_SLOTS):
+        day = as_date(row[0])
+        totals[day] = as_count(row[1])
         for index, version in enumerate(versions):
-            if count := _count(row[2 + index]):
+            if count := as_count(row[2 + index]):
                 by_version[version][day] = count
     return AdoptionDays(totals, by_version)

@@ -53,7 +53,7 @@ PAGE_MAX_TRIES = 2
 _NEVER_SEEN = "never-seen"
 
 
-def _client(max_wait: float = PAGE_MAX_WAIT) -> ClickHouseClient:
+def page_client(max_wait: float = PAGE_MAX_WAIT) -> ClickHouseClient:
     return ClickHouseClient(
         max_wait=max_wait, max_tries=min(PAGE_MAX_TRIES, settings.CLICKHOUSE_MAX_TRIES)
     )
@@ -79,7 +79,7 @@ def summary(name: str) -> tuple[Dates, AllTime] | None:
         return cached
     if cached == _NEVER_SEEN:
         return None
-    with _client() as client:
+    with page_client() as client:
         found = queries.package_summary(client, name)
     soft_cache.set(key, found or _NEVER_SEEN, DATES_SECONDS)
     return found
@@ -125,7 +125,7 @@ def series(
             found[metric] = cached
     missing = [metric for metric in metrics if metric not in found]
     if missing:
-        with _client() as client:
+        with page_client() as client:
             points = queries.series_at_once(client, name, start, end, missing, unknown=unknown)
         empty: dict[str, dict[dt.date, int]] = {}
         read = dict.fromkeys(missing, empty) | {
@@ -163,7 +163,7 @@ def prefix_matches(prefix: str, limit: int) -> list[tuple[str, int]]:
     try:
         # A suggestion is not worth a wait: with no budget slot free it is left out, and
         # keystrokes never hold back the pages and backfills sharing the budget.
-        with _client(max_wait=0.0) as client:
+        with page_client(max_wait=0.0) as client:
             found = queries.projects_with_prefix(client, prefix, limit)
     except ClickHouseError as exc:  # search works without suggestions from ClickHouse
         logger.warning("ClickHouse search for %r failed: %s", prefix, exc)

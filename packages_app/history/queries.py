@@ -115,7 +115,7 @@ def view_for(columns: Iterable[str]) -> str:
     raise ValueError(f"no view holds {sorted(needed)}")
 
 
-def _literal_list(values: Iterable[str]) -> str:
+def literal_list(values: Iterable[str]) -> str:
     # Our own constants, never user input (that is always a typed parameter).
     return ", ".join(
         "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'" for value in values
@@ -124,7 +124,7 @@ def _literal_list(values: Iterable[str]) -> str:
 
 OVERALL_SQL = (
     "SELECT date, sum(count), sumIf(count, installer NOT IN ("
-    + _literal_list(MIRROR_INSTALLERS)
+    + literal_list(MIRROR_INSTALLERS)
     + f")) FROM {view_for(['date', 'project', 'installer'])}"
     " WHERE project = {p:String} AND date >= {since:Date} AND date <= {through:Date}"
     " GROUP BY date ORDER BY date"
@@ -162,7 +162,7 @@ class Dates:
     latest: dt.date
 
 
-def _date(value: object) -> dt.date:
+def as_date(value: object) -> dt.date:
     if not isinstance(value, str):
         raise ClickHouseUnavailable(f"a date is not a string: {value!r}")
     try:
@@ -171,7 +171,7 @@ def _date(value: object) -> dt.date:
         raise ClickHouseUnavailable(f"not a date: {value!r}") from None
 
 
-def _count(value: object) -> int:
+def as_count(value: object) -> int:
     # Int64 arrives as a JSON number (output_format_json_quote_64bit_integers=0); a quoted
     # one is accepted too, anything else is a broken answer.
     if isinstance(value, bool):
@@ -187,7 +187,7 @@ def _count(value: object) -> int:
     return count
 
 
-def _shape(rows: list[Row], width: int) -> list[Row]:
+def shaped(rows: list[Row], width: int) -> list[Row]:
     for row in rows:
         if len(row) != width:
             raise ClickHouseUnavailable(f"a row of {len(row)} columns, not {width}")
@@ -196,10 +196,10 @@ def _shape(rows: list[Row], width: int) -> list[Row]:
 
 def package_dates(client: ClickHouseClient, name: str) -> Dates | None:
     """ClickHouse's first and latest day for the package (None: it has never seen it)."""
-    rows = _shape(client.select(DATES_SQL, {"p": name}), 2)
+    rows = shaped(client.select(DATES_SQL, {"p": name}), 2)
     if not rows:
         return None
-    first, latest = _date(rows[0][0]), _date(rows[0][1])
+    first, latest = as_date(rows[0][0]), as_date(rows[0][1])
     if latest < first:
         raise ClickHouseUnavailable(f"latest day {latest} before first day {first}")
     return Dates(first, latest)
@@ -232,14 +232,14 @@ BREAKDOWNS: dict[Metric, tuple[str, Callable[[str], str]]] = {
 
 def overall_series(client: ClickHouseClient, name: str, since: dt.date, through: dt.date) -> Points:
     """with_mirrors and without_mirrors over [since, through]: 1 query."""
-    return _overall_points(_shape(client.select(OVERALL_SQL, _params(name, since, through)), 3))
+    return _overall_points(shaped(client.select(OVERALL_SQL, _params(name, since, through)), 3))
 
 
 def _overall_points(rows: Iterable[Row]) -> Points:
     """Rows of (date, every download, without mirrors) as the overall series."""
     result: Points = {}
     for row in rows:
-        day, everything, without = _date(row[0]), _count(row[1]), _count(row[2])
+        day, everything, without = as_date(row[0]), as_count(row[1]), as_count(row[2])
         if without > everything:
             raise ClickHouseUnavailable(f"{day}: without mirrors above with mirrors")
         result[(Metric.OVERALL, "with_mirrors", day)] = everything
@@ -277,7 +277,7 @@ def breakdown_series(
     Upstream's `null` is ClickHouse's unknown less that day's mirror downloads, so it needs
     `mirrors` (mirror_downloads); with None it is left out."""
     sql = BREAKDOWNS[metric][0]
-    rows = _shape(client.select(sql, _params(name, since, through)), 3)
+    rows = shaped(client.select(sql, _params(name, since, through)), 3)
     return _breakdown_points(metric, rows, mirrors)
 
 
@@ -291,7 +291,7 @@ def _breakdown_points(
         value = row[1]
         if not isinstance(value, str):
             raise ClickHouseUnavailable(f"a category is not a string: {value!r}")
-        sums[(categorise(value), _date(row[0]))] += _count(row[2])
+        sums[(categorise(value), as_date(row[0]))] += as_count(row[2])
     result: Points = {}
     for (category, day), downloads in sums.items():
         if category == UNKNOWN:
@@ -322,7 +322,7 @@ SERIES_BRANCHES: dict[Metric, str] = {
     Metric.OVERALL: (
         f"SELECT {int(Metric.OVERALL)} AS metric, date, '' AS category, sum(count) AS downloads,"
         " sumIf(count, installer NOT IN ("
-        + _literal_list(MIRROR_INSTALLERS)
+        + literal_list(MIRROR_INSTALLERS)
         + f")) AS without FROM {view_for(['date', 'project', 'installer'])}"
         + _WHERE
         + " GROUP BY date"
@@ -370,7 +370,7 @@ def series_at_once(
     if unknown and asked - {Metric.OVERALL}:
         asked.add(Metric.OVERALL)
     by_metric: dict[int, list[Row]] = defaultdict(list)
-    for row in _shape(client.select(series_sql(asked), _params(name, since, through)), 5):
+    for row in shaped(client.select(series_sql(asked), _params(name, since, through)), 5):
         by_metric[_metric_of(row[0])].append([row[1], row[2], row[3], row[4]])
     result: Points = {}
     mirrors: dict[dt.date, int] | None = None
@@ -414,7 +414,7 @@ SUMMARY_SQL = (
     f" (SELECT min(min_date) AS first, max(max_date) AS latest FROM {MAX_MIN}"
     " WHERE project = {p:String} GROUP BY project) AS d"
     " CROSS JOIN (SELECT sum(count) AS everything, sumIf(count, installer NOT IN ("
-    + _literal_list(MIRROR_INSTALLERS)
+    + literal_list(MIRROR_INSTALLERS)
     + f")) AS without FROM {view_for(['date', 'project', 'installer'])}"
     " WHERE project = {p:String} GROUP BY project) AS t"
 )
@@ -423,13 +423,13 @@ SUMMARY_SQL = (
 def package_summary(client: ClickHouseClient, name: str) -> tuple[Dates, AllTime] | None:
     """The package's first and latest day and every download it has: 1 query (None: it
     has never been seen)."""
-    rows = _shape(client.select(SUMMARY_SQL, {"p": name}), 4)
+    rows = shaped(client.select(SUMMARY_SQL, {"p": name}), 4)
     if not rows:
         return None
-    first, latest = _date(rows[0][0]), _date(rows[0][1])
+    first, latest = as_date(rows[0][0]), as_date(rows[0][1])
     if latest < first:
         raise ClickHouseUnavailable(f"latest day {latest} before first day {first}")
-    everything, without = _count(rows[0][2]), _count(rows[0][3])
+    everything, without = as_count(rows[0][2]), as_count(rows[0][3])
     if without > everything:
         raise ClickHouseUnavailable("all-time: without mirrors above with mirrors")
     return Dates(first, latest), AllTime(everything, without)
@@ -439,10 +439,10 @@ def projects_with_prefix(
     client: ClickHouseClient, prefix: str, limit: int
 ) -> list[tuple[str, int]]:
     """(project, every download) of the projects whose name starts with `prefix`, biggest first."""
-    rows = _shape(client.select(PREFIX_SQL, {"prefix": prefix, "limit": str(limit)}), 2)
+    rows = shaped(client.select(PREFIX_SQL, {"prefix": prefix, "limit": str(limit)}), 2)
     found: list[tuple[str, int]] = []
     for row in rows:
         if not isinstance(row[0], str):
             raise ClickHouseUnavailable(f"a project is not a string: {row[0]!r}")
-        found.append((row[0], _count(row[1])))
+        found.append((row[0], as_count(row[1])))
     return found

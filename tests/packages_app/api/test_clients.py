@@ -264,6 +264,30 @@ def _start_after_end(query: dict[str, Any]) -> bool:
     return start > end
 
 
+def fuzz(operation: Any, base_url: str, mode: GenerationMode, *, max_examples: int) -> None:
+    """Cases schemathesis generates for one operation, each called and checked (CHECKS)."""
+
+    @given(case=operation.as_strategy(generation_mode=mode))
+    @hsettings(
+        max_examples=max_examples,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
+    def run(case: Any) -> None:
+        query = case.query or {}
+        if mode == GenerationMode.POSITIVE and _start_after_end(query):
+            # A constraint across two parameters, which OpenAPI cannot express: the spec
+            # documents it in words ("a start after the end → 400"; an unknown package is
+            # a 404 before its dates are looked at).
+            response = case.call(base_url=base_url.rstrip("/"))
+            assert response.status_code in (400, 404), (query, response.text)
+            return
+        case.call_and_validate(base_url=base_url.rstrip("/"), checks=CHECKS)
+
+    run()
+
+
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 def test_schemathesis_against_openapi(live_api: str, settings: Any, mode: GenerationMode) -> None:
     """Every operation of /api/openapi.yml, fuzzed (30 examples each) against the live app.
@@ -283,26 +307,7 @@ def test_schemathesis_against_openapi(live_api: str, settings: Any, mode: Genera
     # (tests/packages_app/history/test_breakdown_api.py).
     assert len(operations) == 5
     for operation in operations:
-
-        @given(case=operation.as_strategy(generation_mode=mode))
-        @hsettings(
-            max_examples=30,
-            deadline=None,
-            derandomize=True,
-            suppress_health_check=list(HealthCheck),
-        )
-        def run(case: Any) -> None:
-            query = case.query or {}
-            if mode == GenerationMode.POSITIVE and _start_after_end(query):
-                # A constraint across two parameters, which OpenAPI cannot express: the
-                # spec documents it in words ("a start after the end → 400"; an unknown
-                # package is a 404 before its dates are looked at).
-                response = case.call(base_url=live_api.rstrip("/"))
-                assert response.status_code in (400, 404), (query, response.text)
-                return
-            case.call_and_validate(base_url=live_api.rstrip("/"), checks=CHECKS)
-
-        run()
+        fuzz(operation, live_api, mode, max_examples=30)
 
 
 def test_openapi_document_is_yaml_shown_as_text(seeded: dict[str, Package], client: Client) -> None:

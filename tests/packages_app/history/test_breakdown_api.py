@@ -7,15 +7,12 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Iterator
-from typing import Any
 
 import orjson
 import pytest
 import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
 from django.test import Client
-from hypothesis import HealthCheck, given
-from hypothesis import settings as hsettings
 from pytest_django import Settings
 from schemathesis import GenerationMode
 
@@ -23,7 +20,7 @@ from packages_app.api import fastpath as api_fastpath
 from packages_app.demo.clickhouse import DemoClickHouse
 from packages_app.demo.clickhouse_data import model
 from tests.packages_app.api import wsgi_live
-from tests.packages_app.api.test_clients import CHECKS, _start_after_end
+from tests.packages_app.api.test_clients import CHECKS, fuzz
 from tests.packages_app.demo.clickhouse_support import LATEST
 from tests.packages_app.history.test_breakdowns import expected
 
@@ -150,19 +147,4 @@ def test_schemathesis_against_the_ext_operations(
                 path_parameters={"package": package}, query={"start_date": "2025-01-01"}
             ).call_and_validate(base_url=live_ext.rstrip("/"), checks=CHECKS)
 
-        @given(case=operation.as_strategy(generation_mode=mode))
-        @hsettings(
-            max_examples=25,
-            deadline=None,
-            derandomize=True,
-            suppress_health_check=list(HealthCheck),
-        )
-        def run(case: Any) -> None:
-            query = case.query or {}
-            if mode == GenerationMode.POSITIVE and _start_after_end(query):
-                response = case.call(base_url=live_ext.rstrip("/"))
-                assert response.status_code in (400, 404), (query, response.text)
-                return
-            case.call_and_validate(base_url=live_ext.rstrip("/"), checks=CHECKS)
-
-        run()
+        fuzz(operation, live_ext, mode, max_examples=25)
